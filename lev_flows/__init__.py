@@ -1,0 +1,40 @@
+"""lev_flows: the close-of-day rebalancing flows of leveraged and inverse ETFs.
+
+    >>> from lev_flows import load_universe, estimate
+    >>> est = estimate(load_universe(), {"NDX": -0.02, "SOX": -0.05, "NVDA": -0.03})
+    >>> round(est.total.rebalance_usd / 1e9, 1) < 0
+    True
+
+Data flows one way: catalog (:mod:`lev_flows.catalog`) + returns (:mod:`lev_flows.returns`)
+-> formula (:mod:`lev_flows.formula`) -> look-through (:mod:`lev_flows.lookthrough`) ->
+result (:mod:`lev_flows.estimate`) -> report (:mod:`lev_flows.report`).
+"""
+
+from .catalog import LeveragedETF, Underlying, Universe, load_universe, save_universe
+from .errors import CatalogError, InputError, LevFlowsError, OutputError
+from .estimate import DayReturns, FlowEstimate, estimate
+
+__all__ = [
+    "CatalogError",
+    "DayReturns",
+    "FlowEstimate",
+    "InputError",
+    "LevFlowsError",
+    "LeveragedETF",
+    "OutputError",
+    "Underlying",
+    "Universe",
+    "estimate",
+    "load_universe",
+    "replay",
+    "save_universe",
+]
+__version__ = "0.1.0"
+
+
+def replay(date: str = "2026-02-04", basis: str = "close") -> FlowEstimate:
+    """The built-in replay: the packaged universe and that day's packaged returns
+    (``basis="close"`` close-to-close, ``"intraday"`` the funds' 14:43 changes)."""
+    from .build import load_replay
+
+    return estimate(load_universe(), load_replay(date, basis))

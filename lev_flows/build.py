@@ -1,0 +1,296 @@
+"""Project commands that produce the shipped data from the raw public files.
+
+* :func:`build_reference` -> ``lev_flows/data/reference.json``: compositions (weights, source,
+  as-of date) and the stock reference (name, GICS sector, where the sector came from);
+* :func:`import_universe` -> ``etf_universe.yaml``: the catalog from a screener snapshot,
+  refreshing an existing file in place (curated fields and comments kept);
+* :func:`build_replay` -> ``lev_flows/data/replay_<date>.csv``: the built-in replay's returns,
+  close-to-close from prices and the intraday fund changes of the snapshot.
+
+Run them through the CLI: ``lev-flows reference build``, ``lev-flows universe import``,
+``lev-flows reference replay``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .catalog import dump_yaml, parse_yaml, universe_from_data
+from .errors import InputError
+from .report import atomic_write_text
+from .sources import holdings as H
+from .sources.screener import ImportResult, import_snapshot
+from .sources.underlyings import COMPOSITION_NOTES, COMPOSITIONS, CURATED_SECTORS, GICS_SECTORS
+
+PACKAGE_DATA = Path(__file__).parent / "data"
+REPO_UNIVERSE = Path(__file__).parent.parent / "etf_universe.yaml"
+
+SECTOR_FILES = [  # priority order for a stock's GICS sector
+    "reference/sp500_constituents.csv",
+    "fund_holdings/ivv_2025-11.csv",
+    "fund_holdings/mdy_2025-11.csv",
+    "fund_holdings/iwm_2025-11.csv",
+    "fund_holdings/vgt_2025-11.csv",
+    "fund_holdings/mtum_2025-11.csv",
+    *[f"fund_holdings/{s}_2025-11.csv" for s in "xlb xlc xle xlf xli xlk xlp xlre xlu xlv xly".split()],
+    "fund_holdings/soxx_2026-08-03.csv",
+]
+NAME_FILES = ["index_weights/qqq_2025-10-04.csv", "index_weights/spy_2025-10-04.csv", "index_weights/spsm_2025-10-04.csv"]
+
+
+def _file_date(rel: str) -> str:
+    m = re.search(r"(\d{4}-\d{2}(?:-\d{2})?)", rel)
+    if not m:
+        raise InputError(f"{rel}: no date in the file name")
+    d = m.group(1)
+    return d if len(d) == 10 else f"{d}-01"
+
+
+def _round(weights: pd.Series) -> dict[str, float]:
+    w = weights / weights.sum()
+    return {str(k): float(f"{v:.8g}") for k, v in w.items() if v > 0}
+
+
+def build_reference(data_dir: str | Path) -> dict[str, Any]:
+    """Compositions and the stock reference from ``data_dir`` (the shared-data layout)."""
+    data = Path(data_dir)
+    if not data.is_dir():
+        raise InputError(f"{data}: not a directory (expected ../shared/data)")
+    sp500 = H.read_sp500_constituents(data / "reference/sp500_constituents.csv")
+
+    stocks: dict[str, dict[str, str]] = {}
+    for rel in SECTOR_FILES:
+        path = data / rel
+        if rel.startswith("reference/"):
+            df = sp500
+        elif "soxx" in rel:
+            df = H.read_ishares_holdings(path)[0]
+        else:
+            df = H.read_sector_holdings(path)
+        for t, name, sector in zip(df["ticker"], df["name"], df["sector"]):
+            if t not in stocks and isinstance(sector, str) and sector in GICS_SECTORS:
+                stocks[t] = {"name": str(name).strip(), "sector": sector, "source": rel}
+    for t, (name, sector) in CURATED_SECTORS.items():
+        stocks.setdefault(t, {"name": name, "sector": sector, "source": "curated in lev_flows/sources/underlyings.py"})
+    for rel in NAME_FILES:
+        for t, name in zip(*H.read_index_weights(data / rel)[["ticker", "name"]].T.values):
+            stocks.setdefault(t, {"name": str(name).strip(), "source": rel})
+
+    closes = None
+    compositions: dict[str, dict[str, Any]] = {}
+    for uid, recipe in COMPOSITIONS.items():
+        kind = recipe[0]
+        if kind in ("index_weights", "holdings", "ishares"):
+            rel = recipe[1]
+            if kind == "index_weights":
+                df = H.read_index_weights(data / rel)
+            elif kind == "holdings":
+                df = H.read_sector_holdings(data / rel)
+            else:
+                df = H.read_ishares_holdings(data / rel)[0]
+            weights, source, as_of = df.set_index("ticker")["weight"], rel, _file_date(rel)
+        elif kind == "members":
+            weights = pd.Series(1.0, index=recipe[1])
+            source, as_of = "member list in lev_flows/sources/underlyings.py", recipe[2]
+        elif kind == "price_weighted":
+            if closes is None:
+                from .returns import read_close_table
+
+                closes = read_close_table(next((data / "prices").glob("us_stocks_close_*.csv*")))
+            row = closes.loc[recipe[2]]
+            weights = row.reindex(recipe[1]).dropna()
+            source, as_of = f"member list + closes of {recipe[2]} (prices/us_stocks_close_*)", recipe[2]
+        elif kind == "sub_industry":
+            members = sp500[sp500["sub_industry"].isin(recipe[1])]["ticker"]
+            weights = pd.Series(1.0, index=members.to_numpy())
+            source, as_of = "reference/sp500_constituents.csv (GICS sub-industry)", "2026-01-01"
+        else:  # pragma: no cover - recipe table is ours
+            raise ValueError(f"unknown composition recipe {kind}")
+        compositions[uid] = {
+            "as_of": as_of,
+            "source": source,
+            "method": COMPOSITION_NOTES.get(uid, kind),
+            "weights": _round(weights.sort_values(ascending=False, kind="stable")),
+        }
+    return {
+        "generated_by": "lev-flows reference build --data <shared data>",
+        "stocks": dict(sorted(stocks.items())),
+        "compositions": compositions,
+    }
+
+
+def write_reference(reference: dict[str, Any], path: Path = PACKAGE_DATA / "reference.json") -> Path:
+    atomic_write_text(path, json.dumps(reference, indent=0, separators=(",", ":"), sort_keys=False) + "\n", force=True)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# universe import
+
+UNIVERSE_HEADER = """lev_flows catalog of US leveraged and inverse ETFs/ETNs.
+Produced by `lev-flows universe import {source}`; refreshing from a newer snapshot keeps
+hand-edited fields and comments. Compositions and sectors come from the packaged reference
+(`lev-flows reference build`); `reference: packaged` merges them in.
+Leverage is signed (-3 = 3x inverse). AUM in USD as of aum_as_of."""
+
+#: fields a snapshot owns; every other field of an existing entry is curated and kept
+SNAPSHOT_FIELDS = ("aum_usd", "aum_as_of")
+
+
+def _fresh_document(result: ImportResult) -> dict[str, Any]:
+    return {
+        "source": result.source,
+        "as_of": result.as_of,
+        "reference": "packaged",
+        "funds": result.funds,
+        "underlyings": list(result.underlyings.values()),
+        "excluded": result.excluded,
+    }
+
+
+def _known_stock_names() -> dict[str, str]:
+    from .catalog import _packaged_reference
+
+    out = {}
+    for t, s in _packaged_reference()["stocks"].items():
+        name = (s.get("name") or "").lower().split(",")[0].removesuffix(" inc").removesuffix(" inc.").strip()
+        if name:
+            out.setdefault(name, t)
+    return out
+
+
+def import_universe(snapshot: str | Path, output: str | Path, *, fresh: bool = False) -> tuple[ImportResult, str]:
+    """Import a snapshot into ``output``. If ``output`` exists (and not ``fresh``) it is
+    refreshed in place: snapshot-owned fields (AUM and its date) are updated, new funds and
+    underlyings added, and everything else in existing entries, comments included, kept.
+    Returns the import result and a one-paragraph summary."""
+    from ruamel.yaml import YAML
+
+    result = import_snapshot(snapshot, _known_stock_names())
+    output = Path(output)
+    doc = _fresh_document(result)
+    notes = []
+    if output.exists() and not fresh:
+        rt = YAML()
+        rt.preserve_quotes = True
+        try:
+            existing = rt.load(output.read_text("utf-8"))
+        except Exception as exc:  # ruamel raises many types; the message is what matters
+            raise InputError(f"{output}: cannot refresh, invalid YAML ({str(exc).splitlines()[0]})") from None
+        doc, notes = _refresh(existing, doc)
+    header = UNIVERSE_HEADER.format(source=result.source)
+    buf = io.StringIO()
+    if isinstance(doc, dict):
+        dump_yaml(doc, buf, header=header)
+    else:
+        dump_yaml(doc, buf)
+    text = buf.getvalue()
+    universe_from_data(parse_yaml(text, output), output)  # never write a file that will not load
+    atomic_write_text(output, text, force=True)
+    summary = result.summary() + ("\n" + "\n".join(notes) if notes else "")
+    return result, summary
+
+
+def _refresh(existing: Any, fresh: dict[str, Any]) -> tuple[Any, list[str]]:
+    from ruamel.yaml.comments import CommentedMap
+
+    if not isinstance(existing, dict) or not isinstance(existing.get("funds"), list):
+        raise InputError("existing universe has no 'funds' list; use --fresh to overwrite it")
+    existing["source"] = fresh["source"]
+    existing["as_of"] = fresh["as_of"]
+    by_ticker = {f["ticker"]: f for f in existing["funds"]}
+    added, updated = 0, 0
+    new_tickers = set()
+    for fund in fresh["funds"]:
+        new_tickers.add(fund["ticker"])
+        old = by_ticker.get(fund["ticker"])
+        if old is None:
+            existing["funds"].append(CommentedMap(fund))
+            added += 1
+            continue
+        for key in SNAPSHOT_FIELDS:
+            if key in fund:
+                old[key] = fund[key]
+            elif key in old:
+                del old[key]
+        updated += 1
+    existing["funds"].sort(key=lambda f: f["ticker"])
+    stale = [t for t in by_ticker if t not in new_tickers]
+    und_ids = {u["id"] for u in existing.get("underlyings") or []}
+    for und in fresh["underlyings"]:
+        if und["id"] not in und_ids:
+            existing.setdefault("underlyings", []).append(CommentedMap(und))
+    existing["underlyings"].sort(key=lambda u: u["id"])
+    existing["excluded"] = fresh["excluded"]
+    notes = [f"refreshed in place: {updated} funds updated, {added} added"]
+    if stale:
+        notes.append(f"{len(stale)} funds not in this snapshot kept with their old AUM: {', '.join(stale[:12])}")
+    return existing, notes
+
+
+# --------------------------------------------------------------------------------------------
+# replay
+
+
+def build_replay(data_dir: str | Path, date: str = "2026-02-04") -> pd.DataFrame:
+    """Returns of the built-in replay: close-to-close per underlying (with method) and the
+    funds' intraday changes from the snapshot of that day."""
+    from .catalog import load_universe
+    from .returns import load_price_dir, returns_from_prices
+    from .sources.screener import import_snapshot
+
+    data = Path(data_dir)
+    snap = data / f"letf_snapshots/leveraged_etfs_{date}.csv"
+    universe = load_universe()
+    changes = import_snapshot(snap).reported_change
+    closes = load_price_dir(data / "prices")
+    close = returns_from_prices(
+        universe, closes, date, fund_changes=changes, fund_changes_label="intraday change 14:43", source="prices"
+    )
+    rows = [
+        {"key": k, "kind": "underlying", "basis": "close", "return": v, "method": close.methods[k]}
+        for k, v in sorted(close.values.items())
+    ]
+    rows += [
+        {"key": t, "kind": "fund", "basis": "intraday", "return": v, "method": "screener percent_change_from_prev_day"}
+        for t, v in sorted(changes.items())
+        if t in universe.fund_by_ticker
+    ]
+    df = pd.DataFrame(rows)
+    df["return"] = df["return"].map(lambda v: float(f"{v:.10g}"))
+    return df
+
+
+def write_replay(df: pd.DataFrame, date: str = "2026-02-04") -> Path:
+    path = PACKAGE_DATA / f"replay_{date}.csv"
+    atomic_write_text(path, df.to_csv(index=False, lineterminator="\n"), force=True)
+    return path
+
+
+def load_replay(date: str = "2026-02-04", basis: str = "close") -> "DayReturns":
+    """The packaged replay's returns for ``basis`` ``close`` or ``intraday``."""
+    from importlib import resources
+
+    from .estimate import DayReturns
+
+    text = resources.files("lev_flows").joinpath(f"data/replay_{date}.csv").read_text("utf-8")
+    df = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    df = df[df["basis"] == basis]
+    label = "close-to-close" if basis == "close" else "intraday 14:43 New York (funds' reported changes)"
+    return DayReturns(
+        values=dict(zip(df["key"], df["return"].astype(float))),
+        date=dt.date.fromisoformat(date),
+        basis=label,
+        source=f"built-in replay {date}",
+        methods=dict(zip(df["key"], df["method"])),
+    )
+
+
+__all__ = ["build_reference", "write_reference", "import_universe", "build_replay", "write_replay", "load_replay"]

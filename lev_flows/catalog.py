@@ -1,0 +1,463 @@
+"""The catalog: leveraged/inverse funds, their underlyings, the underlyings' compositions and
+the stock reference (ticker -> GICS sector), with YAML load/save and validation.
+
+A universe file (``etf_universe.yaml``) has this shape::
+
+    source: letf_snapshots/leveraged_etfs_2026-02-04.csv   # where the fund list came from
+    as_of: 2026-02-04
+    reference: packaged        # merge the packaged compositions and sectors (or: none)
+    funds:
+      - ticker: TQQQ
+        name: ProShares UltraPro QQQ
+        issuer: ProShares
+        leverage: 3.0          # signed: -3 for a 3x inverse fund
+        underlying: NDX
+        asset_class: equity
+        aum_usd: 29972000000.0
+        aum_as_of: 2026-02-04
+    underlyings:
+      - id: NDX
+        name: Nasdaq-100
+        kind: index
+        asset_class: equity
+        bucket: Nasdaq-100
+        composition:           # optional inline; else taken from the packaged reference
+          as_of: 2025-10-04
+          source: index_weights/qqq_2025-10-04.csv
+          weights: {NVDA: 0.1, MSFT: 0.09, ...}
+    stocks:                    # optional inline; else the packaged reference
+      NVDA: {name: NVIDIA Corp, sector: Information Technology}
+
+Every load goes through a safe YAML loader that refuses Python object tags and duplicate keys.
+Errors are :class:`CatalogError` with the file, the entry (index and ticker) and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from enum import Enum
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import CatalogError
+
+MAX_ABS_LEVERAGE = 5.0
+WEIGHT_SUM_TOLERANCE = 0.02
+MAX_YAML_BYTES = 50 * 1024 * 1024
+
+
+class AssetClass(str, Enum):
+    equity = "equity"
+    fixed_income = "fixed_income"
+    commodity = "commodity"
+    crypto = "crypto"
+    currency = "currency"
+    volatility = "volatility"
+    multi = "multi"
+
+
+class Structure(str, Enum):
+    ETF = "ETF"
+    ETN = "ETN"
+
+
+class ResetPeriod(str, Enum):
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+    quarterly = "quarterly"
+
+
+class UnderlyingKind(str, Enum):
+    single_stock = "single_stock"
+    index = "index"
+    basket = "basket"
+    futures = "futures"
+    commodity = "commodity"
+    rate = "rate"
+    currency = "currency"
+    crypto = "crypto"
+
+
+Ticker = Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Z0-9][A-Z0-9.\-/^]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=True, frozen=True)
+
+
+def _finite(value: float | None, what: str) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value}")
+    return value
+
+
+class LeveragedETF(_Model):
+    """One leveraged or inverse fund (ETF or ETN).
+
+    ``leverage`` is signed: 3 for a 3x bull fund, -3 for a 3x bear fund, -1 for a plain inverse
+    fund. ``aum_usd`` is net assets in USD at ``aum_as_of``; it may be None for a fund listed
+    without AUM (kept in the catalog, reported, never counted as zero).
+    """
+
+    ticker: Ticker
+    name: str
+    issuer: str | None = None
+    leverage: float
+    underlying: str
+    asset_class: AssetClass
+    structure: Structure = Structure.ETF
+    reset: ResetPeriod = ResetPeriod.daily
+    aum_usd: float | None = Field(default=None, ge=0)
+    aum_as_of: dt.date | None = None
+    shares_outstanding: float | None = Field(default=None, ge=0)
+    nav: float | None = Field(default=None, gt=0)
+    source: str | None = None
+    notes: str | None = None
+
+    @field_validator("leverage")
+    @classmethod
+    def _leverage_in_range(cls, v: float) -> float:
+        _finite(v, "leverage")
+        if v == 0:
+            raise ValueError("leverage 0 is not a leveraged fund")
+        if abs(v) > MAX_ABS_LEVERAGE:
+            raise ValueError(f"|leverage| must be at most {MAX_ABS_LEVERAGE:g}, got {v:g}")
+        return v
+
+    @field_validator("aum_usd", "shares_outstanding", "nav")
+    @classmethod
+    def _finite_amounts(cls, v: float | None) -> float | None:
+        return _finite(v, "amount")
+
+    @model_validator(mode="after")
+    def _aum_needs_date(self) -> "LeveragedETF":
+        if self.aum_usd is not None and self.aum_as_of is None:
+            raise ValueError("aum_as_of is required when aum_usd is given")
+        return self
+
+
+class Composition(_Model):
+    """Weights of an underlying's constituents (fractions summing to 1) at a date."""
+
+    as_of: dt.date
+    source: str
+    method: str | None = None
+    weights: dict[str, float]
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_valid(cls, w: dict[str, float]) -> dict[str, float]:
+        if not w:
+            raise ValueError("composition has no weights")
+        for ticker, weight in w.items():
+            if not math.isfinite(weight):
+                raise ValueError(f"weight of {ticker} is not finite")
+            if weight < 0:
+                raise ValueError(f"weight of {ticker} is negative ({weight})")
+        total = math.fsum(w.values())
+        if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+            raise ValueError(f"weights sum to {total:.4f}, expected 1 within {WEIGHT_SUM_TOLERANCE}")
+        return w
+
+
+class Underlying(_Model):
+    """What a fund tracks. ``bucket`` is the index group used in aggregation (Nasdaq-100,
+    S&P 500, Semiconductors, Single stocks, ...). Equity underlyings may carry a composition;
+    a single stock is its own composition."""
+
+    id: str = Field(min_length=1)
+    name: str
+    kind: UnderlyingKind
+    asset_class: AssetClass
+    bucket: str
+    composition: Composition | None = None
+    notes: str | None = None
+
+
+class Stock(_Model):
+    """A stock in the reference: GICS sector and where that sector came from."""
+
+    name: str | None = None
+    sector: str | None = None
+    source: str | None = None
+
+
+class ExcludedProduct(_Model):
+    """A listed product the catalog leaves out of the estimate, with the reason."""
+
+    ticker: str
+    name: str | None = None
+    reason: str
+    aum_usd: float | None = None
+
+
+class Universe(_Model):
+    """All funds, underlyings, compositions and stock sectors used by an estimate."""
+
+    source: str | None = None
+    as_of: dt.date | None = None
+    reference: str = "none"
+    funds: list[LeveragedETF]
+    underlyings: list[Underlying] = []
+    stocks: dict[str, Stock] = {}
+    excluded: list[ExcludedProduct] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Universe":
+        seen: set[str] = set()
+        for i, fund in enumerate(self.funds):
+            if fund.ticker in seen:
+                raise ValueError(f"funds[{i}] ({fund.ticker}): duplicate ticker")
+            seen.add(fund.ticker)
+        ids: set[str] = set()
+        for i, und in enumerate(self.underlyings):
+            if und.id in ids:
+                raise ValueError(f"underlyings[{i}] ({und.id}): duplicate underlying id")
+            ids.add(und.id)
+        for i, fund in enumerate(self.funds):
+            if fund.underlying not in ids:
+                raise ValueError(f"funds[{i}] ({fund.ticker}).underlying: unknown underlying {fund.underlying!r}")
+        today = dt.date.today()
+        for i, fund in enumerate(self.funds):
+            if fund.aum_as_of is not None and fund.aum_as_of > today:
+                raise ValueError(f"funds[{i}] ({fund.ticker}).aum_as_of: {fund.aum_as_of} is in the future")
+        return self
+
+    @cached_property
+    def underlying_by_id(self) -> dict[str, Underlying]:
+        return {u.id: u for u in self.underlyings}
+
+    @cached_property
+    def fund_by_ticker(self) -> dict[str, LeveragedETF]:
+        return {f.ticker: f for f in self.funds}
+
+    def composition_of(self, underlying_id: str) -> Composition | None:
+        """The composition of an underlying; a single stock is 100 % itself."""
+        und = self.underlying_by_id[underlying_id]
+        if und.composition is not None:
+            return und.composition
+        if und.kind == UnderlyingKind.single_stock.value:
+            return Composition(
+                as_of=self.as_of or dt.date(1970, 1, 1), source="single stock", weights={und.id: 1.0}
+            )
+        return None
+
+    def memberships(self, ticker: str) -> list[str]:
+        """Underlyings (indexes, baskets) whose composition holds ``ticker``."""
+        return [
+            u.id
+            for u in self.underlyings
+            if u.composition is not None and ticker in u.composition.weights
+        ]
+
+    def as_of_dates(self) -> dict[str, Any]:
+        """The dates of every input: fund AUM (range), compositions (by underlying)."""
+        aum_dates = sorted({f.aum_as_of for f in self.funds if f.aum_as_of is not None})
+        comp = {u.id: u.composition.as_of.isoformat() for u in self.underlyings if u.composition}
+        return {
+            "universe": self.as_of.isoformat() if self.as_of else None,
+            "aum_min": aum_dates[0].isoformat() if aum_dates else None,
+            "aum_max": aum_dates[-1].isoformat() if aum_dates else None,
+            "compositions": comp,
+        }
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """Plain data for YAML, in the file's order; packaged reference data is not inlined."""
+        data = self.model_dump(mode="python", exclude_none=True, exclude_defaults=False)
+        if self.reference == "packaged":
+            packaged = _packaged_reference()
+            data["stocks"] = {k: v for k, v in data["stocks"].items() if k not in packaged["stocks"]}
+            for und in data["underlyings"]:
+                if und["id"] in packaged["compositions"]:
+                    und.pop("composition", None)
+        if not data["stocks"]:
+            data.pop("stocks")
+        if not data["excluded"]:
+            data.pop("excluded")
+        return data
+
+
+# --------------------------------------------------------------------------------------------
+# YAML I/O
+
+
+def _safe_loader():
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class UniqueKeyLoader(base):  # type: ignore[misc, valid-type]
+        """Safe loader that refuses duplicate mapping keys."""
+
+        def construct_mapping(self, node, deep=False):  # noqa: D401
+            keys = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in keys:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                keys.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
+
+
+def read_text(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> str:
+    """Read a UTF-8 text file (a BOM is accepted) with a size bound and clear errors."""
+    path = Path(path)
+    if not path.exists():
+        raise CatalogError(f"{path}: file not found")
+    if path.is_dir():
+        raise CatalogError(f"{path}: is a directory, expected a file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise CatalogError(f"{path}: file is {size / 1e6:.0f} MB, larger than the {max_bytes / 1e6:.0f} MB limit")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(
+            f"{path}: not valid UTF-8 at byte {exc.start} (saved as Latin-1/Windows-1252?); re-save it as UTF-8"
+        ) from None
+
+
+def parse_yaml(text: str, path: Path | str) -> Any:
+    """Parse YAML with the safe, duplicate-refusing loader; errors name the file and line."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_safe_loader())  # noqa: S506 - safe loader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "could not determine a constructor" in str(exc):
+            problem = "YAML tags that construct objects are not allowed (safe loading only)"
+        raise CatalogError(f"{path}:{where} invalid YAML: {problem}") from None
+
+
+def _describe_location(loc: tuple[Any, ...], data: Any) -> str:
+    """Turn a pydantic error location into ``funds[3] (TQQQ).leverage``."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            try:
+                node = node[item]
+                ident = node.get("ticker") or node.get("id") if isinstance(node, dict) else None
+                if ident:
+                    label += f" ({ident})"
+            except (IndexError, KeyError, TypeError, AttributeError):
+                node = None
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(item))
+            try:
+                node = node[item] if isinstance(node, dict) else None
+            except (KeyError, TypeError):
+                node = None
+    return "".join(parts) or "document"
+
+
+def validation_message(exc: ValidationError, data: Any, path: Path | str) -> str:
+    err = exc.errors()[0]
+    where = _describe_location(tuple(err["loc"]), data)
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field (typo?)"
+    more = f" (and {exc.error_count() - 1} more errors)" if exc.error_count() > 1 else ""
+    return f"{path}: {where}: {msg}{more}"
+
+
+def universe_from_data(data: Any, path: Path | str = "<data>") -> Universe:
+    """Validate plain data (as parsed from YAML) into a :class:`Universe`."""
+    if data is None:
+        raise CatalogError(f"{path}: empty file, expected a mapping with a 'funds' list")
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: expected a mapping with a 'funds' list, got a {type(data).__name__}")
+    if "funds" not in data:
+        raise CatalogError(f"{path}: missing the 'funds' list")
+    data = dict(data)
+    if data.get("reference") == "packaged":
+        data = _merge_packaged_reference(data)
+    try:
+        return Universe.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(validation_message(exc, data, path)) from None
+
+
+def load_universe(path: str | Path | None = None) -> Universe:
+    """Load and validate a universe YAML file; ``None`` loads the packaged default catalog
+    (the shipped ``etf_universe.yaml``, 2026-02-04 screener snapshot)."""
+    if path is None:
+        text = resources.files("lev_flows").joinpath("data/etf_universe.yaml").read_text("utf-8")
+        return universe_from_data(parse_yaml(text, "etf_universe.yaml"), "etf_universe.yaml")
+    path = Path(path)
+    return universe_from_data(parse_yaml(read_text(path), path), path)
+
+
+def dump_yaml(data: Any, stream, header: str | None = None) -> None:
+    """Write plain data as block-style YAML with ruamel (round-trip friendly)."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    if header:
+        stream.write("".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()))
+    yaml.dump(data, stream)
+
+
+def save_universe(universe: Universe, path: str | Path, header: str | None = None) -> None:
+    """Write a universe to YAML atomically (temp file + rename)."""
+    from .report import atomic_write_text
+    import io
+
+    buf = io.StringIO()
+    dump_yaml(universe.to_yaml_dict(), buf, header=header)
+    atomic_write_text(Path(path), buf.getvalue(), force=True)
+
+
+# --------------------------------------------------------------------------------------------
+# packaged reference (compositions and sectors produced by `lev-flows reference build`)
+
+
+def _packaged_reference() -> dict[str, Any]:
+    global _REFERENCE_CACHE
+    if _REFERENCE_CACHE is None:
+        text = resources.files("lev_flows").joinpath("data/reference.json").read_text("utf-8")
+        _REFERENCE_CACHE = json.loads(text)
+    return _REFERENCE_CACHE
+
+
+_REFERENCE_CACHE: dict[str, Any] | None = None
+
+
+def _merge_packaged_reference(data: dict[str, Any]) -> dict[str, Any]:
+    ref = _packaged_reference()
+    comps = ref["compositions"]
+    underlyings = []
+    for und in data.get("underlyings") or []:
+        if isinstance(und, dict) and "composition" not in und and und.get("id") in comps:
+            und = {**und, "composition": comps[und["id"]]}
+        underlyings.append(und)
+    stocks = dict(ref["stocks"])
+    stocks.update(data.get("stocks") or {})
+    return {**data, "underlyings": underlyings, "stocks": stocks}

@@ -1,0 +1,204 @@
+"""``lev-flows``: the command line. Thin: parse options, call the API, print or write.
+
+Every user error ends as one line on stderr and exit code 2; an internal error as one line
+and exit code 1 (set ``LEV_FLOWS_DEBUG=1`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import InputError, LevFlowsError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Estimate the close-of-day rebalancing flows of leveraged and inverse ETFs.",
+)
+universe_app = typer.Typer(no_args_is_help=True, help="Validate and import the fund catalog.")
+reference_app = typer.Typer(no_args_is_help=True, help="Build the packaged reference data from ../shared/data.")
+app.add_typer(universe_app, name="universe")
+app.add_typer(reference_app, name="reference")
+
+REPLAY_DATE = "2026-02-04"
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    parquet = "parquet"
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, width=max(100, int(os.environ.get("COLUMNS", "120"))))
+
+
+def _parse_date(text: Optional[str]) -> Optional[dt.date]:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--date: {text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+@app.command()
+def estimate(
+    universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
+    returns: Optional[Path] = typer.Option(None, "--returns", "-r", help="CSV or JSON of returns by underlying id or fund ticker (fractions)."),
+    date: Optional[str] = typer.Option(None, "--date", "-d", help="Trading day, YYYY-MM-DD (with --prices: the day to estimate)."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close tables (the ../shared/data/prices layout)."),
+    intraday: bool = typer.Option(False, "--intraday", help="Built-in replay: use the funds' 14:43 reported changes instead of closes."),
+    top: int = typer.Option(15, "--top", "-n", min=1, help="Rows in the ETF table (stocks: 25 or more)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json, csv or parquet."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --output if it exists."),
+) -> None:
+    """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
+    from .catalog import load_universe
+    from .estimate import DayReturns, estimate as run_estimate
+    from .report import atomic_write_bytes, print_tables, render
+
+    if output is not None and output.exists() and not force:
+        from .errors import OutputError
+
+        raise OutputError(f"{output}: already exists; pass --force to overwrite")
+    if fmt is Format.parquet and output is None:
+        raise InputError("--format parquet needs --output PATH")
+    day = _parse_date(date)
+    uni = load_universe(universe)
+    comparison = None
+    if returns is not None:
+        from .returns import read_returns_file
+
+        day_returns = DayReturns(values=read_returns_file(returns), date=day, source=str(returns))
+    elif prices is not None:
+        from .returns import load_price_dir, returns_from_prices
+
+        if day is None:
+            raise InputError("--prices needs --date YYYY-MM-DD")
+        _check_trading_day(day)
+        day_returns = returns_from_prices(uni, load_price_dir(prices), day, source=str(prices))
+    else:
+        if day is not None and day.isoformat() != REPLAY_DATE:
+            raise InputError(f"--date {day}: the built-in replay is {REPLAY_DATE}; for other days pass --prices DIR or --returns FILE")
+        from .build import load_replay
+
+        day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close")
+        comparison = load_replay(REPLAY_DATE, "close" if intraday else "intraday")
+    est = run_estimate(uni, day_returns, date=day)
+    if output is not None:
+        atomic_write_bytes(output, render(est, fmt.value, top), force=force)
+        typer.echo(f"wrote {output}", err=True)
+        return
+    if fmt is not Format.table:
+        sys.stdout.write(render(est, fmt.value, top).decode())
+        return
+    console = _console()
+    print_tables(est, console, top=top, stocks=max(25, top))
+    if comparison is not None:
+        other = run_estimate(uni, comparison, date=day)
+        console.print(
+            f"\n[bold]{other.basis}[/bold]: rebalance {other.total.rebalance_usd / 1e9:+,.2f}B "
+            f"(what a desk could publish before the close) vs {est.basis} {est.total.rebalance_usd / 1e9:+,.2f}B."
+        )
+        console.print("Published estimate for 2026-02-04 (Morgan Stanley): about $18B of selling.")
+
+
+def _check_trading_day(day: dt.date) -> None:
+    """Refuse weekends and NYSE holidays with the reason (exchange-calendars)."""
+    import exchange_calendars as xcals
+
+    cal = xcals.get_calendar("XNYS")
+    if not (cal.first_session.date() <= day <= cal.last_session.date()):
+        return
+    if not cal.is_session(day.isoformat()):
+        why = day.strftime("%A") if day.weekday() >= 5 else "an NYSE holiday"
+        raise InputError(f"--date {day}: not a trading day ({why})")
+
+
+@universe_app.command("validate")
+def universe_validate(path: Path = typer.Argument(..., help="Universe YAML file.")) -> None:
+    """Validate a universe file; print a one-line account or the first error."""
+    from .catalog import load_universe
+
+    uni = load_universe(path)
+    aum = sum(f.aum_usd or 0 for f in uni.funds)
+    typer.echo(f"{path}: ok: {len(uni.funds)} funds (${aum / 1e9:,.1f}B AUM), {len(uni.underlyings)} underlyings")
+
+
+@universe_app.command("import")
+def universe_import(
+    snapshot: Path = typer.Argument(..., help="Screener snapshot CSV."),
+    output: Path = typer.Option(Path("etf_universe.yaml"), "--output", "-o", help="Universe YAML to write or refresh."),
+    fresh: bool = typer.Option(False, "--fresh", help="Overwrite instead of refreshing an existing file."),
+) -> None:
+    """Import a screener snapshot into the catalog (refreshes an existing file in place)."""
+    from .build import import_universe
+
+    _, summary = import_universe(snapshot, output, fresh=fresh)
+    typer.echo(summary)
+    typer.echo(f"wrote {output}")
+
+
+@reference_app.command("build")
+def reference_build(
+    data: Path = typer.Option(Path("../shared/data"), "--data", help="The shared raw data folder."),
+) -> None:
+    """Rebuild lev_flows/data/reference.json (compositions, sectors) from the raw files."""
+    from .build import build_reference, write_reference
+
+    ref = build_reference(data)
+    path = write_reference(ref)
+    typer.echo(f"wrote {path}: {len(ref['compositions'])} compositions, {len(ref['stocks'])} stocks")
+
+
+@reference_app.command("replay")
+def reference_replay(
+    data: Path = typer.Option(Path("../shared/data"), "--data", help="The shared raw data folder."),
+    date: str = typer.Option(REPLAY_DATE, "--date", help="Replay day (a snapshot of that day must exist)."),
+) -> None:
+    """Rebuild the packaged replay returns (close-to-close and intraday) for a day."""
+    from .build import build_replay, write_replay
+
+    df = build_replay(data, date)
+    path = write_replay(df, date)
+    counts = df.groupby("basis").size().to_dict()
+    typer.echo(f"wrote {path}: {counts}")
+
+
+def main() -> None:
+    """Console entry point: one line on stderr and exit 2 for user errors, 1 for bugs."""
+    try:
+        app(standalone_mode=False)
+    except LevFlowsError as exc:
+        typer.echo(f"lev-flows: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except (typer.Exit, SystemExit) as exc:
+        sys.exit(getattr(exc, "exit_code", getattr(exc, "code", 0)))
+    except typer.Abort:
+        typer.echo("lev-flows: aborted", err=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
+            typer.echo(f"lev-flows: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code or 2)
+        if os.environ.get("LEV_FLOWS_DEBUG"):
+            raise
+        typer.echo(f"lev-flows: internal error: {type(exc).__name__}: {exc} (LEV_FLOWS_DEBUG=1 for details)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,26 @@
+"""Errors in the user's words. Every error a user can cause is a :class:`LevFlowsError`;
+the CLI prints its message as one line on stderr and exits with ``exit_code``."""
+
+from __future__ import annotations
+
+
+class LevFlowsError(Exception):
+    """Base class: bad input or an unavailable resource. Exit code 2."""
+
+    exit_code = 2
+
+
+class CatalogError(LevFlowsError, ValueError):
+    """A universe file (YAML) or a catalog entry is invalid: names file, entry and field."""
+
+
+class InputError(LevFlowsError, ValueError):
+    """Returns, prices, snapshots or options are invalid: names file, row/ticker and field."""
+
+
+class OutputError(LevFlowsError, OSError):
+    """An output could not be written (missing directory, existing file without --force, ...)."""
+
+
+class DataSourceError(LevFlowsError):
+    """A data provider failed after its retries: names the symbol and the URL."""

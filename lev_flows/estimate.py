@@ -1,0 +1,467 @@
+"""The public entry point: ``estimate(universe, returns) -> FlowEstimate``.
+
+Data flows one way: catalog + returns -> formula -> look-through -> result tables. Nothing
+here reads files or prints; see :mod:`lev_flows.report` and :mod:`lev_flows.cli` for that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from . import formula
+from .catalog import Universe
+from .errors import InputError
+from .lookthrough import (
+    CompiledUniverse,
+    compile_universe,
+    sector_flows,
+    stock_flows,
+    sum_by_code,
+)
+
+#: funds above this AUM with no return are called out in warnings, not only in coverage
+LARGE_FUND_USD = 100e6
+
+
+@dataclass(frozen=True)
+class DayReturns:
+    """Returns for one day keyed by underlying id or fund ticker, with where each came from.
+
+    ``values`` are fractions (0.01 = +1 %). ``methods`` says how each was obtained (``price``,
+    ``composition``, ``fund change / L`` ...). ``basis`` says what the returns span, for example
+    ``close-to-close`` or ``intraday 14:43 New York``.
+    """
+
+    values: Mapping[str, float]
+    date: dt.date | None = None
+    basis: str = "close-to-close"
+    source: str = "user"
+    methods: Mapping[str, str] = field(default_factory=dict)
+
+
+class FlowTotal(BaseModel):
+    """Market totals (USD, positive = buying at the close)."""
+
+    rebalance_usd: float
+    creation_usd: float
+    flow_usd: float
+    gross_rebalance_usd: float
+    equity_rebalance_usd: float
+    lookthrough_usd: float
+    aum_usd: float
+    n_funds: int
+    n_funds_with_flow: int
+
+
+class Coverage(BaseModel):
+    """What share of the inputs the estimate could use. Shares are of AUM (0..1)."""
+
+    aum_usd: float
+    aum_with_return: float
+    equity_aum_usd: float
+    equity_aum_with_composition: float
+    equity_aum_with_sector: float
+    n_funds: int
+    n_funds_without_aum: int
+    n_funds_missing_return: int
+    missing_returns: list[tuple[str, float]]
+    unused_return_keys: int
+
+
+@dataclass(frozen=True)
+class FlowEstimate:
+    """Result of :func:`estimate`: tables (pandas DataFrames) plus totals and coverage.
+
+    All amounts are USD of underlying exposure to trade at the close; positive = buy.
+    """
+
+    date: dt.date | None
+    basis: str
+    by_etf: pd.DataFrame
+    by_stock: pd.DataFrame
+    by_sector: pd.DataFrame
+    by_index: pd.DataFrame
+    by_asset_class: pd.DataFrame
+    by_underlying: pd.DataFrame
+    total: FlowTotal
+    coverage: Coverage
+    as_of: dict[str, Any]
+    warnings: list[str]
+
+    def summary(self) -> str:
+        """A short plain-text account of the estimate, as a desk note would put it."""
+        t, c = self.total, self.coverage
+        side = "buying" if t.rebalance_usd >= 0 else "selling"
+        top_idx = self.by_index.head(3)
+        idx = ", ".join(f"{b} {_bn(v)}" for b, v in zip(top_idx["bucket"], top_idx["rebalance_usd"]))
+        sec = ", ".join(
+            f"{s} {_bn(v)}" for s, v in zip(self.by_sector["sector"].head(3), self.by_sector["flow_usd"].head(3))
+        )
+        lines = [
+            f"Leveraged ETF rebalancing {self.date or ''} ({self.basis}): {_bn(abs(t.rebalance_usd))} of {side}"
+            f" at the close across {t.n_funds_with_flow} funds (gross {_bn(t.gross_rebalance_usd)}).",
+            f"Largest by index: {idx}.",
+            f"Largest by sector: {sec}.",
+            f"Coverage: {c.aum_with_return:.1%} of {_bn(c.aum_usd)} AUM had a return; "
+            f"{c.equity_aum_with_composition:.1%} of equity AUM has a composition, "
+            f"{c.equity_aum_with_sector:.1%} a sector.",
+        ]
+        if t.creation_usd:
+            lines.append(f"Net creations add {_bn(t.creation_usd)} of exposure (shown separately).")
+        lines.extend(f"Warning: {w}" for w in self.warnings[:5])
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """All levels in one tidy frame: columns ``level``, ``key``, ``flow_usd``."""
+        parts = [
+            pd.DataFrame({"level": "etf", "key": self.by_etf["ticker"], "flow_usd": self.by_etf["flow_usd"]}),
+            pd.DataFrame({"level": "stock", "key": self.by_stock["ticker"], "flow_usd": self.by_stock["flow_usd"]}),
+            pd.DataFrame({"level": "sector", "key": self.by_sector["sector"], "flow_usd": self.by_sector["flow_usd"]}),
+            pd.DataFrame({"level": "index", "key": self.by_index["bucket"], "flow_usd": self.by_index["flow_usd"]}),
+            pd.DataFrame(
+                {
+                    "level": "asset_class",
+                    "key": self.by_asset_class["asset_class"],
+                    "flow_usd": self.by_asset_class["flow_usd"],
+                }
+            ),
+            pd.DataFrame({"level": ["total"], "key": ["total"], "flow_usd": [self.total.flow_usd]}),
+        ]
+        return pd.concat(parts, ignore_index=True)
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            df = df if top is None else df.head(top)
+            return json.loads(df.to_json(orient="records", date_format="iso"))
+
+        return {
+            "date": self.date.isoformat() if self.date else None,
+            "basis": self.basis,
+            "total": self.total.model_dump(),
+            "coverage": self.coverage.model_dump(),
+            "as_of": self.as_of,
+            "warnings": self.warnings,
+            "by_index": records(self.by_index),
+            "by_sector": records(self.by_sector),
+            "by_asset_class": records(self.by_asset_class),
+            "by_etf": records(self.by_etf),
+            "by_stock": records(self.by_stock),
+        }
+
+    def to_json(self, top: int | None = None, indent: int = 2) -> str:
+        """JSON with totals, coverage, input dates and every table (``top`` rows each)."""
+        return json.dumps(self.to_dict(top), indent=indent, allow_nan=False, default=str)
+
+
+def _bn(usd: float) -> str:
+    return f"${usd / 1e9:,.2f}B" if abs(usd) >= 1e8 else f"${usd / 1e6:,.1f}M"
+
+
+# --------------------------------------------------------------------------------------------
+
+_COMPILED: dict[int, tuple[Universe, CompiledUniverse]] = {}
+
+
+def compiled(universe: Universe) -> CompiledUniverse:
+    """Compile a universe once and reuse it (keyed by object identity)."""
+    hit = _COMPILED.get(id(universe))
+    if hit is None or hit[0] is not universe:
+        if len(_COMPILED) > 8:
+            _COMPILED.clear()
+        hit = (universe, compile_universe(universe))
+        _COMPILED[id(universe)] = hit
+    return hit[1]
+
+
+def check_return(key: str, value: Any, where: str = "returns") -> float:
+    """Validate one return (a fraction). Raises :class:`InputError` naming the key."""
+    try:
+        r = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: {key}: return {value!r} is not a number") from None
+    if not math.isfinite(r):
+        raise InputError(f"{where}: {key}: return is {r} (NaN/inf); leave the key out instead of a placeholder")
+    if r <= -1.0:
+        raise InputError(f"{where}: {key}: return {r:g} is -100% or worse; a fund cannot re-leverage that")
+    if r > 1.0:
+        raise InputError(
+            f"{where}: {key}: return {r:g} is over +100%; returns are fractions (0.012 = +1.2%), was it given in percent?"
+        )
+    return r
+
+
+def fund_underlying_returns(
+    universe: Universe, returns: Mapping[str, float], where: str = "returns"
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per-fund underlying return (F,), its source code (0 missing, 1 underlying, 2 fund's own
+    return / L) and the number of keys that matched nothing. Underlying ids win over tickers."""
+    c = compiled(universe)
+    und_pos = {u: i for i, u in enumerate(c.underlying_ids)}
+    fund_pos = {t: i for i, t in enumerate(c.tickers)}
+    r_und = np.full(c.n_underlyings, np.nan)
+    fund_override = np.full(len(c.tickers), np.nan)
+    unused = 0
+    for key, value in returns.items():
+        key = str(key)
+        if key in und_pos:
+            r_und[und_pos[key]] = check_return(key, value, where)
+        elif key in fund_pos:
+            i = fund_pos[key]
+            fund_override[i] = formula.underlying_return_from_fund_return(
+                check_return(key, value, where), c.leverage[i]
+            )
+        else:
+            unused += 1
+    r_fund = r_und[c.fund_underlying]
+    source = np.where(np.isnan(r_fund), 0, 1)
+    has_own = ~np.isnan(fund_override)
+    r_fund = np.where(has_own, fund_override, r_fund)
+    source = np.where(has_own, 2, source)
+    return r_fund, source, unused
+
+
+def estimate(
+    universe: Universe,
+    returns: Mapping[str, float] | pd.Series | DayReturns,
+    *,
+    date: dt.date | str | None = None,
+    creations: Mapping[str, float] | None = None,
+) -> FlowEstimate:
+    """Estimate the close-of-day rebalancing flows of every fund in ``universe``.
+
+    Parameters
+    ----------
+    universe : the catalog (see :func:`lev_flows.load_universe`).
+    returns : the day's returns as fractions, keyed by underlying id (``NDX``, ``NVDA``) or by
+        fund ticker (the fund's own return ``R``, used as ``r = R / L`` for that fund). Keys
+        matching an underlying id take precedence. A :class:`DayReturns` carries its date,
+        basis and per-key methods along. Funds with no return get NaN flows, are listed in
+        ``coverage.missing_returns`` and are never counted as zero.
+    date : the trading day, for labels (taken from ``DayReturns`` when omitted).
+    creations : net creations in USD by fund ticker (negative = redemptions); each adds
+        ``L * C`` of exposure, reported in ``creation_usd`` beside the rebalance.
+
+    Returns
+    -------
+    FlowEstimate with per-fund ``rebalance_usd = A * L * (L - 1) * r`` for daily-reset funds
+    (0 for funds whose leverage resets weekly or monthly), looked through to stocks, sectors,
+    index buckets, asset classes and a total.
+
+    Example
+    -------
+    >>> from lev_flows import load_universe, estimate
+    >>> est = estimate(load_universe(), {"NDX": -0.02, "SOX": -0.05})
+    >>> est.total.rebalance_usd < 0
+    True
+    """
+    basis, methods, source_name = "close-to-close", {}, "user"
+    if isinstance(returns, DayReturns):
+        date = date or returns.date
+        basis, methods, source_name = returns.basis, dict(returns.methods), returns.source
+        returns = returns.values
+    elif isinstance(returns, pd.Series):
+        returns = returns.dropna().to_dict() if returns.isna().sum() == 0 else _nan_series_error(returns)
+    if isinstance(date, str):
+        date = dt.date.fromisoformat(date)
+    c = compiled(universe)
+    r_fund, r_source, unused = fund_underlying_returns(universe, returns)
+
+    creation_in = np.zeros(len(c.tickers))
+    if creations:
+        pos = {t: i for i, t in enumerate(c.tickers)}
+        for ticker, usd in creations.items():
+            if ticker not in pos:
+                raise InputError(f"creations: {ticker}: not a fund in the universe")
+            value = float(usd)
+            if not math.isfinite(value):
+                raise InputError(f"creations: {ticker}: creation {usd!r} is not a finite number")
+            creation_in[pos[ticker]] = value
+
+    rebalance = formula.scheduled_rebalance_usd(c.aum_usd, c.leverage, r_fund, c.resets_daily)
+    creation = formula.creation_exposure_usd(creation_in, c.leverage)
+    flow = rebalance + creation
+    has_aum = ~np.isnan(c.aum_usd)
+    has_flow = ~np.isnan(flow)
+
+    und_flow = sum_by_code(c.fund_underlying, flow, c.n_underlyings)
+    und_rebalance = sum_by_code(c.fund_underlying, rebalance, c.n_underlyings)
+    stock = stock_flows(c, und_flow)
+    stock_single = stock_flows(c, np.where(c.underlying_is_single_stock, und_flow, 0.0))
+    sector = sector_flows(c, stock)
+
+    fund_bucket = c.underlying_bucket[c.fund_underlying]
+    fund_asset = c.underlying_asset_class[c.fund_underlying]
+    by_etf = _by_etf(universe, c, r_fund, r_source, rebalance, creation, flow, fund_bucket, fund_asset, methods)
+    by_stock = _by_stock(universe, c, stock, stock_single)
+    by_sector = pd.DataFrame({"sector": c.sectors, "flow_usd": sector})
+    by_sector = by_sector[by_sector["flow_usd"] != 0].reset_index(drop=True)
+    total_stock = stock.sum()
+    by_sector["share"] = by_sector["flow_usd"] / total_stock if total_stock else np.nan
+    by_sector = _sort_abs(by_sector, "flow_usd")
+    by_index = _group(by_etf, "bucket")
+    by_asset_class = _group(by_etf, "asset_class")
+    by_underlying = pd.DataFrame(
+        {
+            "underlying": c.underlying_ids,
+            "bucket": c.underlying_bucket,
+            "asset_class": c.underlying_asset_class,
+            "has_composition": c.has_composition,
+            "rebalance_usd": und_rebalance,
+            "flow_usd": und_flow,
+        }
+    )
+    by_underlying = _sort_abs(by_underlying[by_underlying["flow_usd"] != 0], "flow_usd")
+
+    coverage = _coverage(c, has_aum, has_flow, fund_asset, unused)
+    is_equity = fund_asset == "equity"
+    total = FlowTotal(
+        rebalance_usd=float(np.nansum(rebalance)),
+        creation_usd=float(creation.sum()),
+        flow_usd=float(np.nansum(flow)),
+        gross_rebalance_usd=float(np.nansum(np.abs(rebalance))),
+        equity_rebalance_usd=float(np.nansum(rebalance[is_equity])),
+        lookthrough_usd=float(total_stock),
+        aum_usd=float(np.nansum(c.aum_usd)),
+        n_funds=len(c.tickers),
+        n_funds_with_flow=int((has_flow & (flow != 0)).sum()),
+    )
+    warnings = [
+        f"no return for {t} ({_bn(a)} AUM); its flow is left out, not counted as zero"
+        for t, a in coverage.missing_returns
+        if a >= LARGE_FUND_USD
+    ]
+    if coverage.n_funds_without_aum:
+        warnings.append(f"{coverage.n_funds_without_aum} funds have no AUM in the catalog and are left out")
+    as_of = dict(universe.as_of_dates())
+    as_of.update({"returns": date.isoformat() if date else None, "returns_basis": basis, "returns_source": source_name})
+    return FlowEstimate(
+        date=date,
+        basis=basis,
+        by_etf=by_etf,
+        by_stock=by_stock,
+        by_sector=by_sector,
+        by_index=by_index,
+        by_asset_class=by_asset_class,
+        by_underlying=by_underlying,
+        total=total,
+        coverage=coverage,
+        as_of=as_of,
+        warnings=warnings,
+    )
+
+
+def _nan_series_error(series: pd.Series):
+    bad = series[series.isna()].index[0]
+    raise InputError(f"returns: {bad}: return is NaN; leave the key out instead of a placeholder")
+
+
+def _sort_abs(df: pd.DataFrame, col: str) -> pd.DataFrame:
+    order = np.argsort(-np.abs(df[col].to_numpy(dtype=float)), kind="stable")
+    return df.iloc[order].reset_index(drop=True)
+
+
+_RETURN_SOURCE = np.array(["missing", "underlying", "fund"], dtype=object)
+
+
+def _by_etf(universe, c, r_fund, r_source, rebalance, creation, flow, bucket, asset, methods) -> pd.DataFrame:
+    und = np.array([f.underlying for f in universe.funds], dtype=object)
+    method = np.array([methods.get(u, "") for u in und], dtype=object)
+    method = np.where(r_source == 2, "fund's own return / L", method)
+    status = np.select(
+        [np.isnan(c.aum_usd), r_source == 0, ~c.resets_daily],
+        ["no AUM", "no return", "no reset today"],
+        default="ok",
+    )
+    df = pd.DataFrame(
+        {
+            "ticker": c.tickers,
+            "name": [f.name for f in universe.funds],
+            "issuer": [f.issuer for f in universe.funds],
+            "leverage": c.leverage,
+            "underlying": und,
+            "bucket": bucket,
+            "asset_class": asset,
+            "reset": [f.reset for f in universe.funds],
+            "aum_usd": c.aum_usd,
+            "underlying_return": r_fund,
+            "return_source": _RETURN_SOURCE[r_source],
+            "return_method": method,
+            "rebalance_usd": rebalance,
+            "creation_usd": creation,
+            "flow_usd": flow,
+            "status": status,
+        }
+    )
+    return _sort_abs(df, "flow_usd")
+
+
+def _by_stock(universe: Universe, c: CompiledUniverse, stock: np.ndarray, single: np.ndarray) -> pd.DataFrame:
+    stocks = universe.stocks
+    df = pd.DataFrame(
+        {
+            "ticker": c.stock_tickers,
+            "name": [stocks[t].name if t in stocks else None for t in c.stock_tickers],
+            "sector": c.sectors[c.stock_sector],
+            "flow_usd": stock,
+            "single_stock_usd": single,
+            "index_usd": stock - single,
+        }
+    )
+    return _sort_abs(df[df["flow_usd"] != 0], "flow_usd")
+
+
+def _group(by_etf: pd.DataFrame, key: str) -> pd.DataFrame:
+    df = by_etf.assign(
+        long_aum_usd=np.where(by_etf["leverage"] > 0, by_etf["aum_usd"], 0.0),
+        inverse_aum_usd=np.where(by_etf["leverage"] < 0, by_etf["aum_usd"], 0.0),
+        n_funds=1,
+    )
+    out = (
+        df.groupby(key, sort=False)[
+            ["n_funds", "aum_usd", "long_aum_usd", "inverse_aum_usd", "rebalance_usd", "creation_usd", "flow_usd"]
+        ]
+        .sum(min_count=0)
+        .reset_index()
+    )
+    return _sort_abs(out, "flow_usd")
+
+
+def _coverage(c: CompiledUniverse, has_aum, has_flow, fund_asset, unused: int) -> Coverage:
+    aum = np.nan_to_num(c.aum_usd, nan=0.0)
+    total = aum.sum()
+    is_equity = fund_asset == "equity"
+    eq_total = aum[is_equity].sum()
+    known = c.stock_sector != len(c.sectors) - 1
+    sector_weight = np.bincount(
+        c.comp_underlying, weights=c.comp_weight * known[c.comp_stock], minlength=c.n_underlyings
+    )
+    fund_sector_share = sector_weight[c.fund_underlying]
+    missing = has_aum & ~has_flow
+    order = np.argsort(-aum[missing], kind="stable")
+    miss_t = c.tickers[missing][order]
+    miss_a = aum[missing][order]
+
+    def share(x: float, of: float) -> float:
+        return float(x / of) if of else 0.0
+
+    return Coverage(
+        aum_usd=float(total),
+        aum_with_return=share(aum[has_flow].sum(), total),
+        equity_aum_usd=float(eq_total),
+        equity_aum_with_composition=share(aum[is_equity & c.has_composition[c.fund_underlying]].sum(), eq_total),
+        equity_aum_with_sector=share((aum * fund_sector_share)[is_equity].sum(), eq_total),
+        n_funds=len(c.tickers),
+        n_funds_without_aum=int((~has_aum).sum()),
+        n_funds_missing_return=int(missing.sum()),
+        missing_returns=[(str(t), float(a)) for t, a in zip(miss_t[:25], miss_a[:25])],
+        unused_return_keys=unused,
+    )

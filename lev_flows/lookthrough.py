@@ -1,0 +1,149 @@
+"""Look-through and aggregation: fund flows -> underlyings -> stocks -> sectors / indexes.
+
+The universe is compiled once into integer codes and a sparse (COO) composition matrix ``W``
+(underlyings x stocks, weights summing to 1 per underlying). Then, for a vector of fund flows
+``f`` (USD) and the fund -> underlying map ``u``::
+
+    flow_by_underlying[j] = sum_{i: u[i] = j} f[i]            (np.bincount)
+    flow_by_stock[s]      = sum_j W[j, s] * flow_by_underlying[j]  (one sparse mat-vec)
+    flow_by_sector[k]     = sum_{s: sector[s] = k} flow_by_stock[s]
+
+so stock flows of a fully covered equity fund add up to the fund's flow (conservation). All
+of it is numpy over arrays; there is no Python loop over funds or holdings on this path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .catalog import Universe, UnderlyingKind
+
+UNKNOWN_SECTOR = "Unknown"
+
+
+@dataclass(frozen=True)
+class CompiledUniverse:
+    """Arrays describing a universe; built once by :func:`compile_universe`."""
+
+    tickers: np.ndarray  # (F,) fund tickers
+    leverage: np.ndarray  # (F,) signed leverage
+    aum_usd: np.ndarray  # (F,) NaN where unknown
+    resets_daily: np.ndarray  # (F,) bool
+    fund_underlying: np.ndarray  # (F,) int index into underlying_ids
+    underlying_ids: np.ndarray  # (U,)
+    underlying_bucket: np.ndarray  # (U,) str
+    underlying_asset_class: np.ndarray  # (U,) str
+    underlying_is_single_stock: np.ndarray  # (U,) bool
+    has_composition: np.ndarray  # (U,) bool
+    stock_tickers: np.ndarray  # (S,)
+    stock_sector: np.ndarray  # (S,) int index into sectors
+    sectors: np.ndarray  # (K,) sector names, UNKNOWN_SECTOR last
+    comp_underlying: np.ndarray  # (N,) int, COO row
+    comp_stock: np.ndarray  # (N,) int, COO column
+    comp_weight: np.ndarray  # (N,) float
+
+    @property
+    def n_stocks(self) -> int:
+        return len(self.stock_tickers)
+
+    @property
+    def n_underlyings(self) -> int:
+        return len(self.underlying_ids)
+
+
+def compile_universe(universe: Universe) -> CompiledUniverse:
+    """Turn a validated :class:`Universe` into arrays (codes, COO composition matrix)."""
+    und_ids = [u.id for u in universe.underlyings]
+    und_index = {uid: i for i, uid in enumerate(und_ids)}
+    funds = universe.funds
+    tickers = np.array([f.ticker for f in funds], dtype=object)
+    leverage = np.array([f.leverage for f in funds], dtype=np.float64)
+    aum = np.array([np.nan if f.aum_usd is None else f.aum_usd for f in funds], dtype=np.float64)
+    daily = np.array([f.reset == "daily" for f in funds], dtype=bool)
+    fund_und = np.array([und_index[f.underlying] for f in funds], dtype=np.int64)
+
+    stock_index: dict[str, int] = {}
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    has_comp = np.zeros(len(und_ids), dtype=bool)
+    for j, uid in enumerate(und_ids):
+        comp = universe.composition_of(uid)
+        if comp is None:
+            continue
+        has_comp[j] = True
+        names = list(comp.weights)
+        for name in names:
+            stock_index.setdefault(name, len(stock_index))
+        weights = np.fromiter(comp.weights.values(), dtype=np.float64, count=len(names))
+        rows.append(np.full(len(names), j, dtype=np.int64))
+        cols.append(np.fromiter((stock_index[n] for n in names), dtype=np.int64, count=len(names)))
+        vals.append(weights / weights.sum())
+    stock_tickers = np.array(list(stock_index), dtype=object)
+    sector_names = sorted({s.sector for s in universe.stocks.values() if s.sector})
+    sector_code = {name: k for k, name in enumerate(sector_names)}
+    unknown = len(sector_names)
+    stock_sector = np.array(
+        [
+            sector_code.get((universe.stocks.get(t).sector if t in universe.stocks else None) or "", unknown)
+            for t in stock_tickers
+        ],
+        dtype=np.int64,
+    )
+    empty_i = np.zeros(0, dtype=np.int64)
+    return CompiledUniverse(
+        tickers=tickers,
+        leverage=leverage,
+        aum_usd=aum,
+        resets_daily=daily,
+        fund_underlying=fund_und,
+        underlying_ids=np.array(und_ids, dtype=object),
+        underlying_bucket=np.array([u.bucket for u in universe.underlyings], dtype=object),
+        underlying_asset_class=np.array([u.asset_class for u in universe.underlyings], dtype=object),
+        underlying_is_single_stock=np.array(
+            [u.kind == UnderlyingKind.single_stock.value for u in universe.underlyings], dtype=bool
+        ),
+        has_composition=has_comp,
+        stock_tickers=stock_tickers,
+        stock_sector=stock_sector,
+        sectors=np.array(sector_names + [UNKNOWN_SECTOR], dtype=object),
+        comp_underlying=np.concatenate(rows) if rows else empty_i,
+        comp_stock=np.concatenate(cols) if cols else empty_i,
+        comp_weight=np.concatenate(vals) if vals else np.zeros(0),
+    )
+
+
+def sum_by_code(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum ``values`` into ``n_groups`` buckets by integer ``codes``; NaN values count as 0.
+
+    Missing values are handled by the caller's coverage report, never silently here: the
+    caller decides which values are NaN and reports them.
+    """
+    return np.bincount(codes, weights=np.nan_to_num(values, nan=0.0), minlength=n_groups)
+
+
+def stock_flows(compiled: CompiledUniverse, flow_by_underlying: np.ndarray) -> np.ndarray:
+    """Flow per stock (USD): ``W.T @ flow_by_underlying`` as one sparse mat-vec.
+
+    Underlyings without a composition (gold, Treasuries, bitcoin, foreign indexes) contribute
+    nothing here; they stay in the totals by asset class.
+    """
+    contrib = compiled.comp_weight * flow_by_underlying[compiled.comp_underlying]
+    return np.bincount(compiled.comp_stock, weights=contrib, minlength=compiled.n_stocks)
+
+
+def stock_flow_matrix(compiled: CompiledUniverse, flow_by_underlying: np.ndarray) -> np.ndarray:
+    """Stock flows for many scenarios at once: ``flow_by_underlying`` is (T, U), result (T, S).
+
+    Dense ``(T, U) @ (U, S)`` product; used by histories and scenario analyses.
+    """
+    weights = np.zeros((compiled.n_underlyings, compiled.n_stocks))
+    np.add.at(weights, (compiled.comp_underlying, compiled.comp_stock), compiled.comp_weight)
+    return np.nan_to_num(flow_by_underlying, nan=0.0) @ weights
+
+
+def sector_flows(compiled: CompiledUniverse, flow_by_stock: np.ndarray) -> np.ndarray:
+    """Flow per GICS sector (USD), in the order of ``compiled.sectors`` (Unknown last)."""
+    return np.bincount(compiled.stock_sector, weights=flow_by_stock, minlength=len(compiled.sectors))

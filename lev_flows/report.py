@@ -1,0 +1,170 @@
+"""Output at the edge: atomic file writes, rich tables, CSV / JSON / Parquet exports, charts.
+
+Nothing here computes flows; it formats a :class:`~lev_flows.estimate.FlowEstimate`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import OutputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+    from .estimate import FlowEstimate
+
+
+def _check_target(path: Path, force: bool) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"{path}: directory {parent} does not exist")
+    if not parent.is_dir():
+        raise OutputError(f"{path}: {parent} is not a directory")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory")
+    if path.exists() and not force:
+        raise OutputError(f"{path}: already exists; pass --force to overwrite")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{path}: directory {parent} is not writable")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, force: bool = False) -> Path:
+    """Write ``data`` to ``path`` via a temp file in the same directory and a rename, so a
+    failure (disk full, interrupt) never leaves a partial file. Refuses to overwrite an
+    existing file unless ``force``."""
+    path = Path(path)
+    _check_target(path, force)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str, *, force: bool = False) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), force=force)
+
+
+# --------------------------------------------------------------------------------------------
+# exports
+
+FORMATS = ("table", "json", "csv", "parquet")
+
+
+def render(est: "FlowEstimate", fmt: str, top: int) -> bytes:
+    """The estimate as bytes in ``fmt`` (json: everything; csv/parquet: the tidy frame)."""
+    if fmt == "json":
+        return (est.to_json(top=None) + "\n").encode()
+    if fmt == "csv":
+        return est.to_frame().to_csv(index=False, lineterminator="\n").encode()
+    if fmt == "parquet":
+        import io
+
+        buf = io.BytesIO()
+        est.to_frame().to_parquet(buf, index=False)
+        return buf.getvalue()
+    if fmt == "table":
+        from rich.console import Console
+
+        console = Console(record=True, width=120, file=open(os.devnull, "w"))
+        print_tables(est, console, top=top)
+        return console.export_text().encode()
+    raise OutputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+# --------------------------------------------------------------------------------------------
+# rich tables
+
+
+def _usd(v: float) -> str:
+    if v != v:  # NaN
+        return "n/a"
+    a = abs(v)
+    if a >= 1e9:
+        return f"{v / 1e9:+,.2f}B"
+    if a >= 1e6:
+        return f"{v / 1e6:+,.1f}M"
+    return f"{v / 1e3:+,.0f}K"
+
+
+def _table(title: str, columns: list[str]):
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
+    for i, c in enumerate(columns):
+        t.add_column(c, justify="left" if i == 0 or c in ("name", "sector", "underlying", "method") else "right")
+    return t
+
+
+def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks: int = 25) -> None:
+    """Total, by index, by sector, top ETFs, top stocks and coverage, as rich tables."""
+    t, c = est.total, est.coverage
+    total = _table(f"Leveraged ETF rebalancing, {est.date} ({est.basis}), USD, + = buy at the close", ["", "USD"])
+    total.add_row("rebalance (all funds)", _usd(t.rebalance_usd))
+    total.add_row("  of which equity funds", _usd(t.equity_rebalance_usd))
+    total.add_row("  looked through to stocks", _usd(t.lookthrough_usd))
+    total.add_row("net creations x L", _usd(t.creation_usd) if t.creation_usd else "not given")
+    total.add_row("gross |rebalance|", _usd(t.gross_rebalance_usd))
+    total.add_row("funds with a flow / in catalog", f"{t.n_funds_with_flow} / {t.n_funds}")
+    console.print(total)
+
+    idx = _table("By index", ["bucket", "funds", "AUM", "rebalance"])
+    for r in est.by_index.itertuples():
+        idx.add_row(r.bucket, str(r.n_funds), _usd(r.aum_usd).lstrip("+"), _usd(r.rebalance_usd))
+    console.print(idx)
+
+    sec = _table("By GICS sector (look-through)", ["sector", "flow", "share"])
+    for r in est.by_sector.itertuples():
+        sec.add_row(r.sector, _usd(r.flow_usd), f"{r.share:.1%}")
+    console.print(sec)
+
+    etf = _table(f"Top {top} ETFs", ["ticker", "L", "underlying", "AUM", "return", "rebalance", "method"])
+    for r in est.by_etf.head(top).itertuples():
+        ret = "n/a" if r.underlying_return != r.underlying_return else f"{r.underlying_return:+.2%}"
+        etf.add_row(r.ticker, f"{r.leverage:+g}", r.underlying, _usd(r.aum_usd).lstrip("+"), ret, _usd(r.rebalance_usd), r.return_method)
+    console.print(etf)
+
+    stk = _table(f"Top {stocks} stocks (look-through)", ["ticker", "sector", "flow", "single-stock funds", "index funds"])
+    for r in est.by_stock.head(stocks).itertuples():
+        stk.add_row(r.ticker, r.sector, _usd(r.flow_usd), _usd(r.single_stock_usd), _usd(r.index_usd))
+    console.print(stk)
+
+    cov = _table("Coverage", ["", "value"])
+    cov.add_row("AUM in catalog", _usd(c.aum_usd).lstrip("+"))
+    cov.add_row("AUM with a return", f"{c.aum_with_return:.1%}")
+    cov.add_row("equity AUM with a composition", f"{c.equity_aum_with_composition:.1%}")
+    cov.add_row("equity AUM with a GICS sector", f"{c.equity_aum_with_sector:.1%}")
+    cov.add_row("funds without AUM", str(c.n_funds_without_aum))
+    missing = ", ".join(f"{tk} ({_usd(a).lstrip('+')})" for tk, a in c.missing_returns[:6])
+    cov.add_row("funds missing a return", f"{c.n_funds_missing_return}" + (f": {missing}" if missing else ""))
+    cov.add_row("compositions as of", _composition_dates(est))
+    console.print(cov)
+    for w in est.warnings[:8]:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+
+
+def _composition_dates(est: "FlowEstimate") -> str:
+    dates = sorted(set(est.as_of.get("compositions", {}).values()))
+    if not dates:
+        return "n/a"
+    return dates[0] if len(dates) == 1 else f"{dates[0]} .. {dates[-1]}"
