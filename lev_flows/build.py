@@ -176,7 +176,8 @@ def import_universe(snapshot: str | Path, output: str | Path, *, fresh: bool = F
     result = import_snapshot(snapshot, _known_stock_names())
     output = Path(output)
     doc = _fresh_document(result)
-    notes = []
+    notes: list[str] = []
+    header: str | None = UNIVERSE_HEADER.format(source=result.source)
     if output.exists() and not fresh:
         rt = YAML()
         rt.preserve_quotes = True
@@ -185,12 +186,9 @@ def import_universe(snapshot: str | Path, output: str | Path, *, fresh: bool = F
         except Exception as exc:  # ruamel raises many types; the message is what matters
             raise InputError(f"{output}: cannot refresh, invalid YAML ({str(exc).splitlines()[0]})") from None
         doc, notes = _refresh(existing, doc)
-    header = UNIVERSE_HEADER.format(source=result.source)
+        header = None  # the existing file keeps its own header comments
     buf = io.StringIO()
-    if isinstance(doc, dict):
-        dump_yaml(doc, buf, header=header)
-    else:
-        dump_yaml(doc, buf)
+    dump_yaml(doc, buf, header=header)
     text = buf.getvalue()
     universe_from_data(parse_yaml(text, output), output)  # never write a file that will not load
     atomic_write_text(output, text, force=True)

@@ -38,7 +38,7 @@ import datetime as dt
 import json
 import math
 from enum import Enum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -96,7 +96,7 @@ Ticker = Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Z0-9][A
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", use_enum_values=True, frozen=True, validate_default=True)
 
 
 def _finite(value: float | None, what: str) -> float | None:
@@ -295,7 +295,13 @@ class Universe(_Model):
 # YAML I/O
 
 
+@lru_cache(maxsize=1)
 def _safe_loader():
+    """PyYAML's safe loader (C speed when available) that refuses duplicate keys and reads
+    booleans the YAML 1.2 way (only true/false), so a ticker such as ``ON`` or ``NO`` stays a
+    string, as ruamel (YAML 1.2) writes it."""
+    import re
+
     import yaml
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -314,6 +320,12 @@ def _safe_loader():
                 keys.add(key)
             return super().construct_mapping(node, deep=deep)
 
+    bool_tag = "tag:yaml.org,2002:bool"
+    UniqueKeyLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != bool_tag]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    UniqueKeyLoader.add_implicit_resolver(bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
     return UniqueKeyLoader
 
 
@@ -375,12 +387,23 @@ def _describe_location(loc: tuple[Any, ...], data: Any) -> str:
     return "".join(parts) or "document"
 
 
+def _fields_near(loc: tuple[Any, ...]) -> list[str]:
+    model = {"funds": LeveragedETF, "underlyings": Underlying, "excluded": ExcludedProduct, "stocks": Stock}.get(
+        loc[0] if loc else None, Universe
+    )
+    if len(loc) <= 1:
+        model = Universe
+    return list(model.model_fields)
+
+
 def validation_message(exc: ValidationError, data: Any, path: Path | str) -> str:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # typos first
     where = _describe_location(tuple(err["loc"]), data)
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        msg = "unknown field (typo?)"
+        known = ", ".join(_fields_near(err["loc"]))
+        msg = f"unknown field (typo?); expected one of: {known}" if known else "unknown field (typo?)"
     more = f" (and {exc.error_count() - 1} more errors)" if exc.error_count() > 1 else ""
     return f"{path}: {where}: {msg}{more}"
 

@@ -1,0 +1,133 @@
+"""estimate(): hand-worked totals on a small universe, conservation, coverage, creations."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lev_flows import DayReturns, InputError, estimate
+from tests.conftest import SMALL_RETURNS
+
+M = 1e6
+
+
+def test_small_universe_hand_worked(small_universe):
+    est = estimate(small_universe, SMALL_RETURNS, date="2026-02-04")
+    flows = est.by_etf.set_index("ticker")["rebalance_usd"]
+    assert flows["AAA"] == pytest.approx(-120 * M)  # 1B x 3 x 2 x -2 %
+    assert flows["BBB"] == pytest.approx(-120 * M)  # 0.5B x -3 x -4 x -2 %
+    assert flows["EEE"] == pytest.approx(-4 * M)  # 0.1B x -1 x -2 x -2 %
+    assert flows["CCC"] == pytest.approx(-20 * M)  # 0.2B x 2 x 1 x -5 %
+    assert flows["DDD"] == pytest.approx(2 * M)  # gold, 0.1B x 2 x 1 x +1 %
+    assert flows["FFF"] == 0.0  # monthly reset: no trade today
+    assert est.by_etf.set_index("ticker").loc["FFF", "status"] == "no reset today"
+    assert est.total.rebalance_usd == pytest.approx(-262 * M)
+    assert est.total.equity_rebalance_usd == pytest.approx(-264 * M)
+
+    stocks = est.by_stock.set_index("ticker")
+    assert stocks.loc["STK1", "flow_usd"] == pytest.approx(0.6 * -244 * M - 20 * M)
+    assert stocks.loc["STK1", "single_stock_usd"] == pytest.approx(-20 * M)
+    assert stocks.loc["STK2", "flow_usd"] == pytest.approx(0.4 * -244 * M)
+    assert est.total.lookthrough_usd == pytest.approx(-264 * M)  # gold is not a stock flow
+
+    sectors = est.by_sector.set_index("sector")["flow_usd"]
+    assert sectors["Information Technology"] == pytest.approx(-166.4 * M)
+    assert sectors["Financials"] == pytest.approx(-97.6 * M)
+    assert list(est.by_sector["sector"])[0] == "Information Technology"
+
+    idx = est.by_index.set_index("bucket")
+    assert idx.loc["Test index", "rebalance_usd"] == pytest.approx(-244 * M)
+    assert idx.loc["Test index", "inverse_aum_usd"] == pytest.approx(600 * M)
+    ac = est.by_asset_class.set_index("asset_class")["flow_usd"]
+    assert ac["commodity"] == pytest.approx(2 * M)
+    assert ac.sum() == pytest.approx(est.total.flow_usd)
+    assert est.coverage.aum_with_return == 1.0
+    assert est.coverage.equity_aum_with_composition == 1.0
+
+
+def test_missing_return_is_reported_never_zero(small_universe):
+    est = estimate(small_universe, {"IDX": -0.02, "GOLD": 0.01})  # STK1 missing
+    row = est.by_etf.set_index("ticker").loc["CCC"]
+    assert math.isnan(row["rebalance_usd"]) and row["status"] == "no return"
+    assert est.coverage.n_funds_missing_return == 1  # FFF has no reset today but also no return
+    assert est.coverage.missing_returns[0][0] in {"CCC", "FFF"}
+    assert est.coverage.aum_with_return < 1.0
+    assert any("CCC" in w for w in est.warnings)
+    assert est.total.rebalance_usd == pytest.approx(-242 * M)
+
+
+def test_fund_return_key_means_fund_return(small_universe):
+    # AAA's own return -6 % is an underlying move of -2 %: same flow as the underlying key
+    a = estimate(small_universe, {"AAA": -0.06}).by_etf.set_index("ticker")
+    assert a.loc["AAA", "rebalance_usd"] == pytest.approx(-120 * M)
+    assert a.loc["AAA", "return_source"] == "fund"
+    assert math.isnan(a.loc["BBB", "rebalance_usd"])
+
+
+def test_creations_are_separate(small_universe):
+    est = estimate(small_universe, SMALL_RETURNS, creations={"AAA": 100 * M, "BBB": -10 * M})
+    row = est.by_etf.set_index("ticker")
+    assert row.loc["AAA", "creation_usd"] == pytest.approx(300 * M)
+    assert row.loc["BBB", "creation_usd"] == pytest.approx(30 * M)  # redemption from a -3x fund buys back
+    assert est.total.creation_usd == pytest.approx(330 * M)
+    assert est.total.rebalance_usd == pytest.approx(-262 * M)
+    assert est.total.flow_usd == pytest.approx(68 * M)
+    with pytest.raises(InputError, match="ZZZ"):
+        estimate(small_universe, SMALL_RETURNS, creations={"ZZZ": 1.0})
+
+
+@pytest.mark.parametrize(
+    "returns, match",
+    [
+        ({"IDX": float("nan")}, "IDX.*NaN"),
+        ({"IDX": float("inf")}, "IDX"),
+        ({"IDX": -1.0}, "-100%"),
+        ({"IDX": 2.5}, "percent"),
+        ({"IDX": "abc"}, "not a number"),
+    ],
+)
+def test_bad_returns_raise_with_key(small_universe, returns, match):
+    with pytest.raises(InputError, match=match):
+        estimate(small_universe, returns)
+
+
+def test_series_with_nan_is_refused(small_universe):
+    with pytest.raises(InputError, match="STK1"):
+        estimate(small_universe, pd.Series({"IDX": -0.02, "STK1": np.nan}))
+
+
+def test_outputs_json_and_frame(small_universe):
+    est = estimate(small_universe, DayReturns(SMALL_RETURNS, basis="test basis"))
+    data = json.loads(est.to_json())
+    assert data["basis"] == "test basis"
+    assert data["total"]["rebalance_usd"] == pytest.approx(-262 * M)
+    assert data["as_of"]["compositions"]["IDX"] == "2025-10-04"
+    frame = est.to_frame()
+    assert set(frame["level"]) == {"etf", "stock", "sector", "index", "asset_class", "total"}
+    assert frame[frame.level == "etf"]["flow_usd"].sum() == pytest.approx(est.total.flow_usd)
+    assert "selling" in est.summary()
+
+
+returns_st = st.fixed_dictionaries(
+    {
+        "IDX": st.floats(min_value=-0.2, max_value=0.2),
+        "STK1": st.floats(min_value=-0.5, max_value=0.5),
+        "GOLD": st.floats(min_value=-0.1, max_value=0.1),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(returns_st)
+def test_conservation_and_aggregation(small_universe, returns):
+    est = estimate(small_universe, returns)
+    equity = est.by_etf[est.by_etf["asset_class"] == "equity"]["flow_usd"].sum()
+    assert est.by_stock["flow_usd"].sum() == pytest.approx(equity, rel=1e-9, abs=1e-3)
+    assert est.by_sector["flow_usd"].sum() == pytest.approx(equity, rel=1e-9, abs=1e-3)
+    assert est.by_index["flow_usd"].sum() == pytest.approx(est.total.flow_usd, rel=1e-9, abs=1e-3)
+    assert est.by_asset_class["flow_usd"].sum() == pytest.approx(est.total.flow_usd, rel=1e-9, abs=1e-3)
+    assert est.by_etf["flow_usd"].sum() == pytest.approx(est.total.flow_usd, rel=1e-9, abs=1e-3)

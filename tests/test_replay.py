@@ -1,0 +1,135 @@
+"""The built-in 2026-02-04 replay against the published figure, and the shipped data against
+what the project's own commands rebuild from ../shared/data."""
+
+import io
+import json
+import shutil
+from importlib import resources
+
+import pandas as pd
+import pytest
+
+from lev_flows import load_universe, replay
+from lev_flows.build import build_reference, build_replay, import_universe
+from tests.conftest import ROOT
+
+PUBLISHED_USD = -18e9  # Morgan Stanley note: about $18B of selling on 2026-02-04
+
+
+def _check_headline(est):
+    assert 1.3 * PUBLISHED_USD <= est.total.rebalance_usd <= 0.7 * PUBLISHED_USD, est.total.rebalance_usd
+    assert set(est.by_etf["ticker"].head(2)) == {"SOXL", "TQQQ"}
+    top15 = set(est.by_stock["ticker"].head(15))
+    assert {"NVDA", "AMD", "MU", "AVGO"} <= top15, top15
+    assert est.by_sector["sector"].iloc[0] == "Information Technology"
+    assert est.by_sector["flow_usd"].iloc[0] < 0
+    assert est.by_index["bucket"].iloc[0] == "Semiconductors"
+    assert est.by_index["rebalance_usd"].iloc[0] < 0
+
+
+def test_close_to_close_replay_matches_published_figure():
+    est = replay(basis="close")
+    _check_headline(est)
+    assert est.basis == "close-to-close"
+    assert est.coverage.aum_with_return == pytest.approx(1.0)
+    assert est.coverage.equity_aum_with_composition >= 0.95
+    methods = est.by_etf.set_index("ticker")["return_method"]
+    assert methods["SPXL"] == "price (^GSPC)"
+    assert methods["TQQQ"].startswith("composition")
+    # S&P 500 close on the day: -0.51 %, as published
+    spxl = est.by_etf.set_index("ticker").loc["SPXL"]
+    assert spxl["underlying_return"] == pytest.approx(-0.005072, abs=1e-5)
+
+
+def test_intraday_view_at_snapshot_time():
+    est = replay(basis="intraday")
+    _check_headline(est)
+    row = est.by_etf.set_index("ticker").loc["TQQQ"]
+    # TQQQ reported -5.854912 % at 14:43: A * (L - 1) * R = 29.972B x 2 x -5.854912 %
+    assert row["rebalance_usd"] == pytest.approx(29.972e9 * 2 * -0.05854912, rel=1e-6)
+
+
+def test_shipped_universe_covers_equity_aum():
+    uni = load_universe()
+    equity = [f for f in uni.funds if f.asset_class == "equity" and f.aum_usd]
+    total = sum(f.aum_usd for f in equity)
+    covered = sum(f.aum_usd for f in equity if uni.composition_of(f.underlying) is not None)
+    assert covered / total >= 0.95
+    by = uni.fund_by_ticker
+    assert by["TQQQ"].underlying == "NDX" and by["TQQQ"].leverage == 3
+    assert by["SQQQ"].leverage == -3
+    assert by["SOXL"].underlying == "SOX"
+    assert by["SSO"].underlying == "SPX"
+    assert by["TNA"].underlying == "RTY"
+    assert by["FNGU"].underlying == "NYFANG"
+    assert by["MUU"].underlying == "MU"  # screener name is wrong ('Muni Bond'); curated override
+    assert by["TSMX"].underlying == "TSM"
+    assert by["SH"].leverage == -1
+    assert uni.underlying_by_id["SPX"].composition.as_of.isoformat() == "2025-11-01"
+    assert "NTSX" in {e.ticker for e in uni.excluded}  # variable leverage, excluded with a reason
+
+
+# ---- shipped data == what the project's commands rebuild from the raw files -----------------
+
+
+def test_reference_rebuilds_from_raw_data(shared):
+    rebuilt = build_reference(shared)
+    shipped = json.loads(resources.files("lev_flows").joinpath("data/reference.json").read_text())
+    assert rebuilt == shipped
+
+
+def test_universe_import_rebuilds_shipped_yaml_exactly(shared, tmp_path):
+    snap = shared / "letf_snapshots/leveraged_etfs_2026-02-04.csv"
+    fresh = tmp_path / "fresh.yaml"
+    import_universe(snap, fresh, fresh=True)
+    assert fresh.read_text() == (ROOT / "etf_universe.yaml").read_text()
+    # refreshing the shipped file with its own snapshot changes nothing
+    again = tmp_path / "again.yaml"
+    shutil.copy(ROOT / "etf_universe.yaml", again)
+    import_universe(snap, again)
+    assert again.read_text() == (ROOT / "etf_universe.yaml").read_text()
+
+
+def test_replay_rebuilds_from_raw_data(shared):
+    rebuilt = build_replay(shared, "2026-02-04")
+    text = resources.files("lev_flows").joinpath("data/replay_2026-02-04.csv").read_text()
+    shipped = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    pd.testing.assert_frame_equal(rebuilt.reset_index(drop=True), shipped, check_dtype=False)
+
+
+def test_headline_recomputed_from_raw_prices(shared):
+    from lev_flows import estimate
+    from lev_flows.returns import load_price_dir, returns_from_prices
+    from lev_flows.sources.screener import import_snapshot
+
+    uni = load_universe()
+    changes = import_snapshot(shared / "letf_snapshots/leveraged_etfs_2026-02-04.csv").reported_change
+    rets = returns_from_prices(uni, load_price_dir(shared / "prices"), "2026-02-04", fund_changes=changes)
+    _check_headline(estimate(uni, rets))
+
+
+@pytest.mark.parametrize("day", ["2026-03-01", "2026-06-01"])
+def test_newer_snapshots_import_with_same_rules(shared, tmp_path, day):
+    out = tmp_path / f"u_{day}.yaml"
+    result, summary = import_universe(shared / f"letf_snapshots/leveraged_etfs_{day}.csv", out, fresh=True)
+    uni = load_universe(out)
+    assert len(uni.funds) > 600
+    assert uni.fund_by_ticker["TQQQ"].underlying == "NDX"
+    assert uni.fund_by_ticker["SOXL"].underlying == "SOX"
+    assert "excluded" in summary
+
+
+def test_refresh_keeps_curated_fields_and_comments(shared, tmp_path):
+    path = tmp_path / "u.yaml"
+    text = (ROOT / "etf_universe.yaml").read_text()
+    text = text.replace(
+        "  - ticker: TQQQ\n", "  # desk note: the largest fund, watch it\n  - ticker: TQQQ\n    notes: hand-curated\n", 1
+    )
+    path.write_text(text)
+    import_universe(shared / "letf_snapshots/leveraged_etfs_2026-03-01.csv", path)
+    out = path.read_text()
+    assert "# desk note: the largest fund, watch it" in out
+    tqqq = load_universe(path).fund_by_ticker["TQQQ"]
+    assert tqqq.notes == "hand-curated"
+    raw = pd.read_csv(shared / "letf_snapshots/leveraged_etfs_2026-03-01.csv").set_index("ticker")
+    assert tqqq.aum_usd == pytest.approx(raw.loc["TQQQ", "aum"])
