@@ -163,7 +163,9 @@ class FlowEstimate:
 
 
 def _bn(usd: float) -> str:
-    return f"${usd / 1e9:,.2f}B" if abs(usd) >= 1e8 else f"${usd / 1e6:,.1f}M"
+    sign = "-" if usd < 0 else ""
+    usd = abs(usd)
+    return f"{sign}${usd / 1e9:,.2f}B" if usd >= 1e8 else f"{sign}${usd / 1e6:,.1f}M"
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,17 +300,16 @@ def estimate(
     stock_single = stock_flows(c, np.where(c.underlying_is_single_stock, und_flow, 0.0))
     sector = sector_flows(c, stock)
 
-    fund_bucket = c.underlying_bucket[c.fund_underlying]
     fund_asset = c.underlying_asset_class[c.fund_underlying]
-    by_etf = _by_etf(universe, c, r_fund, r_source, rebalance, creation, flow, fund_bucket, fund_asset, methods)
-    by_stock = _by_stock(universe, c, stock, stock_single)
+    by_etf = _by_etf(c, r_fund, r_source, rebalance, creation, flow, methods)
+    by_stock = _by_stock(c, stock, stock_single)
     by_sector = pd.DataFrame({"sector": c.sectors, "flow_usd": sector})
     by_sector = by_sector[by_sector["flow_usd"] != 0].reset_index(drop=True)
     total_stock = stock.sum()
     by_sector["share"] = by_sector["flow_usd"] / total_stock if total_stock else np.nan
     by_sector = _sort_abs(by_sector, "flow_usd")
-    by_index = _group(by_etf, "bucket")
-    by_asset_class = _group(by_etf, "asset_class")
+    by_index = _group(c, c.underlying_bucket, "bucket", rebalance, creation, flow)
+    by_asset_class = _group(c, c.underlying_asset_class, "asset_class", rebalance, creation, flow)
     by_underlying = pd.DataFrame(
         {
             "underlying": c.underlying_ids,
@@ -372,25 +373,26 @@ def _sort_abs(df: pd.DataFrame, col: str) -> pd.DataFrame:
 _RETURN_SOURCE = np.array(["missing", "underlying", "fund"], dtype=object)
 
 
-def _by_etf(universe, c, r_fund, r_source, rebalance, creation, flow, bucket, asset, methods) -> pd.DataFrame:
-    und = np.array([f.underlying for f in universe.funds], dtype=object)
-    method = np.array([methods.get(u, "") for u in und], dtype=object)
+def _by_etf(c, r_fund, r_source, rebalance, creation, flow, methods) -> pd.DataFrame:
+    und_method = np.array([methods.get(u, "") for u in c.underlying_ids], dtype=object)
+    method = und_method[c.fund_underlying] if len(und_method) else np.zeros(0, dtype=object)
     method = np.where(r_source == 2, "fund's own return / L", method)
     status = np.select(
         [np.isnan(c.aum_usd), r_source == 0, ~c.resets_daily],
         ["no AUM", "no return", "no reset today"],
         default="ok",
     )
+    lab = _labels(c)
     df = pd.DataFrame(
         {
-            "ticker": c.tickers,
-            "name": [f.name for f in universe.funds],
-            "issuer": [f.issuer for f in universe.funds],
+            "ticker": lab["fund_ticker"],
+            "name": lab["fund_name"],
+            "issuer": lab["fund_issuer"],
             "leverage": c.leverage,
-            "underlying": und,
-            "bucket": bucket,
-            "asset_class": asset,
-            "reset": [f.reset for f in universe.funds],
+            "underlying": lab["fund_underlying"],
+            "bucket": lab["fund_bucket"],
+            "asset_class": lab["fund_asset"],
+            "reset": lab["fund_reset"],
             "aum_usd": c.aum_usd,
             "underlying_return": r_fund,
             "return_source": _RETURN_SOURCE[r_source],
@@ -404,13 +406,33 @@ def _by_etf(universe, c, r_fund, r_source, rebalance, creation, flow, bucket, as
     return _sort_abs(df, "flow_usd")
 
 
-def _by_stock(universe: Universe, c: CompiledUniverse, stock: np.ndarray, single: np.ndarray) -> pd.DataFrame:
-    stocks = universe.stocks
+def _labels(c: CompiledUniverse) -> dict[str, pd.Series]:
+    """Text columns of the result tables, converted to pandas once per compiled universe."""
+    if not c.labels:
+        c.labels.update(
+            {
+                "fund_ticker": pd.Series(c.tickers),
+                "fund_name": pd.Series(c.fund_names),
+                "fund_issuer": pd.Series(c.fund_issuers),
+                "fund_underlying": pd.Series(c.fund_underlying_ids),
+                "fund_bucket": pd.Series(c.underlying_bucket[c.fund_underlying]),
+                "fund_asset": pd.Series(c.underlying_asset_class[c.fund_underlying]),
+                "fund_reset": pd.Series(c.fund_resets),
+                "stock_ticker": pd.Series(c.stock_tickers),
+                "stock_name": pd.Series(c.stock_names),
+                "stock_sector": pd.Series(c.sectors[c.stock_sector]),
+            }
+        )
+    return c.labels
+
+
+def _by_stock(c: CompiledUniverse, stock: np.ndarray, single: np.ndarray) -> pd.DataFrame:
+    lab = _labels(c)
     df = pd.DataFrame(
         {
-            "ticker": c.stock_tickers,
-            "name": [stocks[t].name if t in stocks else None for t in c.stock_tickers],
-            "sector": c.sectors[c.stock_sector],
+            "ticker": lab["stock_ticker"],
+            "name": lab["stock_name"],
+            "sector": lab["stock_sector"],
             "flow_usd": stock,
             "single_stock_usd": single,
             "index_usd": stock - single,
@@ -419,20 +441,25 @@ def _by_stock(universe: Universe, c: CompiledUniverse, stock: np.ndarray, single
     return _sort_abs(df[df["flow_usd"] != 0], "flow_usd")
 
 
-def _group(by_etf: pd.DataFrame, key: str) -> pd.DataFrame:
-    df = by_etf.assign(
-        long_aum_usd=np.where(by_etf["leverage"] > 0, by_etf["aum_usd"], 0.0),
-        inverse_aum_usd=np.where(by_etf["leverage"] < 0, by_etf["aum_usd"], 0.0),
-        n_funds=1,
+def _group(c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, rebalance, creation, flow) -> pd.DataFrame:
+    """Sum fund columns by a label of their underlying (bucket, asset class) with bincount."""
+    labels, und_code = np.unique(label_by_underlying.astype(str), return_inverse=True)
+    code = und_code[c.fund_underlying]
+    n = len(labels)
+    aum = np.nan_to_num(c.aum_usd)
+    out = pd.DataFrame(
+        {
+            key: labels,
+            "n_funds": np.bincount(code, minlength=n),
+            "aum_usd": np.bincount(code, aum, n),
+            "long_aum_usd": np.bincount(code, np.where(c.leverage > 0, aum, 0.0), n),
+            "inverse_aum_usd": np.bincount(code, np.where(c.leverage < 0, aum, 0.0), n),
+            "rebalance_usd": sum_by_code(code, rebalance, n),
+            "creation_usd": sum_by_code(code, creation, n),
+            "flow_usd": sum_by_code(code, flow, n),
+        }
     )
-    out = (
-        df.groupby(key, sort=False)[
-            ["n_funds", "aum_usd", "long_aum_usd", "inverse_aum_usd", "rebalance_usd", "creation_usd", "flow_usd"]
-        ]
-        .sum(min_count=0)
-        .reset_index()
-    )
-    return _sort_abs(out, "flow_usd")
+    return _sort_abs(out[out["n_funds"] > 0], "flow_usd")
 
 
 def _coverage(c: CompiledUniverse, has_aum, has_flow, fund_asset, unused: int) -> Coverage:

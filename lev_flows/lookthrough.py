@@ -14,7 +14,7 @@ of it is numpy over arrays; there is no Python loop over funds or holdings on th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,6 +43,12 @@ class CompiledUniverse:
     comp_underlying: np.ndarray  # (N,) int, COO row
     comp_stock: np.ndarray  # (N,) int, COO column
     comp_weight: np.ndarray  # (N,) float
+    fund_names: np.ndarray  # (F,)
+    fund_issuers: np.ndarray  # (F,)
+    fund_resets: np.ndarray  # (F,)
+    fund_underlying_ids: np.ndarray  # (F,)
+    stock_names: np.ndarray  # (S,) None where unknown
+    labels: dict = field(default_factory=dict)  # text columns converted once for result tables
 
     @property
     def n_stocks(self) -> int:
@@ -112,6 +118,13 @@ def compile_universe(universe: Universe) -> CompiledUniverse:
         comp_underlying=np.concatenate(rows) if rows else empty_i,
         comp_stock=np.concatenate(cols) if cols else empty_i,
         comp_weight=np.concatenate(vals) if vals else np.zeros(0),
+        fund_names=np.array([f.name for f in funds], dtype=object),
+        fund_issuers=np.array([f.issuer for f in funds], dtype=object),
+        fund_resets=np.array([f.reset for f in funds], dtype=object),
+        fund_underlying_ids=np.array([f.underlying for f in funds], dtype=object),
+        stock_names=np.array(
+            [universe.stocks[t].name if t in universe.stocks else None for t in stock_tickers], dtype=object
+        ),
     )
 
 

@@ -1,0 +1,321 @@
+"""Benchmarks: the vectorized engine against a naive notebook-style baseline, on the same inputs.
+
+    python -m benchmarks            # or: python benchmarks/run.py [--quick]
+
+Cases (each checks engine == baseline to 1e-9 relative before timing):
+  1. one day, shipped universe, look-through to stocks
+  2. synthetic universe 10x larger (7,500 funds, 5,000 stocks)
+  3. daily history over the shared price range, with look-through (needs ../shared/data)
+  4. 100,000 Monte Carlo scenarios of the total flow
+  5. the CLI end to end, cold, as a subprocess (`lev-flows estimate`)
+Results go to benchmarks/results/latest.json with the machine's core count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lev_flows import estimate, load_universe
+from lev_flows.build import load_replay
+from lev_flows.catalog import universe_from_data
+from lev_flows.estimate import compiled
+from lev_flows.formula import rebalance_usd
+from lev_flows.lookthrough import stock_flow_matrix
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+
+
+def timeit(fn, repeat: int = 5, min_time: float = 0.2) -> float:
+    """Best wall time of ``repeat`` runs (each run loops until ``min_time``), in seconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time or n >= 1000:
+                break
+        best = min(best, elapsed / n)
+    return best
+
+
+# ---- naive baseline: how a notebook user would write it --------------------------------------
+
+
+def naive_stock_flows(universe, returns: dict[str, float]) -> dict[str, float]:
+    """Loop over funds, then over each fund's holdings, with pandas row access."""
+    funds = pd.DataFrame([f.model_dump() for f in universe.funds])
+    flows: dict[str, float] = {}
+    for _, row in funds.iterrows():
+        r = returns.get(row["underlying"])
+        if r is None or row["aum_usd"] is None or pd.isna(row["aum_usd"]) or row["reset"] != "daily":
+            continue
+        flow = row["aum_usd"] * row["leverage"] * (row["leverage"] - 1) * r
+        comp = universe.composition_of(row["underlying"])
+        if comp is None:
+            continue
+        holdings = pd.DataFrame({"ticker": list(comp.weights), "weight": list(comp.weights.values())})
+        total_w = holdings["weight"].sum()
+        for _, h in holdings.iterrows():
+            flows[h["ticker"]] = flows.get(h["ticker"], 0.0) + flow * h["weight"] / total_w
+    return flows
+
+
+def engine_stock_flows(universe, returns) -> pd.Series:
+    est = estimate(universe, returns)
+    return est.by_stock.set_index("ticker")["flow_usd"]
+
+
+def agree(engine: pd.Series, naive: dict[str, float]) -> float:
+    naive_s = pd.Series(naive)
+    naive_s = naive_s[naive_s != 0]
+    joined = pd.concat([engine.rename("e"), naive_s.rename("n")], axis=1).fillna(0.0)
+    scale = np.abs(joined["n"]).max()
+    err = float(np.abs(joined["e"] - joined["n"]).max() / scale)
+    if err > 1e-9:
+        raise AssertionError(f"engine and baseline disagree: max relative error {err:.2e}")
+    return err
+
+
+# ---- synthetic universe ------------------------------------------------------------------------
+
+
+def synthetic_universe(n_funds: int = 7500, n_stocks: int = 5000, n_indexes: int = 60, seed: int = 0):
+    """A random universe: ``n_indexes`` indexes of 20..2,000 names, 1,500 single stocks (or
+    fewer), funds with leverage in {3, -3, 2, -2, -1, 1.5} and log-normal AUM."""
+    rng = np.random.default_rng(seed)
+    stocks = [f"S{i:04d}" for i in range(n_stocks)]
+    underlyings = []
+    for j in range(n_indexes):
+        size = int(rng.integers(20, min(2000, n_stocks)))
+        members = rng.choice(n_stocks, size=size, replace=False)
+        w = rng.pareto(1.5, size) + 0.01
+        w = w / w.sum()
+        underlyings.append(
+            {
+                "id": f"IDX{j}",
+                "name": f"Index {j}",
+                "kind": "index",
+                "asset_class": "equity",
+                "bucket": f"Bucket {j % 8}",
+                "composition": {
+                    "as_of": dt.date(2026, 1, 1),
+                    "source": "synthetic",
+                    "weights": {stocks[m]: float(x) for m, x in zip(members, w)},
+                },
+            }
+        )
+    single = rng.choice(n_stocks, size=min(1500, n_stocks // 3), replace=False)
+    underlyings += [
+        {"id": stocks[s], "name": stocks[s], "kind": "single_stock", "asset_class": "equity", "bucket": "Single stocks"}
+        for s in single
+    ]
+    ids = [u["id"] for u in underlyings]
+    levs = [3.0, -3.0, 2.0, -2.0, -1.0, 1.5]
+    funds = [
+        {
+            "ticker": f"F{i:05d}",
+            "name": f"Fund {i}",
+            "leverage": levs[i % len(levs)],
+            "underlying": ids[int(rng.integers(len(ids)))],
+            "asset_class": "equity",
+            "aum_usd": float(rng.lognormal(18, 2)),
+            "aum_as_of": dt.date(2026, 1, 1),
+        }
+        for i in range(n_funds)
+    ]
+    uni = universe_from_data({"as_of": dt.date(2026, 1, 1), "funds": funds, "underlyings": underlyings})
+    returns = {uid: float(rng.normal(0, 0.02)) for uid in ids}
+    return uni, returns
+
+
+# ---- cases -------------------------------------------------------------------------------------
+
+
+def case_one_day(quick: bool) -> dict:
+    uni = load_universe()
+    returns = dict(load_replay().values)
+    err = agree(engine_stock_flows(uni, returns), naive_stock_flows(uni, returns))
+    t_engine = timeit(lambda: estimate(uni, returns))
+    t_naive = timeit(lambda: naive_stock_flows(uni, returns), repeat=1 if quick else 3, min_time=0)
+    return {"engine_s": t_engine, "baseline_s": t_naive, "max_rel_err": err, "funds": len(uni.funds)}
+
+
+def case_synthetic(quick: bool) -> dict:
+    t0 = time.perf_counter()
+    uni, returns = synthetic_universe()
+    build_s = time.perf_counter() - t0
+    compiled(uni)
+    err = agree(engine_stock_flows(uni, returns), naive_stock_flows(uni, returns))
+    t_engine = timeit(lambda: estimate(uni, returns), repeat=3)
+    t_naive = timeit(lambda: naive_stock_flows(uni, returns), repeat=1, min_time=0)
+    return {"engine_s": t_engine, "baseline_s": t_naive, "max_rel_err": err, "funds": 7500, "stocks": 5000, "build_s": build_s}
+
+
+def history_engine(uni, closes: pd.DataFrame) -> np.ndarray:
+    """Daily stock flows (T x S) for every day of the close table, all at once."""
+    c = compiled(uni)
+    day = closes.pct_change(fill_method=None).iloc[1:]
+    stock_r = day.reindex(columns=c.stock_tickers).to_numpy()
+    priced = np.isfinite(stock_r)
+    weights = np.zeros((c.n_underlyings, c.n_stocks))
+    np.add.at(weights, (c.comp_underlying, c.comp_stock), c.comp_weight)
+    num = np.nan_to_num(stock_r) @ weights.T
+    den = priced.astype(float) @ weights.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        und_r = np.where(den >= 0.5, num / den, np.nan)
+    fund_r = und_r[:, c.fund_underlying]
+    flows = rebalance_usd(c.aum_usd, c.leverage, fund_r) * c.resets_daily
+    und_flow = np.nan_to_num(flows) @ _fund_to_underlying(c)
+    return stock_flow_matrix(c, und_flow)
+
+
+def _fund_to_underlying(c) -> np.ndarray:
+    m = np.zeros((len(c.tickers), c.n_underlyings))
+    m[np.arange(len(c.tickers)), c.fund_underlying] = 1.0
+    return m
+
+
+def case_history(quick: bool) -> dict | None:
+    from lev_flows.returns import load_price_dir, returns_from_prices
+
+    if not SHARED.is_dir():
+        return None
+    closes = load_price_dir(SHARED / "prices")
+    # stocks only, over the stock table's range: every index return comes from its composition
+    closes = closes[[col for col in closes.columns if not str(col).startswith("^")]]
+    closes = closes.loc["2024-01-02":].dropna(how="all")
+    uni = load_universe()
+    out = history_engine(uni, closes)
+    c = compiled(uni)
+    err = 0.0
+    for day in (closes.index[1].date(), dt.date(2026, 2, 4), closes.index[-1].date()):
+        single = estimate(uni, returns_from_prices(uni, closes, day)).by_stock.set_index("ticker")["flow_usd"]
+        row = pd.Series(out[closes.index.get_loc(pd.Timestamp(day)) - 1], index=c.stock_tickers)
+        diff = np.abs(row.reindex(single.index) - single).max() / np.abs(single).max()
+        err = max(err, float(diff))
+    if err > 1e-9:
+        raise AssertionError(f"history engine and single-day engine disagree: {err:.2e}")
+    t = timeit(lambda: history_engine(uni, closes), repeat=3, min_time=0)
+    return {"engine_s": t, "days": int(out.shape[0]), "stocks": int(out.shape[1]), "max_rel_err": err}
+
+
+def case_monte_carlo(quick: bool) -> dict:
+    uni = load_universe()
+    c = compiled(uni)
+    rng = np.random.default_rng(1)
+    n = 100_000
+    # scenario returns per underlying: a market factor plus idiosyncratic noise
+    beta = np.ones(c.n_underlyings)
+    vol = np.full(c.n_underlyings, 0.01)
+
+    def simulate():
+        market = rng.standard_normal(n)[:, None] * 0.012
+        idio = rng.standard_normal((n, c.n_underlyings)) * vol
+        und_r = market * beta + idio
+        fund_r = und_r[:, c.fund_underlying]
+        flows = np.nan_to_num(c.aum_usd) * c.leverage * (c.leverage - 1) * fund_r * c.resets_daily
+        return flows.sum(axis=1)
+
+    totals = simulate()
+    q = np.quantile(totals, [0.01, 0.05, 0.5, 0.95, 0.99])
+    t = timeit(simulate, repeat=3, min_time=0)
+    return {"engine_s": t, "scenarios": n, "quantiles_usd": [float(x) for x in q]}
+
+
+def case_cli(quick: bool) -> dict:
+    exe = Path(sys.executable).parent / "lev-flows"
+    cmd = [str(exe), "estimate"] if exe.exists() else [sys.executable, "-m", "lev_flows.cli", "estimate"]
+    times = []
+    for _ in range(3 if quick else 5):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    return {"engine_s": min(times), "median_s": float(np.median(times))}
+
+
+def scaling() -> list[dict]:
+    """Engine time as the universe grows (funds x stocks)."""
+    rows = []
+    for n_funds, n_stocks, n_idx in [(750, 500, 6), (2500, 1700, 20), (7500, 5000, 60), (15000, 10000, 120)]:
+        uni, returns = synthetic_universe(n_funds, n_stocks, n_idx)
+        c = compiled(uni)
+        rows.append(
+            {
+                "funds": n_funds,
+                "stocks": n_stocks,
+                "holdings": int(len(c.comp_weight)),
+                "engine_s": timeit(lambda: estimate(uni, returns), repeat=3, min_time=0.1),
+            }
+        )
+    return rows
+
+
+TARGETS = {"one_day": 0.050, "history": 2.0, "monte_carlo": 2.0, "cli": 1.5}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = ap.parse_args(argv)
+    cases = {
+        "one_day": case_one_day,
+        "synthetic_10x": case_synthetic,
+        "history": case_history,
+        "monte_carlo": case_monte_carlo,
+        "cli": case_cli,
+    }
+    results = {}
+    print(f"{'case':<16}{'engine':>12}{'baseline':>12}{'ratio':>10}{'target':>10}  notes")
+    for name, fn in cases.items():
+        res = fn(args.quick)
+        if res is None:
+            print(f"{name:<16}  skipped (no ../shared/data)")
+            continue
+        results[name] = res
+        base = res.get("baseline_s")
+        ratio = f"{base / res['engine_s']:,.0f}x" if base else ""
+        target = TARGETS.get(name)
+        ok = "" if target is None else ("ok" if res["engine_s"] <= target else "MISSED")
+        notes = {k: v for k, v in res.items() if k not in ("engine_s", "baseline_s")}
+        base_txt = f"{base * 1e3:>10.0f}ms" if base else f"{'-':>12}"
+        print(
+            f"{name:<16}{res['engine_s'] * 1e3:>10.1f}ms"
+            f"{base_txt}{ratio:>10}"
+            f"{(f'{target * 1e3:.0f}ms ' + ok) if target else '':>10}  {notes}"
+        )
+    results["scaling"] = scaling()
+    print("\nscaling (engine, one day with look-through):")
+    print(f"{'funds':>8}{'stocks':>8}{'holdings':>10}{'time':>10}")
+    for row in results["scaling"]:
+        print(f"{row['funds']:>8}{row['stocks']:>8}{row['holdings']:>10}{row['engine_s'] * 1e3:>8.1f}ms")
+    RESULTS.parent.mkdir(exist_ok=True)
+    payload = {
+        "date": dt.date.today().isoformat(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "results": results,
+    }
+    RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
