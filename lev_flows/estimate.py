@@ -101,13 +101,13 @@ class FlowEstimate:
         """A short plain-text account of the estimate, as a desk note would put it."""
         t, c = self.total, self.coverage
         side = "buying" if t.rebalance_usd >= 0 else "selling"
-        top_idx = self.by_index.head(3)
+        top_idx = _sort_abs(self.by_index, "rebalance_usd").head(3)
         idx = ", ".join(f"{b} {_bn(v)}" for b, v in zip(top_idx["bucket"], top_idx["rebalance_usd"]))
         sec = ", ".join(
             f"{s} {_bn(v)}" for s, v in zip(self.by_sector["sector"].head(3), self.by_sector["flow_usd"].head(3))
         )
         lines = [
-            f"Leveraged ETF rebalancing {self.date or ''} ({self.basis}): {_bn(abs(t.rebalance_usd))} of {side}"
+            f"Leveraged ETF rebalancing{f' {self.date}' if self.date else ''} ({self.basis}): {_bn(abs(t.rebalance_usd))} of {side}"
             f" at the close across {t.n_funds_with_flow} funds (gross {_bn(t.gross_rebalance_usd)}).",
             f"Largest by index: {idx}.",
             f"Largest by sector: {sec}.",
