@@ -338,7 +338,7 @@ def read_text(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> str:
         raise CatalogError(f"{path}: is a directory, expected a file")
     size = path.stat().st_size
     if size > max_bytes:
-        raise CatalogError(f"{path}: file is {size / 1e6:.0f} MB, larger than the {max_bytes / 1e6:.0f} MB limit")
+        raise CatalogError(f"{path}: file is {size / 2**20:.0f} MB, larger than the {max_bytes / 2**20:.0f} MB limit")
     raw = path.read_bytes()
     try:
         return raw.decode("utf-8-sig")

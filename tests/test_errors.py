@@ -1,0 +1,185 @@
+"""The rest of the bad-input matrix: huge files, price tables, screener imports, outputs that
+cannot be written, and fuzzing for tracebacks. (The YAML/returns/option cases are in test_cli.)"""
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lev_flows import LevFlowsError, estimate, load_universe
+from lev_flows.catalog import parse_yaml, universe_from_data
+from lev_flows.errors import InputError, OutputError
+from lev_flows.report import atomic_write_text
+from lev_flows.returns import read_returns_file
+from lev_flows.sources.screener import import_snapshot
+from tests.conftest import SMALL_UNIVERSE, run_cli
+
+
+def _one_line_exit2(res, *needles):
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr, res.stderr
+    for needle in needles:
+        assert str(needle) in res.stderr, res.stderr
+
+
+def test_200mb_yaml_is_refused_without_reading(tmp_path):
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as fh:  # sparse: 200 MB on paper, nothing on disk
+        fh.truncate(200 * 1024 * 1024)
+    _one_line_exit2(run_cli("universe", "validate", big), big, "200 MB", "limit")
+
+
+def test_stock_without_sector_is_reported_not_an_error(tmp_path):
+    uni = tmp_path / "u.yaml"
+    uni.write_text(SMALL_UNIVERSE.replace("STK2: {name: Stock Two, sector: Financials}", "STK2: {name: Stock Two}"))
+    est = estimate(load_universe(uni), {"IDX": -0.02, "STK1": -0.05, "GOLD": 0.01})
+    assert est.by_sector.set_index("sector").loc["Unknown", "flow_usd"] == pytest.approx(0.4 * -244e6)
+    assert est.coverage.equity_aum_with_sector < 1.0
+
+
+def test_missing_return_for_large_fund_warns(tmp_path):
+    uni = tmp_path / "u.yaml"
+    uni.write_text(SMALL_UNIVERSE)
+    rets = tmp_path / "r.csv"
+    rets.write_text("underlying,return\nSTK1,-0.05\nGOLD,0.01\n")  # IDX missing: AAA ($1B) has none
+    res = run_cli("estimate", "--universe", uni, "--returns", rets)
+    assert res.returncode == 0, res.stderr
+    assert "no return for AAA" in res.stdout and "not counted as zero" in res.stdout
+
+
+def _price_dir(tmp_path: Path, body: str) -> Path:
+    d = tmp_path / "prices"
+    d.mkdir()
+    (d / "us_stocks_close_x.csv").write_text(body)
+    return d
+
+
+@pytest.mark.parametrize(
+    "body, match",
+    [
+        ("date,AAPL\n2026-02-03,10\n2026-02-03,11\n", "duplicate date 2026-02-03"),
+        ("date,AAPL\nnot-a-date,10\n", "not a date"),
+        ("", "cannot read"),
+        ("ticker,AAPL\n2026-02-03,10\n", "expected 'date'"),
+    ],
+)
+def test_bad_price_tables(tmp_path, body, match):
+    d = _price_dir(tmp_path, body)
+    _one_line_exit2(run_cli("estimate", "--prices", d, "--date", "2026-02-04"), match)
+
+
+def test_price_dir_without_tables(tmp_path):
+    (tmp_path / "empty").mkdir()
+    _one_line_exit2(run_cli("estimate", "--prices", tmp_path / "empty", "--date", "2026-02-04"), "no close tables")
+
+
+SNAP_HEADER = "ticker,name,underlying_asset,underlying_ticker,leverage,direction,aum,fund_type,asset_class\n"
+
+
+def test_screener_rows_excluded_with_reasons(tmp_path):
+    snap = tmp_path / "leveraged_etfs_2026-02-04.csv"
+    snap.write_text(
+        SNAP_HEADER
+        + "AAAU,Alpha 2x Long AAPL Daily ETF,Apple Inc,AAPL,2x,long,1000000,Single Stock,equity\n"
+        + "WEIRD,Weird ETF,Apple Inc,AAPL,two-ish,long,1000000,Single Stock,equity\n"
+        + ",No Ticker ETF,Apple Inc,AAPL,2x,long,1000000,Single Stock,equity\n"
+        + "SPUU,Direxion Daily S&P 500Â® Bull 2X,S&P 500Â®,SPX,2x,long,2000000,Index,equity\n"
+        + "NOAUM,GraniteShares 2x Long NVDA Daily ETF,NVIDIA Corp,NVDA,2x,long,,Single Stock,equity\n"
+    )
+    res = import_snapshot(snap)
+    reasons = {e["ticker"]: e["reason"] for e in res.excluded}
+    assert reasons["WEIRD"] == "unknown leverage text 'two-ish'"
+    assert reasons["?"] == "blank ticker"
+    funds = {f["ticker"]: f for f in res.funds}
+    assert funds["SPUU"]["underlying"] == "SPX" and "Â" not in funds["SPUU"]["name"]
+    assert funds["SPUU"]["name"] == "Direxion Daily S&P 500® Bull 2X"
+    assert "aum_usd" not in funds["NOAUM"] and funds["NOAUM"]["notes"] == "no AUM in the snapshot"
+
+
+@pytest.mark.parametrize(
+    "body, match",
+    [
+        ("ticker,name\nAAA,x\n", "missing column"),
+        (SNAP_HEADER + "AAA,A 2x,Apple Inc,AAPL,2x,long,,Single Stock,equity\n", "aum column is empty"),
+        (SNAP_HEADER, "no rows"),
+    ],
+)
+def test_bad_screener_files(tmp_path, body, match):
+    snap = tmp_path / "snap_2026-02-04.csv"
+    snap.write_text(body)
+    out = tmp_path / "u.yaml"
+    _one_line_exit2(run_cli("universe", "import", snap, "--output", out), snap, match)
+    assert not out.exists()
+
+
+def test_output_parent_is_a_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    _one_line_exit2(run_cli("estimate", "--format", "json", "--output", blocker / "out.json"), "not a directory")
+
+
+def test_unwritable_directory():
+    with pytest.raises(OutputError, match="cannot write"):
+        atomic_write_text(Path("/proc/lev_flows_test.json"), "{}")
+
+
+def test_disk_full_leaves_no_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "report.json"
+    target.write_text("old complete report")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OutputError, match="No space left"):
+        atomic_write_text(target, "new report", force=True)
+    assert target.read_text() == "old complete report"  # the old file is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temp file left behind
+
+
+# ---- fuzzing: random documents never end in anything but our own errors --------------------
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=8))
+docs = st.recursive(
+    scalars,
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)),
+    max_leaves=20,
+)
+fund_like = st.fixed_dictionaries(
+    {"ticker": st.text(max_size=6), "leverage": scalars, "underlying": st.text(max_size=4), "aum_usd": scalars},
+    optional={"asset_class": st.text(max_size=8), "aum_as_of": scalars, "name": scalars},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(docs, st.fixed_dictionaries({"funds": st.lists(fund_like, max_size=4)}, optional={"underlyings": docs})))
+def test_fuzz_universe_documents(doc):
+    text = yaml.safe_dump(doc, allow_unicode=True)
+    try:
+        universe_from_data(parse_yaml(text, "fuzz.yaml"), "fuzz.yaml")
+    except LevFlowsError as exc:
+        assert "fuzz.yaml" in str(exc)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(max_size=200))
+def test_fuzz_yaml_text(text):
+    try:
+        universe_from_data(parse_yaml(text, "fuzz.yaml"), "fuzz.yaml")
+    except LevFlowsError:
+        pass
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.text(max_size=6), st.text(max_size=8)), max_size=5))
+def test_fuzz_returns_csv(tmp_path, rows):
+    path = tmp_path / "r.csv"
+    path.write_text("underlying,return\n" + "".join(f"{k.replace(',', '')},{v.replace(',', '')}\n" for k, v in rows))
+    try:
+        read_returns_file(path)
+    except InputError as exc:
+        assert str(path) in str(exc)
