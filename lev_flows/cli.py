@@ -63,17 +63,19 @@ def estimate(
     top: int = typer.Option(15, "--top", "-n", min=1, help="Rows in the ETF table (stocks: 25 or more)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json, csv or parquet."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal."),
-    force: bool = typer.Option(False, "--force", help="Overwrite --output if it exists."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --output/--chart if they exist."),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="Also write a PNG chart of top stock and sector flows."),
 ) -> None:
     """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
     from .catalog import load_universe
     from .estimate import DayReturns, estimate as run_estimate
     from .report import atomic_write_bytes, print_tables, render
 
-    if output is not None and output.exists() and not force:
-        from .errors import OutputError
+    from .errors import OutputError
 
-        raise OutputError(f"{output}: already exists; pass --force to overwrite")
+    for target in (output, chart):
+        if target is not None and target.exists() and not force:
+            raise OutputError(f"{target}: already exists; pass --force to overwrite")
     if fmt is Format.parquet and output is None:
         raise InputError("--format parquet needs --output PATH")
     day = _parse_date(date)
@@ -98,6 +100,9 @@ def estimate(
         day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close")
         comparison = load_replay(REPLAY_DATE, "close" if intraday else "intraday")
     est = run_estimate(uni, day_returns, date=day)
+    if chart is not None:
+        est.plot(chart, top=top, force=force)
+        typer.echo(f"wrote {chart}", err=True)
     if output is not None:
         atomic_write_bytes(output, render(est, fmt.value, top), force=force)
         typer.echo(f"wrote {output}", err=True)

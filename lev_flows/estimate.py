@@ -120,6 +120,16 @@ class FlowEstimate:
         lines.extend(f"Warning: {w}" for w in self.warnings[:5])
         return "\n".join(lines)
 
+    def plot(self, path: str | None = None, top: int = 15, *, force: bool = False) -> bytes:
+        """Bar charts of the top stock flows and the sector flows as PNG bytes; written
+        atomically to ``path`` when given. Needs matplotlib (imported only here)."""
+        from .report import atomic_write_bytes, chart_png
+
+        png = chart_png(self, top=top)
+        if path is not None:
+            atomic_write_bytes(path, png, force=force)
+        return png
+
     def to_frame(self) -> pd.DataFrame:
         """All levels in one tidy frame: columns ``level``, ``key``, ``flow_usd``."""
         parts = [

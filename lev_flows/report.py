@@ -171,3 +171,39 @@ def _composition_dates(est: "FlowEstimate") -> str:
     if not dates:
         return "n/a"
     return dates[0] if len(dates) == 1 else f"{dates[0]} .. {dates[-1]}"
+
+
+# --------------------------------------------------------------------------------------------
+# charts (matplotlib, no screen needed; imported only when a chart is asked for)
+
+
+def chart_png(est: "FlowEstimate", top: int = 15) -> bytes:
+    """A PNG with the top stock flows and the sector flows of an estimate (USD billions)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stocks = est.by_stock.head(top).iloc[::-1]
+    sectors = est.by_sector.iloc[::-1]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.32 * max(top, len(sectors)) + 1.8))
+    for ax, labels, values, title in (
+        (ax1, stocks["ticker"], stocks["flow_usd"] / 1e9, f"Top {top} stocks"),
+        (ax2, sectors["sector"], sectors["flow_usd"] / 1e9, "GICS sectors"),
+    ):
+        colors = ["#c0392b" if v < 0 else "#1e8449" for v in values]
+        ax.barh(list(labels), list(values), color=colors)
+        ax.axvline(0, color="black", linewidth=0.6)
+        ax.set_title(title)
+        ax.set_xlabel("USD billions (+ buy / - sell at the close)")
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(
+        f"Leveraged ETF rebalancing {est.date or ''} ({est.basis}): total {est.total.rebalance_usd / 1e9:+,.1f}B"
+    )
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()

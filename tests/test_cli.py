@@ -165,3 +165,24 @@ def test_prices_non_trading_day(shared):
     assert res.returncode == 2 and "holiday" in res.stderr
     res = run_cli("estimate", "--prices", shared / "prices", "--date", "2030-01-02")
     assert res.returncode == 2 and "outside the price table" in res.stderr
+
+
+def test_chart_png(tmp_path):
+    png = tmp_path / "flows.png"
+    res = run_cli("estimate", "--chart", png, "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = run_cli("estimate", "--chart", png)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_plain_estimate_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from lev_flows import replay; import lev_flows.cli; replay(); "
+        "print(sorted(m for m in ('matplotlib', 'httpx', 'scipy', 'exchange_calendars') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
