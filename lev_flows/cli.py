@@ -133,6 +133,92 @@ def _check_trading_day(day: dt.date) -> None:
         raise InputError(f"--date {day}: not a trading day ({why})")
 
 
+@app.command()
+def ladder(
+    universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
+    move: list[str] = typer.Option([], "--move", "-m", help="What-if move in percent, e.g. --move NDX=-3 --move SOX=-6."),
+    step: float = typer.Option(1.0, "--step", help="Ladder step in percent."),
+    span: float = typer.Option(10.0, "--span", help="Ladder from -span to +span percent."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="PNG of the ladder."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),
+) -> None:
+    """Rebalance flow for hypothetical moves of all equity underlyings, per index bucket;
+    with --move, the flows of one user-given scenario instead."""
+    import numpy as np
+
+    from .analysis import ladder as run_ladder, parse_moves, sensitivity_usd, what_if
+    from .catalog import load_universe
+    from .report import print_tables
+
+    if step <= 0 or span <= 0 or span >= 100:
+        raise InputError("--step and --span must be positive percentages, --span below 100")
+    uni = load_universe(universe)
+    if move:
+        est = what_if(uni, parse_moves(move))
+        if fmt is not Format.table:
+            from .report import render
+
+            sys.stdout.write(render(est, fmt.value, 15).decode())
+            return
+        print_tables(est, _console(), top=15)
+        return
+    moves = np.round(np.arange(-span, span + step / 2, step), 6) / 100.0
+    table = run_ladder(uni, moves)
+    if chart is not None:
+        from .report import atomic_write_bytes, ladder_png
+
+        atomic_write_bytes(chart, ladder_png(table), force=force)
+        typer.echo(f"wrote {chart}", err=True)
+    if fmt is Format.json:
+        sys.stdout.write(table.reset_index().to_json(orient="records", indent=2) + "\n")
+        return
+    if fmt is Format.csv:
+        sys.stdout.write(table.reset_index().to_csv(index=False, lineterminator="\n"))
+        return
+    from .report import print_ladder
+
+    print_ladder(table, sensitivity_usd(uni), _console())
+
+
+@app.command()
+def liquidity(
+    prices: Path = typer.Option(..., "--prices", help="Folder of close and volume tables (../shared/data/prices)."),
+    date: Optional[str] = typer.Option(None, "--date", "-d", help="Day (default: the built-in replay, 2026-02-04)."),
+    top: int = typer.Option(25, "--top", "-n", min=1),
+    auction_share: float = typer.Option(0.10, "--auction-share", help="Closing auction as a share of the day's volume."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+) -> None:
+    """Each stock's flow as a share of its 20-day dollar volume and its closing auction."""
+    from .analysis import liquidity as run_liquidity
+    from .catalog import load_universe
+    from .estimate import estimate as run_estimate
+    from .returns import load_price_dir, returns_from_prices
+
+    if not 0 < auction_share <= 1:
+        raise InputError("--auction-share must be in (0, 1]")
+    uni = load_universe()
+    closes = load_price_dir(prices)
+    if date is None or date == REPLAY_DATE:
+        from .build import load_replay
+
+        est = run_estimate(uni, load_replay(REPLAY_DATE))
+    else:
+        day = _parse_date(date)
+        _check_trading_day(day)
+        est = run_estimate(uni, returns_from_prices(uni, closes, day))
+    table = run_liquidity(est, closes, load_price_dir(prices, "volume"), auction_share=auction_share, top=top)
+    if fmt is Format.json:
+        sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
+        return
+    if fmt is Format.csv:
+        sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
+        return
+    from .report import print_liquidity
+
+    print_liquidity(table, est, auction_share, _console())
+
+
 @universe_app.command("validate")
 def universe_validate(path: Path = typer.Argument(..., help="Universe YAML file.")) -> None:
     """Validate a universe file; print a one-line account or the first error."""

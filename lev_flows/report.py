@@ -166,6 +166,34 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
         console.print(f"[yellow]warning:[/yellow] {w}")
 
 
+def print_ladder(table, sensitivity, console: "Console") -> None:
+    """The ladder (rows: moves, columns: the largest buckets and the total) and $ per 1 %."""
+    sens = _table("Rebalance per 1% move of all equity underlyings", ["bucket", "AUM", "USD per 1%"])
+    for r in sensitivity.itertuples():
+        sens.add_row(r.bucket, _usd(r.aum_usd).lstrip("+"), _usd(r.usd_per_1pct))
+    sens.add_row("total", "", _usd(sensitivity["usd_per_1pct"].sum()))
+    console.print(sens)
+    cols = list(sensitivity["bucket"].head(5)) + ["total"]
+    lad = _table("Ladder: rebalance if every equity underlying moves by", ["move"] + cols)
+    for move, row in table[cols].iterrows():
+        lad.add_row(f"{move:+.0%}", *[_usd(v) for v in row])
+    console.print(lad)
+
+
+def print_liquidity(table, est: "FlowEstimate", auction_share: float, console: "Console") -> None:
+    t = _table(
+        f"Liquidity pressure {est.date} ({est.basis}); auction = {auction_share:.0%} of the day's volume (assumed)",
+        ["ticker", "sector", "flow", "20d ADV", "flow/ADV", "flow/auction"],
+    )
+    for r in table.itertuples():
+        t.add_row(
+            r.ticker, r.sector, _usd(r.flow_usd), _usd(r.adv_usd).lstrip("+"),
+            "n/a" if r.flow_pct_adv != r.flow_pct_adv else f"{r.flow_pct_adv:+.1%}",
+            "n/a" if r.flow_pct_auction != r.flow_pct_auction else f"{r.flow_pct_auction:+.1%}",
+        )
+    console.print(t)
+
+
 def _composition_dates(est: "FlowEstimate") -> str:
     dates = sorted(set(est.as_of.get("compositions", {}).values()))
     if not dates:
@@ -202,6 +230,36 @@ def chart_png(est: "FlowEstimate", top: int = 15) -> bytes:
     fig.suptitle(
         f"Leveraged ETF rebalancing {est.date or ''} ({est.basis}): total {est.total.rebalance_usd / 1e9:+,.1f}B"
     )
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def ladder_png(table) -> bytes:
+    """A PNG of the ladder: total and the largest buckets against the move."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    buckets = [c for c in table.columns if c != "total"]
+    largest = sorted(buckets, key=lambda c: -abs(table[c]).max())[:5]
+    moves = table.index.to_numpy() * 100
+    ax.plot(moves, table["total"] / 1e9, color="black", linewidth=2.5, label="total")
+    for col in largest:
+        ax.plot(moves, table[col] / 1e9, linewidth=1.3, label=col)
+    ax.axhline(0, color="grey", linewidth=0.6)
+    ax.axvline(0, color="grey", linewidth=0.6)
+    ax.set_xlabel("move of every equity underlying (%)")
+    ax.set_ylabel("rebalance at the close (USD billions)")
+    ax.set_title("Leveraged ETF rebalancing ladder")
+    ax.grid(alpha=0.3)
+    ax.legend()
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

@@ -27,6 +27,7 @@ from .sources.holdings import canonical_ticker
 from .sources.underlyings import INDEX_PRICE_COLUMNS
 
 PRICE_FILE_PATTERNS = ("us_stocks_close_*.csv*", "us_indexes_close_*.csv*", "etfs_close_*.csv*")
+VOLUME_FILE_PATTERNS = ("us_stocks_volume_*.csv*", "etfs_volume_*.csv*")
 
 
 def read_close_table(path: str | Path) -> pd.DataFrame:
@@ -57,14 +58,16 @@ def read_close_table(path: str | Path) -> pd.DataFrame:
     return values.sort_index()
 
 
-def load_price_dir(directory: str | Path) -> pd.DataFrame:
-    """All close tables of a price folder (the shared-data layout) joined on date."""
+def load_price_dir(directory: str | Path, kind: str = "close") -> pd.DataFrame:
+    """All close (or, with ``kind="volume"``, share-volume) tables of a price folder (the
+    shared-data layout) joined on date."""
     directory = Path(directory)
+    patterns = PRICE_FILE_PATTERNS if kind == "close" else VOLUME_FILE_PATTERNS
     if not directory.is_dir():
         raise InputError(f"{directory}: not a directory of price files")
-    files = sorted({p for pat in PRICE_FILE_PATTERNS for p in directory.glob(pat)})
+    files = sorted({p for pat in patterns for p in directory.glob(pat)})
     if not files:
-        raise InputError(f"{directory}: no close tables ({', '.join(PRICE_FILE_PATTERNS)})")
+        raise InputError(f"{directory}: no {kind} tables ({', '.join(patterns)})")
     tables = [read_close_table(p) for p in files]
     out = tables[0]
     for t in tables[1:]:

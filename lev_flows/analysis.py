@@ -1,0 +1,126 @@
+"""Analyses on top of the estimate: the sensitivity ladder, what-if moves and liquidity pressure.
+
+All amounts are USD (positive = buy at the close); moves and returns are fractions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .catalog import Universe
+from .errors import InputError
+from .estimate import DayReturns, FlowEstimate, compiled, estimate
+
+DEFAULT_MOVES = tuple(np.round(np.arange(-0.10, 0.1001, 0.01), 4))
+
+
+def sensitivity_usd(universe: Universe, asset_classes: Sequence[str] = ("equity",)) -> pd.DataFrame:
+    """Rebalance per unit move of the underlying, by index bucket: ``sum A * L * (L - 1)``.
+
+    Over daily-reset funds with AUM whose underlying is in ``asset_classes``. Multiply by a
+    move (0.01 = 1 %) to get the flow; column ``usd_per_1pct`` is that for a 1 % move.
+    """
+    c = compiled(universe)
+    und_ok = np.isin(c.underlying_asset_class.astype(str), list(asset_classes))
+    per_fund = np.nan_to_num(c.aum_usd) * c.leverage * (c.leverage - 1.0) * c.resets_daily * und_ok[c.fund_underlying]
+    bucket = c.underlying_bucket[c.fund_underlying].astype(str)
+    df = pd.DataFrame({"bucket": bucket, "usd_per_unit": per_fund, "aum_usd": np.nan_to_num(c.aum_usd) * und_ok[c.fund_underlying]})
+    out = df.groupby("bucket", as_index=False).sum()
+    out = out[out["usd_per_unit"] != 0]
+    out["usd_per_1pct"] = out["usd_per_unit"] * 0.01
+    return out.sort_values("usd_per_1pct", ascending=False, key=np.abs).reset_index(drop=True)
+
+
+def ladder(
+    universe: Universe, moves: Sequence[float] = DEFAULT_MOVES, asset_classes: Sequence[str] = ("equity",)
+) -> pd.DataFrame:
+    """Rebalance flow if every underlying in ``asset_classes`` moved by each of ``moves``.
+
+    Returns a frame indexed by move with one column per index bucket and a ``total`` column:
+    ``flow[m, b] = m * sum_{funds in b} A * L * (L - 1)``, linear in the move by construction.
+    """
+    moves_arr = np.asarray(moves, dtype=float)
+    if not np.all(np.isfinite(moves_arr)) or np.any(np.abs(moves_arr) >= 1):
+        raise InputError("ladder: moves must be finite fractions between -1 and 1 (0.01 = 1 %)")
+    sens = sensitivity_usd(universe, asset_classes)
+    table = pd.DataFrame(np.outer(moves_arr, sens["usd_per_unit"].to_numpy()), columns=sens["bucket"], index=moves_arr)
+    table.index.name = "move"
+    table["total"] = table.sum(axis=1)
+    return table
+
+
+def what_if(universe: Universe, moves: Mapping[str, float]) -> FlowEstimate:
+    """The estimate for a user-given scenario, e.g. ``{"NDX": -0.03, "SOX": -0.06}``.
+
+    Underlyings not named are taken as unchanged (a scenario, not missing data), so funds on
+    them trade nothing. Unknown ids are an error, not silently ignored.
+    """
+    known = set(compiled(universe).underlying_ids) | set(compiled(universe).tickers)
+    unknown = [k for k in moves if k not in known]
+    if unknown:
+        raise InputError(f"what-if: unknown underlying or fund {', '.join(unknown)}")
+    values = {u: 0.0 for u in compiled(universe).underlying_ids}
+    values.update(moves)
+    label = ", ".join(f"{k} {v:+.1%}" for k, v in moves.items())
+    return estimate(universe, DayReturns(values=values, basis=f"what-if: {label}; others unchanged", source="what-if"))
+
+
+def parse_moves(items: Sequence[str]) -> dict[str, float]:
+    """``["NDX=-3", "SOX=-6"]`` (percent) -> ``{"NDX": -0.03, "SOX": -0.06}``."""
+    out: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            pct = float(value)
+        except ValueError:
+            pct = float("nan")
+        if not sep or not key.strip() or not np.isfinite(pct):
+            raise InputError(f"--move {item!r}: expected ID=PERCENT, e.g. NDX=-3")
+        if abs(pct) >= 100:
+            raise InputError(f"--move {item!r}: a move of {pct:g}% is not possible")
+        out[key.strip().upper()] = pct / 100.0
+    return out
+
+
+def liquidity(
+    est: FlowEstimate,
+    closes: pd.DataFrame,
+    volumes: pd.DataFrame,
+    *,
+    window: int = 20,
+    auction_share: float = 0.10,
+    top: int | None = 50,
+) -> pd.DataFrame:
+    """Each stock's flow against its liquidity on the estimate's date.
+
+    * ``adv_usd``: mean daily dollar volume (close x shares) over the ``window`` sessions
+      before the date;
+    * ``auction_usd``: the closing auction, estimated as ``auction_share`` of the day's dollar
+      volume (a stated assumption: US closing auctions are roughly 8-12 % of daily volume);
+    * ``flow_pct_adv = flow / adv_usd`` and ``flow_pct_auction = flow / auction_usd``.
+
+    Stocks without volume data keep NaN ratios. Sorted by the absolute share of ADV.
+    """
+    if est.date is None:
+        raise InputError("liquidity: the estimate has no date")
+    ts = pd.Timestamp(est.date)
+    if ts not in volumes.index:
+        raise InputError(f"liquidity: no volume data for {est.date}")
+    pos = volumes.index.get_loc(ts)
+    if pos < window:
+        raise InputError(f"liquidity: fewer than {window} sessions of volume before {est.date}")
+    tickers = est.by_stock["ticker"].to_numpy()
+    cols = [t for t in tickers if t in volumes.columns and t in closes.columns]
+    dollar = (volumes[cols] * closes.reindex(index=volumes.index, columns=cols)).iloc[pos - window : pos + 1]
+    adv = dollar.iloc[:-1].mean()
+    day = dollar.iloc[-1]
+    df = est.by_stock[["ticker", "name", "sector", "flow_usd"]].copy()
+    df["adv_usd"] = df["ticker"].map(adv)
+    df["auction_usd"] = df["ticker"].map(day) * auction_share
+    df["flow_pct_adv"] = df["flow_usd"] / df["adv_usd"]
+    df["flow_pct_auction"] = df["flow_usd"] / df["auction_usd"]
+    df = df.sort_values("flow_pct_adv", key=np.abs, ascending=False, na_position="last").reset_index(drop=True)
+    return df if top is None else df.head(top)
