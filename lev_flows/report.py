@@ -205,15 +205,32 @@ def _composition_dates(est: "FlowEstimate") -> str:
 # charts (matplotlib, no screen needed; imported only when a chart is asked for)
 
 
-def chart_png(est: "FlowEstimate", top: int = 15) -> bytes:
-    """A PNG with the top stock flows and the sector flows of an estimate (USD billions)."""
-    import io
-
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend (no screen needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _png(fig) -> bytes:
+    """Render a figure to PNG bytes and release it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def chart_png(est: "FlowEstimate", top: int = 15) -> bytes:
+    """A PNG with the top stock flows and the sector flows of an estimate (USD billions)."""
+    plt = _pyplot()
     stocks = est.by_stock.head(top).iloc[::-1]
     sectors = est.by_sector.iloc[::-1]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.32 * max(top, len(sectors)) + 1.8))
@@ -230,22 +247,12 @@ def chart_png(est: "FlowEstimate", top: int = 15) -> bytes:
     fig.suptitle(
         f"Leveraged ETF rebalancing {est.date or ''} ({est.basis}): total {est.total.rebalance_usd / 1e9:+,.1f}B"
     )
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return _png(fig)
 
 
 def ladder_png(table) -> bytes:
     """A PNG of the ladder: total and the largest buckets against the move."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 5.5))
     buckets = [c for c in table.columns if c != "total"]
     largest = sorted(buckets, key=lambda c: -abs(table[c]).max())[:5]
@@ -260,8 +267,4 @@ def ladder_png(table) -> bytes:
     ax.set_title("Leveraged ETF rebalancing ladder")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return _png(fig)
