@@ -281,7 +281,10 @@ def estimate(
         basis, methods, source_name = returns.basis, dict(returns.methods), returns.source
         returns = returns.values
     elif isinstance(returns, pd.Series):
-        returns = returns.dropna().to_dict() if returns.isna().sum() == 0 else _nan_series_error(returns)
+        if returns.isna().any():
+            bad = returns[returns.isna()].index[0]
+            raise InputError(f"returns: {bad}: return is NaN; leave the key out instead of a placeholder")
+        returns = returns.to_dict()
     if isinstance(date, str):
         date = dt.date.fromisoformat(date)
     c = compiled(universe)
@@ -368,11 +371,6 @@ def estimate(
         as_of=as_of,
         warnings=warnings,
     )
-
-
-def _nan_series_error(series: pd.Series):
-    bad = series[series.isna()].index[0]
-    raise InputError(f"returns: {bad}: return is NaN; leave the key out instead of a placeholder")
 
 
 def _sort_abs(df: pd.DataFrame, col: str) -> pd.DataFrame:

@@ -43,23 +43,25 @@ def test_validation_names_file_entry_field(tmp_path, old, new, match):
     assert str(path) in str(info.value)
 
 
-def test_yaml_safety_and_shape(tmp_path):
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("funds: !!python/object/apply:os.system ['echo hacked']\n", "not allowed"),
+        ("funds: []\nfunds: []\n", "duplicate key 'funds'"),
+        ("", "empty file"),
+        ("- a\n- b\n", "got a list"),
+        ("funds: [\n", "line"),
+    ],
+)
+def test_yaml_safety_and_shape(tmp_path, text, match):
     p = tmp_path / "x.yaml"
-    p.write_text("funds: !!python/object/apply:os.system ['echo hacked']\n")
-    with pytest.raises(CatalogError, match="not allowed"):
+    p.write_text(text)
+    with pytest.raises(CatalogError, match=match):
         load_universe(p)
-    p.write_text("funds: []\nfunds: []\n")
-    with pytest.raises(CatalogError, match="duplicate key 'funds'"):
-        load_universe(p)
-    p.write_text("")
-    with pytest.raises(CatalogError, match="empty file"):
-        load_universe(p)
-    p.write_text("- a\n- b\n")
-    with pytest.raises(CatalogError, match="got a list"):
-        load_universe(p)
-    p.write_text("funds: [\n")
-    with pytest.raises(CatalogError, match="line"):
-        load_universe(p)
+
+
+def test_yaml_encodings(tmp_path):
+    p = tmp_path / "x.yaml"
     p.write_bytes(SMALL_UNIVERSE.replace("Three Bull", "Trois Bœuf").encode("latin-1", errors="replace").replace(b"?", b"\xe9"))
     with pytest.raises(CatalogError, match="UTF-8"):
         load_universe(p)
