@@ -30,8 +30,8 @@ from lev_flows import estimate, load_universe
 from lev_flows.build import load_replay
 from lev_flows.catalog import universe_from_data
 from lev_flows.estimate import compiled
-from lev_flows.formula import rebalance_usd
-from lev_flows.lookthrough import stock_flow_matrix
+from lev_flows.formula import scheduled_rebalance_usd
+from lev_flows.lookthrough import composition_matrix, stock_flow_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -172,14 +172,13 @@ def history_engine(uni, closes: pd.DataFrame) -> np.ndarray:
     day = closes.pct_change(fill_method=None).iloc[1:]
     stock_r = day.reindex(columns=c.stock_tickers).to_numpy()
     priced = np.isfinite(stock_r)
-    weights = np.zeros((c.n_underlyings, c.n_stocks))
-    np.add.at(weights, (c.comp_underlying, c.comp_stock), c.comp_weight)
+    weights = composition_matrix(c)
     num = np.nan_to_num(stock_r) @ weights.T
     den = priced.astype(float) @ weights.T
     with np.errstate(invalid="ignore", divide="ignore"):
         und_r = np.where(den >= 0.5, num / den, np.nan)
     fund_r = und_r[:, c.fund_underlying]
-    flows = rebalance_usd(c.aum_usd, c.leverage, fund_r) * c.resets_daily
+    flows = scheduled_rebalance_usd(c.aum_usd, c.leverage, fund_r, c.resets_daily)
     und_flow = np.nan_to_num(flows) @ _fund_to_underlying(c)
     return stock_flow_matrix(c, und_flow)
 
@@ -223,13 +222,15 @@ def case_monte_carlo(quick: bool) -> dict:
     beta = np.ones(c.n_underlyings)
     vol = np.full(c.n_underlyings, 0.01)
 
+    # the flow is linear in r: each fund's flow per unit move, summed per underlying, once
+    per_unit = scheduled_rebalance_usd(np.nan_to_num(c.aum_usd), c.leverage, 1.0, c.resets_daily)
+    per_unit_underlying = np.bincount(c.fund_underlying, weights=per_unit, minlength=c.n_underlyings)
+
     def simulate():
         market = rng.standard_normal(n)[:, None] * 0.012
         idio = rng.standard_normal((n, c.n_underlyings)) * vol
         und_r = market * beta + idio
-        fund_r = und_r[:, c.fund_underlying]
-        flows = np.nan_to_num(c.aum_usd) * c.leverage * (c.leverage - 1) * fund_r * c.resets_daily
-        return flows.sum(axis=1)
+        return und_r @ per_unit_underlying
 
     totals = simulate()
     q = np.quantile(totals, [0.01, 0.05, 0.5, 0.95, 0.99])

@@ -13,6 +13,7 @@ import pandas as pd
 from .catalog import Universe
 from .errors import InputError
 from .estimate import DayReturns, FlowEstimate, compiled, estimate
+from .formula import scheduled_rebalance_usd
 
 DEFAULT_MOVES = tuple(np.round(np.arange(-0.10, 0.1001, 0.01), 4))
 
@@ -25,7 +26,8 @@ def sensitivity_usd(universe: Universe, asset_classes: Sequence[str] = ("equity"
     """
     c = compiled(universe)
     und_ok = np.isin(c.underlying_asset_class.astype(str), list(asset_classes))
-    per_fund = np.nan_to_num(c.aum_usd) * c.leverage * (c.leverage - 1.0) * c.resets_daily * und_ok[c.fund_underlying]
+    unit_move = und_ok[c.fund_underlying].astype(float)  # r = 1 where counted, 0 elsewhere
+    per_fund = scheduled_rebalance_usd(np.nan_to_num(c.aum_usd), c.leverage, unit_move, c.resets_daily)
     bucket = c.underlying_bucket[c.fund_underlying].astype(str)
     df = pd.DataFrame({"bucket": bucket, "usd_per_unit": per_fund, "aum_usd": np.nan_to_num(c.aum_usd) * und_ok[c.fund_underlying]})
     out = df.groupby("bucket", as_index=False).sum()
@@ -58,11 +60,11 @@ def what_if(universe: Universe, moves: Mapping[str, float]) -> FlowEstimate:
     Underlyings not named are taken as unchanged (a scenario, not missing data), so funds on
     them trade nothing. Unknown ids are an error, not silently ignored.
     """
-    known = set(compiled(universe).underlying_ids) | set(compiled(universe).tickers)
-    unknown = [k for k in moves if k not in known]
+    c = compiled(universe)
+    unknown = [k for k in moves if k not in set(c.underlying_ids) | set(c.tickers)]
     if unknown:
         raise InputError(f"what-if: unknown underlying or fund {', '.join(unknown)}")
-    values = {u: 0.0 for u in compiled(universe).underlying_ids}
+    values = {u: 0.0 for u in c.underlying_ids}
     values.update(moves)
     label = ", ".join(f"{k} {v:+.1%}" for k, v in moves.items())
     return estimate(universe, DayReturns(values=values, basis=f"what-if: {label}; others unchanged", source="what-if"))

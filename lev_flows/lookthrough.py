@@ -152,9 +152,14 @@ def stock_flow_matrix(compiled: CompiledUniverse, flow_by_underlying: np.ndarray
 
     Dense ``(T, U) @ (U, S)`` product; used by histories and scenario analyses.
     """
+    return np.nan_to_num(flow_by_underlying, nan=0.0) @ composition_matrix(compiled)
+
+
+def composition_matrix(compiled: CompiledUniverse) -> np.ndarray:
+    """The composition matrix ``W`` as a dense (U, S) array of weights."""
     weights = np.zeros((compiled.n_underlyings, compiled.n_stocks))
     np.add.at(weights, (compiled.comp_underlying, compiled.comp_stock), compiled.comp_weight)
-    return np.nan_to_num(flow_by_underlying, nan=0.0) @ weights
+    return weights
 
 
 def sector_flows(compiled: CompiledUniverse, flow_by_stock: np.ndarray) -> np.ndarray:
