@@ -133,6 +133,19 @@ def _check_trading_day(day: dt.date) -> None:
         raise InputError(f"--date {day}: not a trading day ({why})")
 
 
+def _write_frame(frame, fmt: Format) -> bool:
+    """Write an analysis table to stdout as JSON records or CSV; False for a terminal table."""
+    if fmt is Format.json:
+        sys.stdout.write(frame.to_json(orient="records", indent=2) + "\n")
+    elif fmt is Format.csv:
+        sys.stdout.write(frame.to_csv(index=False, lineterminator="\n"))
+    elif fmt is Format.parquet:
+        raise InputError("--format parquet is for `estimate --output`; use json or csv here")
+    else:
+        return False
+    return True
+
+
 @app.command()
 def ladder(
     universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
@@ -170,11 +183,7 @@ def ladder(
 
         atomic_write_bytes(chart, ladder_png(table), force=force)
         typer.echo(f"wrote {chart}", err=True)
-    if fmt is Format.json:
-        sys.stdout.write(table.reset_index().to_json(orient="records", indent=2) + "\n")
-        return
-    if fmt is Format.csv:
-        sys.stdout.write(table.reset_index().to_csv(index=False, lineterminator="\n"))
+    if _write_frame(table.reset_index(), fmt):
         return
     from .report import print_ladder
 
@@ -208,11 +217,7 @@ def liquidity(
         _check_trading_day(day)
         est = run_estimate(uni, returns_from_prices(uni, closes, day))
     table = run_liquidity(est, closes, load_price_dir(prices, "volume"), auction_share=auction_share, top=top)
-    if fmt is Format.json:
-        sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
-        return
-    if fmt is Format.csv:
-        sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
+    if _write_frame(table, fmt):
         return
     from .report import print_liquidity
 
