@@ -15,6 +15,7 @@ Whatever is left has no return and shows up in the estimate's coverage, never as
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ import pandas as pd
 from .catalog import Universe
 from .errors import InputError
 from .estimate import DayReturns, compiled
+from .lookthrough import composition_matrix
 from .sources.holdings import canonical_ticker
 from .sources.underlyings import INDEX_PRICE_COLUMNS
 
@@ -72,6 +74,17 @@ def load_price_dir(directory: str | Path, kind: str = "close") -> pd.DataFrame:
     out = tables[0]
     for t in tables[1:]:
         out = out.join(t[[c for c in t.columns if c not in out.columns]], how="outer")
+    return drop_non_sessions(out)
+
+
+def drop_non_sessions(table: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows dated on NYSE holidays or weekends (a stray quote on Memorial Day would
+    otherwise blank the next day's returns); the dropped dates go to ``attrs["dropped_dates"]``."""
+    from .calendar import session_rows
+
+    keep = session_rows(table.index).to_numpy()
+    out = table[keep]
+    out.attrs["dropped_dates"] = [d.date().isoformat() for d in table.index[~keep]]
     return out
 
 
@@ -86,6 +99,100 @@ def _day_rows(closes: pd.DataFrame, date: dt.date) -> tuple[pd.Series, pd.Series
     if pos == 0:
         raise InputError(f"prices: {date} is the first day of the table; no previous close")
     return closes.iloc[pos], closes.iloc[pos - 1]
+
+
+#: how each underlying's return was obtained, in :func:`underlying_return_matrix`
+METHOD_NONE, METHOD_PRICE, METHOD_COMPOSITION, METHOD_FUND = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class ReturnMatrix:
+    """Underlying returns for many days: ``values`` (T, U) fractions, NaN where unknown.
+
+    ``method`` (T, U) holds ``METHOD_*`` codes, ``priced_weight`` (T, U) the share of a
+    composition's weight with prices, ``fund_used`` (T, U) the index into ``universe.funds`` of
+    the fund whose change / L was used (-1 otherwise).
+    """
+
+    dates: pd.DatetimeIndex
+    underlying_ids: np.ndarray
+    values: np.ndarray
+    method: np.ndarray
+    priced_weight: np.ndarray
+    fund_used: np.ndarray
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.values, index=self.dates, columns=self.underlying_ids)
+
+
+def underlying_return_matrix(
+    universe: Universe,
+    day_returns: pd.DataFrame,
+    *,
+    fund_returns: pd.DataFrame | None = None,
+    min_weight: float = 0.5,
+) -> ReturnMatrix:
+    """Every underlying's return on every row of ``day_returns`` (T days x tickers, fractions).
+
+    In order of preference (see the module doc): own price column, composition
+    ``sum_s w_s r_s / sum_s w_s`` when the priced weight is at least ``min_weight``, then the
+    change of the largest daily fund on it with a value in ``fund_returns`` divided by its
+    leverage (changes outside -100 % .. +100 %, such as unadjusted reverse splits, are
+    skipped as data defects). All steps are array operations over the T rows at once.
+    """
+    c = compiled(universe)
+    T, U = len(day_returns), c.n_underlyings
+    values = np.full((T, U), np.nan)
+    method = np.zeros((T, U), dtype=np.int8)
+
+    # 1. own price (stocks by ticker, indexes through their index symbol)
+    cols = np.array([INDEX_PRICE_COLUMNS.get(u, u) for u in c.underlying_ids], dtype=object)
+    own = day_returns.reindex(columns=cols).to_numpy(dtype=float)
+    ok = np.isfinite(own)
+    values[ok], method[ok] = own[ok], METHOD_PRICE
+
+    # 2. compositions: two products with the (U, S) weight matrix
+    stock_r = day_returns.reindex(columns=c.stock_tickers).to_numpy(dtype=float)
+    priced = np.isfinite(stock_r)
+    weights = composition_matrix(c)
+    num = np.nan_to_num(stock_r) @ weights.T
+    den = priced.astype(float) @ weights.T
+    use = (method == METHOD_NONE) & c.has_composition & (den >= min_weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values[use] = (num / den)[use]
+    method[use] = METHOD_COMPOSITION
+
+    # 3. last resort: the largest daily fund with a change that day, change / L
+    fund_used = np.full((T, U), -1, dtype=np.int64)
+    if fund_returns is not None and len(fund_returns.columns):
+        fund_r = fund_returns.reindex(index=day_returns.index, columns=c.tickers).to_numpy(dtype=float)
+        # a fund change outside (-100 %, +100 %] is a data defect (an unadjusted split), not a move
+        fund_r = np.where((fund_r > -1.0) & (fund_r <= 1.0), fund_r, np.nan)
+        cand = np.flatnonzero(c.resets_daily & np.isfinite(fund_r).any(axis=0))
+        if len(cand):
+            # candidates grouped by underlying, largest AUM first within a group
+            cand = cand[np.lexsort((-np.nan_to_num(c.aum_usd[cand]), c.fund_underlying[cand]))]
+            group = c.fund_underlying[cand]
+            starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+            finite = np.isfinite(fund_r[:, cand])
+            rank = np.where(finite, np.arange(len(cand)), len(cand))
+            first = np.minimum.reduceat(rank, starts, axis=1)  # (T, groups)
+            found = first < len(cand)
+            chosen = cand[np.minimum(first, len(cand) - 1)]
+            und = group[starts]
+            r = fund_r[np.arange(T)[:, None], chosen] / c.leverage[chosen]
+            fill = found & (method[:, und] == METHOD_NONE)
+            rows, k = np.nonzero(fill)
+            values[rows, und[k]] = r[rows, k]
+            method[rows, und[k]] = METHOD_FUND
+            fund_used[rows, und[k]] = chosen[rows, k]
+    return ReturnMatrix(pd.DatetimeIndex(day_returns.index), c.underlying_ids, values, method, den, fund_used)
+
+
+def daily_returns(closes: pd.DataFrame) -> pd.DataFrame:
+    """Close-to-close changes, NaN where either close is missing (never forward-filled)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return closes.pct_change(fill_method=None).replace([np.inf, -np.inf], np.nan).iloc[1:]
 
 
 def returns_from_prices(
@@ -108,42 +215,30 @@ def returns_from_prices(
     today, prev = _day_rows(closes, date)
     with np.errstate(divide="ignore", invalid="ignore"):
         day = (today / prev - 1.0).replace([np.inf, -np.inf], np.nan)
+    frame = day.to_frame().T
+    funds = pd.DataFrame([fund_changes], index=frame.index) if fund_changes else None
+    m = underlying_return_matrix(universe, frame, fund_returns=funds, min_weight=min_weight)
+    return day_returns_from_matrix(universe, m, 0, source=source, fund_label=fund_changes_label)
+
+
+def day_returns_from_matrix(
+    universe: Universe, m: ReturnMatrix, row: int, *, source: str, fund_label: str = "change"
+) -> DayReturns:
+    """One row of a :class:`ReturnMatrix` as :class:`DayReturns`, with a method per underlying."""
     c = compiled(universe)
     values: dict[str, float] = {}
     methods: dict[str, str] = {}
-
-    # 1. own price (stocks by ticker, indexes through their index symbol)
-    for uid in c.underlying_ids:
-        col = INDEX_PRICE_COLUMNS.get(uid, uid)
-        r = day.get(col)
-        if r is not None and np.isfinite(r):
-            values[uid] = float(r)
-            methods[uid] = f"price ({col})"
-
-    # 2. compositions: one weighted sum over the COO matrix
-    stock_r = day.reindex(c.stock_tickers).to_numpy(dtype=float)
-    priced = np.isfinite(stock_r)
-    w = c.comp_weight * priced[c.comp_stock]
-    num = np.bincount(c.comp_underlying, weights=w * np.nan_to_num(stock_r)[c.comp_stock], minlength=c.n_underlyings)
-    den = np.bincount(c.comp_underlying, weights=w, minlength=c.n_underlyings)
-    for j in np.flatnonzero(c.has_composition & (den >= min_weight)):
-        uid = c.underlying_ids[j]
-        if uid not in values:
-            values[uid] = float(num[j] / den[j])
-            methods[uid] = f"composition ({den[j]:.0%} of weight priced)"
-
-    # 3. last resort: the largest daily fund's own change / L
-    if fund_changes:
-        by_ticker = universe.fund_by_ticker
-        candidates = sorted(
-            (f for t, f in by_ticker.items() if t in fund_changes and f.reset == "daily"),
-            key=lambda f: -(f.aum_usd or 0.0),
-        )
-        for fund in candidates:
-            if fund.underlying not in values:
-                values[fund.underlying] = fund_changes[fund.ticker] / fund.leverage
-                methods[fund.underlying] = f"{fund.ticker} {fund_changes_label} / {fund.leverage:g}"
-    return DayReturns(values=values, date=date, basis="close-to-close", source=source, methods=methods)
+    for j in np.flatnonzero(m.method[row] != METHOD_NONE):
+        uid, code = str(c.underlying_ids[j]), m.method[row, j]
+        values[uid] = float(m.values[row, j])
+        if code == METHOD_PRICE:
+            methods[uid] = f"price ({INDEX_PRICE_COLUMNS.get(uid, uid)})"
+        elif code == METHOD_COMPOSITION:
+            methods[uid] = f"composition ({m.priced_weight[row, j]:.0%} of weight priced)"
+        else:
+            i = m.fund_used[row, j]
+            methods[uid] = f"{c.tickers[i]} {fund_label} / {c.leverage[i]:g}"
+    return DayReturns(values=values, date=m.dates[row].date(), basis="close-to-close", source=source, methods=methods)
 
 
 def read_returns_file(path: str | Path) -> dict[str, float]:

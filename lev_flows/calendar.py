@@ -1,0 +1,75 @@
+"""The NYSE calendar (exchange-calendars): trading days, the close time, and the session a
+daily estimate is about. No hand-written holiday lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import pandas as pd
+
+from .errors import InputError
+
+NEW_YORK = "America/New_York"
+
+
+@lru_cache(maxsize=1)
+def nyse():
+    """The XNYS calendar (built once; it takes a few hundred milliseconds)."""
+    import warnings
+
+    import exchange_calendars as xcals
+
+    with warnings.catch_warnings():  # its own pandas deprecation notices, not ours to fix
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*Series.values.*")
+        return xcals.get_calendar("XNYS")
+
+
+def in_range(day: dt.date) -> bool:
+    cal = nyse()
+    return cal.first_session.date() <= day <= cal.last_session.date()
+
+
+def check_trading_day(day: dt.date, what: str = "--date") -> None:
+    """Refuse weekends and NYSE holidays with the reason. Days outside the calendar's range
+    pass (the price data decides)."""
+    if in_range(day) and not nyse().is_session(day.isoformat()):
+        why = day.strftime("%A") if day.weekday() >= 5 else "an NYSE holiday"
+        raise InputError(f"{what} {day}: not a trading day ({why})")
+
+
+def session_rows(index: pd.DatetimeIndex) -> "pd.Series[bool]":
+    """True for the dates of ``index`` that are NYSE sessions (or outside the calendar)."""
+    sessions = nyse().sessions.tz_localize(None) if nyse().sessions.tz is not None else nyse().sessions
+    days = pd.DatetimeIndex(index).normalize()
+    inside = (days >= sessions[0]) & (days <= sessions[-1])
+    is_session = days.isin(sessions)
+    return pd.Series(~inside | is_session, index=index)
+
+
+def market_state(now: pd.Timestamp | None = None) -> tuple[dt.date, bool, pd.Timestamp]:
+    """``(session, closed, close_time)`` for ``now`` (UTC; default: the clock).
+
+    ``session`` is today's session if New York is in one (``closed`` False before its close,
+    True after), otherwise the last session (``closed`` True). Early closes (13:00) come from
+    the calendar.
+    """
+    cal = nyse()
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+    today = now.tz_convert(NEW_YORK).date()
+    if cal.is_session(today.isoformat()):
+        session = today
+    else:
+        session = cal.date_to_session(today.isoformat(), direction="previous").date()
+    close = cal.session_close(session.isoformat())
+    return session, bool(now >= close), close
+
+
+def previous_session(day: dt.date) -> dt.date:
+    return nyse().previous_session(day.isoformat()).date()
+
+
+__all__ = ["nyse", "check_trading_day", "session_rows", "market_state", "previous_session", "NEW_YORK"]
