@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .errors import OutputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -194,6 +196,36 @@ def print_liquidity(table, est: "FlowEstimate", auction_share: float, console: "
     console.print(t)
 
 
+def print_frame(
+    df, title: str, console: "Console", *, usd: tuple[str, ...] = (), pct: tuple[str, ...] = (),
+    bp: tuple[str, ...] = (), index: str | None = None,
+) -> None:
+    """Any analysis table as a rich table: ``usd`` columns as +1.23B, ``pct`` as +1.2%,
+    ``bp`` (fractions) as basis points, the rest as text (floats to 3 decimals)."""
+    frame = df.reset_index().rename(columns={df.index.name or "index": index}) if index else df
+    cols = [str(c) for c in frame.columns]
+    t = _table(title, cols)
+
+    def cell(col, v):
+        if v is None or (isinstance(v, float) and v != v):
+            return "n/a"
+        if col in usd:
+            return _usd(float(v))
+        if col in pct:
+            return f"{float(v):+.1%}"
+        if col in bp:
+            return f"{float(v) * 1e4:.1f}"
+        if hasattr(v, "strftime"):
+            return f"{v:%Y-%m-%d}"
+        if isinstance(v, float):
+            return f"{v:,.3f}"
+        return str(v)
+
+    for row in frame.itertuples(index=False):
+        t.add_row(*[cell(c, v) for c, v in zip(cols, row)])
+    console.print(t)
+
+
 def _composition_dates(est: "FlowEstimate") -> str:
     dates = sorted(set(est.as_of.get("compositions", {}).values()))
     if not dates:
@@ -267,4 +299,53 @@ def ladder_png(table) -> bytes:
     ax.set_title("Leveraged ETF rebalancing ladder")
     ax.grid(alpha=0.3)
     ax.legend()
+    return _png(fig)
+
+
+def history_png(result, marked: int = 5, highlight: tuple[str, ...] = ("2026-02-04",)) -> bytes:
+    """A PNG of the daily net flow (bars) with the ``marked`` largest days labelled and the
+    ``highlight`` days (default: the 2026-02-04 replay) labelled in blue."""
+    import pandas as pd
+
+    plt = _pyplot()
+    daily = result.daily
+    fig, ax = plt.subplots(figsize=(12, 5))
+    values = daily["rebalance_usd"] / 1e9
+    ax.bar(daily.index, values, width=1.0, color=np.where(values < 0, "#c0392b", "#1e8449"))
+    labels = [(day, "black") for day in result.largest_days(marked).index]
+    labels += [(pd.Timestamp(d), "#1f4e9c") for d in highlight if pd.Timestamp(d) in daily.index]
+    for day, color in labels:
+        v = values.loc[day]
+        ax.annotate(
+            f"{day:%Y-%m-%d}\n{v:+.1f}B", (day, v), xytext=(0, 10 if v >= 0 else -22),
+            textcoords="offset points", ha="center", fontsize=8, color=color,
+            arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.6},
+        )
+    ax.margins(y=0.18)
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set_ylabel("rebalance at the close (USD billions)")
+    ax.set_title(
+        f"Leveraged ETF rebalancing, {daily.index[0]:%Y-%m-%d} .. {daily.index[-1]:%Y-%m-%d} "
+        f"(estimate: AUM rolled with performance)"
+    )
+    ax.grid(axis="y", alpha=0.3)
+    return _png(fig)
+
+
+def montecarlo_png(result) -> bytes:
+    """A PNG histogram of the simulated total flow with its quantiles marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 5))
+    ax.hist(result.totals / 1e9, bins=120, color="#2e86c1", alpha=0.85)
+    top = ax.get_ylim()[1]
+    for i, (q, v) in enumerate(result.quantiles["total"].items()):
+        if q not in (0.01, 0.05, 0.5, 0.95, 0.99):
+            continue
+        ax.axvline(v / 1e9, color="black", linewidth=0.7, linestyle="--")
+        ax.annotate(f"q{q:g}: {v / 1e9:+.1f}B", (v / 1e9, top * (0.95 - 0.07 * (i % 2))), ha="center", fontsize=8,
+                    bbox={"boxstyle": "round", "fc": "white", "ec": "none", "alpha": 0.8})
+    ax.set_xlabel("tomorrow's rebalance at the close (USD billions)")
+    ax.set_ylabel("scenarios")
+    ax.set_title(f"Monte Carlo, {len(result.totals):,} scenarios ({result.method})")
+    ax.grid(alpha=0.3)
     return _png(fig)

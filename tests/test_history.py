@@ -1,0 +1,326 @@
+"""History, AUM roll, tracking validation, creations and Monte Carlo: hand-worked numbers,
+properties, and the real 2024-2026 prices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lev_flows import InputError, estimate, load_universe
+from lev_flows.creations import (
+    creation_offset,
+    creations_from_aum,
+    creations_from_shares,
+    implied_creations,
+    offset_share,
+    read_creations_file,
+)
+from lev_flows.history import HEADLINE_FUNDS, history, roll_aum, tracking
+from lev_flows.montecarlo import monte_carlo, sensitivity_by_underlying
+from lev_flows.returns import load_price_dir, returns_from_prices
+from tests.conftest import run_cli
+
+DATES = pd.DatetimeIndex(["2026-02-02", "2026-02-03", "2026-02-04", "2026-02-05"])
+
+
+def small_closes() -> pd.DataFrame:
+    """Closes of the small universe's stocks and gold; IDX = 0.6 STK1 + 0.4 STK2."""
+    return pd.DataFrame(
+        {"STK1": [100.0, 110.0, 99.0, 99.0], "STK2": [50.0, 50.0, 52.0, 51.0], "GOLD": [10.0, 10.0, 10.0, 10.5]},
+        index=DATES,
+    )
+
+
+# ---- AUM roll -----------------------------------------------------------------------------
+
+
+def test_roll_aum_hand_worked():
+    # one 2x fund, AUM 100 at the start of day 1; underlying +10 %, -5 %, +2 %
+    r = np.array([[0.10], [-0.05], [0.02]])
+    dates = pd.DatetimeIndex(["2026-01-05", "2026-01-06", "2026-01-07"])
+    aum = roll_aum(np.array([100.0]), np.array([2.0]), r, dates, [dt.date(2026, 1, 6)])
+    assert aum[:, 0] == pytest.approx([100 / 1.2, 100.0, 90.0])
+    bounded = roll_aum(np.array([100.0]), np.array([2.0]), r, dates, [dt.date(2026, 1, 6)], max_roll=1.1)
+    assert bounded[:, 0] == pytest.approx([100 / 1.1, 100.0, 100 / 1.1])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(min_value=-0.2, max_value=0.2), min_size=2, max_size=30), st.sampled_from([-3.0, -1.0, 2.0, 3.0]))
+def test_roll_aum_is_the_nav_path(returns, lev):
+    """Rolling forward from day 0 gives A_0 * prod(1 + L r) exactly; the anchor day is A_0."""
+    r = np.array(returns)[:, None]
+    dates = pd.bdate_range("2026-01-05", periods=len(returns))
+    aum = roll_aum(np.array([1e9]), np.array([lev]), r, dates, [dates[0].date()])
+    expected = 1e9 * np.concatenate([[1.0], np.cumprod(1 + lev * r[:-1, 0])])
+    assert aum[:, 0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_history_day_equals_one_day_estimate_with_rolled_aum(small_universe):
+    h = history(small_universe, small_closes(), max_roll=None)
+    assert list(h.daily.index) == list(DATES[1:])
+    for day in DATES[1:]:
+        rets = returns_from_prices(small_universe, small_closes(), day.date())
+        aum = h.aum_usd.loc[day]
+        funds = [f.model_copy(update={"aum_usd": float(aum[f.ticker])}) for f in small_universe.funds]
+        est = estimate(small_universe.model_copy(update={"funds": funds}), rets)
+        assert h.daily.loc[day, "rebalance_usd"] == pytest.approx(est.total.rebalance_usd, rel=1e-12)
+    # the as-of day (2026-02-04) uses the catalog AUM as is
+    assert h.aum_usd.loc["2026-02-04", "AAA"] == pytest.approx(1e9)
+    # hand-worked on 2026-02-04: IDX = 0.6 x -10 % + 0.4 x +4 % = -4.4 %, STK1 -10 %
+    idx = -0.044
+    expected = 1e9 * 6 * idx + 5e8 * 12 * idx + 1e8 * 2 * idx + 2e8 * 2 * -0.10
+    assert h.daily.loc["2026-02-04", "rebalance_usd"] == pytest.approx(expected)
+    # the day before: AAA's AUM is 1B / (1 + 3 x IDX return of 2026-02-03 = +6 %)
+    assert h.aum_usd.loc["2026-02-03", "AAA"] == pytest.approx(1e9 / 1.18)
+
+
+def test_history_constant_aum_and_bad_input(small_universe):
+    h = history(small_universe, small_closes(), aum="constant")
+    assert (h.aum_usd["AAA"] == 1e9).all()
+    assert h.bounded_share == 0.0
+    with pytest.raises(InputError, match="aum must be"):
+        history(small_universe, small_closes(), aum="shares")
+    with pytest.raises(InputError, match="after end"):
+        history(small_universe, small_closes(), start="2026-02-05", end="2026-02-03")
+    with pytest.raises(InputError, match="outside the price table"):
+        history(small_universe, small_closes(), start="2020-01-01", end="2020-02-01")
+    with pytest.raises(InputError, match="max_roll"):
+        history(small_universe, small_closes(), max_roll=0.5)
+
+
+@pytest.fixture(scope="module")
+def closes(shared):
+    return load_price_dir(shared / "prices")
+
+
+@pytest.fixture(scope="module")
+def real_history(closes):
+    return history(load_universe(), closes, start="2024-01-02")
+
+
+def test_history_real_prices(real_history, closes):
+    h = real_history
+    assert h.daily.index[0] == pd.Timestamp("2024-01-02") and h.daily.index[-1] == pd.Timestamp("2026-08-21")
+    assert pd.Timestamp("2026-05-25") not in h.daily.index  # Memorial Day row of the index table dropped
+    uni = load_universe()
+    one_day = estimate(uni, returns_from_prices(uni, closes, "2026-02-04")).total.rebalance_usd
+    assert h.daily.loc["2026-02-04", "rebalance_usd"] == pytest.approx(one_day, rel=1e-9)
+    assert one_day / 1e9 == pytest.approx(-11.33, abs=0.01)
+    # the tariff-pause rally (Nasdaq-100 +12 %) is the largest day of the range
+    top = h.largest_days(3)
+    assert top.index[0] == pd.Timestamp("2025-04-09") and top["rebalance_usd"].iloc[0] > 0
+    assert top["rank"].tolist() == [1, 2, 3]
+    # 2026-02-04 stands out: top 15 % of all days by size, a top-5 selling day of its quarter
+    so = h.stand_out("2026-02-04")
+    assert so["abs_percentile"] < 0.15 and so["rebalance_usd"] < 0
+    quarter = h.daily.loc["2025-12-01":"2026-02-27", "rebalance_usd"]
+    assert (quarter < quarter.loc["2026-02-04"]).sum() < 5
+    assert 0 < h.bounded_share < 0.3
+    assert set(h.top_stocks.columns[:3]) <= {"PLTR", "TSLA", "NVDA", "AVGO", "AMD", "MU"}
+
+
+def test_history_chart(real_history):
+    png = real_history.plot()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---- tracking -----------------------------------------------------------------------------
+
+
+def test_tracking_on_real_prices(closes):
+    t = tracking(load_universe(), closes).set_index("ticker")
+    for ticker in HEADLINE_FUNDS:
+        row = t.loc[ticker]
+        assert row["days"] >= 450, ticker
+        assert np.sign(row["realised_leverage"]) == np.sign(row["leverage"])
+        assert abs(row["realised_leverage"] / row["leverage"] - 1) < 0.05, ticker
+        index_fund = row["underlying"] in ("NDX", "SPX", "RTY", "SOX")
+        # index funds track within 20 bp on a median day and 75 bp at the 95th percentile;
+        # single-stock funds within 15 bp and 150 bp (their swaps reset on wider spreads)
+        assert row["median_abs_error"] < (0.0020 if index_fund else 0.0015), ticker
+        assert row["p95_abs_error"] < (0.0075 if index_fund else 0.0150), ticker
+    assert t.loc["TQQQ", "median_abs_error"] == pytest.approx(0.000492, abs=2e-6)
+    assert t.loc["TQQQ", "reference"] == "QQQ" and t.loc["SOXL", "reference"] == "SOXX"
+
+
+def test_tracking_hand_worked(small_universe):
+    # AAA (3x IDX) is not priced; CCC (2x STK1) tracks exactly but for a 10 bp miss on one day
+    closes = pd.DataFrame(
+        {"STK1": 100 * np.cumprod(np.r_[1, np.full(70, 1.01)]), "CCC": 50 * np.cumprod(np.r_[1, np.full(70, 1.02)])},
+        index=pd.bdate_range("2026-01-02", periods=71),
+    )
+    closes.iloc[10:, 1] *= 1.001
+    t = tracking(small_universe, closes)
+    assert t["ticker"].tolist() == ["CCC"]
+    assert t["median_abs_error"].iloc[0] == pytest.approx(0.0, abs=1e-12)
+    assert t["p95_abs_error"].iloc[0] == pytest.approx(0.0, abs=1e-12)
+    err = np.abs(closes["CCC"].pct_change() - 2 * closes["STK1"].pct_change()).max()
+    assert err == pytest.approx(0.001 * 1.02**10 / (1.02**9), rel=1e-3)
+
+
+# ---- creations ----------------------------------------------------------------------------
+
+
+def test_creations_hand_worked():
+    shares = pd.DataFrame({"TQQQ": [100.0, 110.0, 105.0]}, index=DATES[:3])
+    nav = pd.DataFrame({"TQQQ": [50.0, 52.0, 51.0]}, index=DATES[:3])
+    c = creations_from_shares(shares, nav)["TQQQ"]
+    assert np.isnan(c.iloc[0])  # unknown, not zero
+    assert c.iloc[1:].tolist() == [520.0, -255.0]
+    # AUM 100 -> 130 while the fund returned +20 %: 10 of creations
+    assert creations_from_aum(100.0, 130.0, 0.20) == pytest.approx(10.0)
+    assert offset_share(np.array([-10.0, 5.0]), np.array([4.0, 5.0])) == pytest.approx([0.4, -1.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(min_value=-1e9, max_value=1e9), st.floats(min_value=-0.1, max_value=0.1))
+def test_creations_add_l_times_c(small_universe, c, r):
+    """Creations of C into an L fund add exactly L * C, beside an unchanged rebalance."""
+    base = estimate(small_universe, {"IDX": r})
+    with_c = estimate(small_universe, {"IDX": r}, creations={"BBB": c})
+    assert with_c.total.rebalance_usd == pytest.approx(base.total.rebalance_usd, rel=1e-12, abs=1e-6)
+    assert with_c.total.creation_usd == pytest.approx(-3 * c, rel=1e-12, abs=1e-6)
+    off = creation_offset(with_c.by_index).set_index("bucket")
+    assert off.loc["total", "creation_usd"] == pytest.approx(-3 * c, rel=1e-12, abs=1e-6)
+
+
+def test_read_creations_file(tmp_path):
+    good = tmp_path / "c.csv"
+    good.write_text("ticker,shares_change,nav\ntqqq,1000,50\nSOXL,-200,40\n")
+    assert read_creations_file(good) == {"TQQQ": 50000.0, "SOXL": -8000.0}
+    for text, msg in [
+        ("ticker,usd\nTQQQ,1\n", "creations_usd"),
+        ("ticker,creations_usd\nTQQQ,abc\n", "line 2: TQQQ"),
+        ("ticker,creations_usd\nTQQQ,1\nTQQQ,2\n", "twice"),
+        ("", "cannot read"),
+    ]:
+        bad = tmp_path / "bad.csv"
+        bad.write_text(text)
+        with pytest.raises(InputError, match=msg):
+            read_creations_file(bad)
+
+
+def test_implied_creations_hand_worked(small_universe):
+    # AAA: 1B at the start of 2026-02-03; IDX +6 % then -4.4 %: performance (1.18)(0.868) - 1
+    start = {"AAA": (1e9, dt.date(2026, 2, 3)), "CCC": (2e8, dt.date(2026, 2, 3))}
+    end = {"AAA": (1.1e9, dt.date(2026, 2, 5)), "CCC": (2e8, dt.date(2026, 2, 5))}
+    t = implied_creations(small_universe, small_closes(), start, end).set_index("ticker")
+    perf = 1.18 * (1 - 3 * 0.044) - 1
+    assert t.loc["AAA", "performance"] == pytest.approx(perf)
+    assert t.loc["AAA", "creations_usd"] == pytest.approx(1.1e9 - 1e9 * (1 + perf))
+    assert t.loc["AAA", "creation_exposure_usd"] == pytest.approx(3 * t.loc["AAA", "creations_usd"])
+    reb = 1e9 * 6 * 0.06 + 1e9 * 1.18 * 6 * -0.044
+    assert t.loc["AAA", "rebalance_usd"] == pytest.approx(reb)
+    with pytest.raises(InputError, match="must come after"):
+        implied_creations(small_universe, small_closes(), end, start)
+
+
+def test_implied_creations_real_snapshots(shared, closes):
+    from lev_flows.sources.screener import import_snapshot
+
+    def aum(name):
+        snap = import_snapshot(shared / "letf_snapshots" / name)
+        return {f["ticker"]: (f.get("aum_usd"), f.get("aum_as_of")) for f in snap.funds}
+
+    t = implied_creations(load_universe(), closes, aum("leveraged_etfs_2026-03-01.csv"), aum("leveraged_etfs_2026-06-01.csv"))
+    assert t.attrs["start"] == "2026-02-20" and t.attrs["end"] == "2026-06-01"
+    soxl = t.set_index("ticker").loc["SOXL"]
+    # SOXL nearly quadrupled on performance but its AUM only doubled: about $23.5B redeemed,
+    # offsetting nearly all of its rebalancing buying (the Ivanov-Lenkey effect)
+    assert soxl["creations_usd"] / 1e9 == pytest.approx(-23.5, abs=0.1)
+    assert 0.9 < soxl["offset_share"] < 1.0
+    total = -t["creation_exposure_usd"].sum() / t["rebalance_usd"].sum()
+    assert 0.6 < total < 0.7
+
+
+# ---- Monte Carlo --------------------------------------------------------------------------
+
+
+def test_monte_carlo_hand_worked(small_universe):
+    # the same day repeated: every bootstrap scenario is that day's flow
+    closes = pd.DataFrame(
+        {"STK1": 100 * 0.99 ** np.arange(31), "STK2": 50 * 1.01 ** np.arange(31), "GOLD": 10 * 1.02 ** np.arange(31)},
+        index=pd.bdate_range("2026-01-02", periods=31),
+    )
+    res = monte_carlo(small_universe, closes, n=1000, lookback=30)
+    idx = 0.6 * -0.01 + 0.4 * 0.01
+    expected = (1e9 * 6 + 5e8 * 12 + 1e8 * 2) * idx + 2e8 * 2 * -0.01 + 1e8 * 2 * 0.02
+    assert res.totals == pytest.approx(np.full(1000, expected))
+    assert res.coverage == 1.0 and res.left_out == []
+    assert res.quantiles["total"].tolist() == pytest.approx([expected] * 7)
+    s = sensitivity_by_underlying(small_universe)
+    assert s.sum() == pytest.approx(1e9 * 6 + 5e8 * 12 + 1e8 * 2 + 2e8 * 2 + 1e8 * 2)
+
+
+def test_monte_carlo_real(closes):
+    uni = load_universe()
+    a = monte_carlo(uni, closes, n=20_000, seed=7)
+    b = monte_carlo(uni, closes, n=20_000, seed=7)
+    assert np.array_equal(a.totals, b.totals)  # same seed, same draw
+    q = a.quantiles["total"]
+    assert q.is_monotonic_increasing
+    # a 1-in-100 down day sells more than $15B, and the buckets add up to the total
+    assert q.loc[0.01] < -15e9 and q.loc[0.99] > 15e9
+    assert a.quantiles.drop(columns="total").sum(axis=1).loc[0.5] == pytest.approx(
+        np.quantile(a.totals, 0.5), rel=0.5
+    )
+    assert 0.8 < a.coverage < 0.9 and a.left_out[0][0] == "UST20"
+    normal = monte_carlo(uni, closes, n=20_000, method="normal", seed=7)
+    assert abs(normal.quantiles.loc[0.5, "total"]) < 0.5e9  # zero-mean normal
+    assert np.std(normal.totals) == pytest.approx(np.std(a.totals), rel=0.25)
+    for kwargs, msg in [({"method": "garch"}, "method"), ({"n": 0}, "scenarios"), ({"lookback": 5}, "too short")]:
+        with pytest.raises(InputError, match=msg):
+            monte_carlo(uni, closes, **kwargs)
+
+
+# ---- CLI ----------------------------------------------------------------------------------
+
+
+def test_cli_history_tracking_creations_montecarlo(tmp_path, shared):
+    prices = str(shared / "prices")
+    out = run_cli("history", "--start", "2026-01-02", "--end", "2026-02-27", "--prices", prices, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    rows = {r["date"][:10]: r for r in json.loads(out.stdout)}
+    assert rows["2026-02-04"]["rebalance_usd"] / 1e9 == pytest.approx(-11.33, abs=0.01)
+    chart = tmp_path / "h.png"
+    out = run_cli("history", "--prices", prices, "--top", "3", "--chart", chart)
+    assert out.returncode == 0, out.stderr
+    assert "2025-04-09" in out.stdout and "2026-02-04: -11.33B" in out.stdout
+    assert chart.read_bytes()[:4] == b"\x89PNG"
+    out = run_cli("tracking", "--prices", prices, "--format", "csv")
+    assert out.returncode == 0 and out.stdout.splitlines()[1].startswith("TQQQ,3.0,NDX,QQQ")
+    snaps = shared / "letf_snapshots"
+    out = run_cli(
+        "creations", "--from", snaps / "leveraged_etfs_2026-03-01.csv", "--to", snaps / "leveraged_etfs_2026-06-01.csv",
+        "--prices", prices,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "offset 66%" in out.stdout and "SOXL" in out.stdout
+    out = run_cli("montecarlo", "--prices", prices, "--scenarios", "5000", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert [r["quantile"] for r in json.loads(out.stdout)] == [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["history", "--aum", "shares"], "aum must be one of"),
+        (["history", "--max-roll", "0.5"], "--max-roll must be 1 or more"),
+        (["history", "--start", "2026-13-01"], "is not a date"),
+        (["history", "--start", "2026-03-01", "--end", "2026-02-01"], "after end"),
+        (["history", "--prices", "/nonexistent"], "not a directory"),
+        (["montecarlo", "--method", "garch"], "method must be one of"),
+        (["montecarlo", "--scenarios", "0"], "between 1 and"),
+        (["creations", "--from", "/nonexistent.csv", "--to", "/nonexistent.csv"], "nonexistent"),
+    ],
+)
+def test_cli_analysis_bad_input(args, message, shared):
+    out = run_cli(*args)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
