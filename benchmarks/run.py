@@ -2,7 +2,7 @@
 
     python -m benchmarks            # or: python benchmarks/run.py [--quick]
 
-Cases (each checks engine == baseline to 1e-9 relative before timing):
+Cases (each checks its result against a baseline or the one-day engine before timing):
   1. one day, shipped universe, look-through to stocks
   2. synthetic universe 10x larger (7,500 funds, 5,000 stocks)
   3. daily history over the shared price range, with look-through (needs ../shared/data)
@@ -30,8 +30,6 @@ from lev_flows import estimate, load_universe
 from lev_flows.build import load_replay
 from lev_flows.catalog import universe_from_data
 from lev_flows.estimate import compiled
-from lev_flows.formula import scheduled_rebalance_usd
-from lev_flows.lookthrough import composition_matrix, stock_flow_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -166,76 +164,40 @@ def case_synthetic(quick: bool) -> dict:
     return {"engine_s": t_engine, "baseline_s": t_naive, "max_rel_err": err, "funds": 7500, "stocks": 5000, "build_s": build_s}
 
 
-def history_engine(uni, closes: pd.DataFrame) -> np.ndarray:
-    """Daily stock flows (T x S) for every day of the close table, all at once."""
-    c = compiled(uni)
-    day = closes.pct_change(fill_method=None).iloc[1:]
-    stock_r = day.reindex(columns=c.stock_tickers).to_numpy()
-    priced = np.isfinite(stock_r)
-    weights = composition_matrix(c)
-    num = np.nan_to_num(stock_r) @ weights.T
-    den = priced.astype(float) @ weights.T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        und_r = np.where(den >= 0.5, num / den, np.nan)
-    fund_r = und_r[:, c.fund_underlying]
-    flows = scheduled_rebalance_usd(c.aum_usd, c.leverage, fund_r, c.resets_daily)
-    und_flow = np.nan_to_num(flows) @ _fund_to_underlying(c)
-    return stock_flow_matrix(c, und_flow)
-
-
-def _fund_to_underlying(c) -> np.ndarray:
-    m = np.zeros((len(c.tickers), c.n_underlyings))
-    m[np.arange(len(c.tickers)), c.fund_underlying] = 1.0
-    return m
-
-
 def case_history(quick: bool) -> dict | None:
+    """`lev_flows.history` over 2024-01-02 .. 2026-08-21, checked against one-day estimates."""
+    from lev_flows.history import history
     from lev_flows.returns import load_price_dir, returns_from_prices
 
     if not SHARED.is_dir():
         return None
     closes = load_price_dir(SHARED / "prices")
-    # stocks only, over the stock table's range: every index return comes from its composition
-    closes = closes[[col for col in closes.columns if not str(col).startswith("^")]]
-    closes = closes.loc["2024-01-02":].dropna(how="all")
     uni = load_universe()
-    out = history_engine(uni, closes)
-    c = compiled(uni)
+    h = history(uni, closes, start="2024-01-02", aum="constant")
     err = 0.0
-    for day in (closes.index[1].date(), dt.date(2026, 2, 4), closes.index[-1].date()):
-        single = estimate(uni, returns_from_prices(uni, closes, day)).by_stock.set_index("ticker")["flow_usd"]
-        row = pd.Series(out[closes.index.get_loc(pd.Timestamp(day)) - 1], index=c.stock_tickers)
-        diff = np.abs(row.reindex(single.index) - single).max() / np.abs(single).max()
-        err = max(err, float(diff))
+    for day in (h.daily.index[0].date(), dt.date(2026, 2, 4), h.daily.index[-1].date()):
+        single = estimate(uni, returns_from_prices(uni, closes, day)).total.rebalance_usd
+        err = max(err, abs(h.daily.loc[pd.Timestamp(day), "rebalance_usd"] - single) / abs(single))
     if err > 1e-9:
-        raise AssertionError(f"history engine and single-day engine disagree: {err:.2e}")
-    t = timeit(lambda: history_engine(uni, closes), repeat=3, min_time=0)
-    return {"engine_s": t, "days": int(out.shape[0]), "stocks": int(out.shape[1]), "max_rel_err": err}
+        raise AssertionError(f"history and the single-day engine disagree: {err:.2e}")
+    t = timeit(lambda: history(uni, closes, start="2024-01-02"), repeat=3, min_time=0)
+    return {"engine_s": t, "days": len(h.daily), "funds": len(uni.funds), "max_rel_err": err}
 
 
-def case_monte_carlo(quick: bool) -> dict:
+def case_monte_carlo(quick: bool) -> dict | None:
+    """`lev_flows.montecarlo.monte_carlo`: 100,000 bootstrap scenarios of the total flow
+    (its hand-worked exactness is in tests/test_history.py)."""
+    from lev_flows.montecarlo import monte_carlo, sensitivity_by_underlying
+    from lev_flows.returns import load_price_dir
+
+    if not SHARED.is_dir():
+        return None
+    closes = load_price_dir(SHARED / "prices")
     uni = load_universe()
-    c = compiled(uni)
-    rng = np.random.default_rng(1)
-    n = 100_000
-    # scenario returns per underlying: a market factor plus idiosyncratic noise
-    beta = np.ones(c.n_underlyings)
-    vol = np.full(c.n_underlyings, 0.01)
-
-    # the flow is linear in r: each fund's flow per unit move, summed per underlying, once
-    per_unit = scheduled_rebalance_usd(np.nan_to_num(c.aum_usd), c.leverage, 1.0, c.resets_daily)
-    per_unit_underlying = np.bincount(c.fund_underlying, weights=per_unit, minlength=c.n_underlyings)
-
-    def simulate():
-        market = rng.standard_normal(n)[:, None] * 0.012
-        idio = rng.standard_normal((n, c.n_underlyings)) * vol
-        und_r = market * beta + idio
-        return und_r @ per_unit_underlying
-
-    totals = simulate()
-    q = np.quantile(totals, [0.01, 0.05, 0.5, 0.95, 0.99])
-    t = timeit(simulate, repeat=3, min_time=0)
-    return {"engine_s": t, "scenarios": n, "quantiles_usd": [float(x) for x in q]}
+    res = monte_carlo(uni, closes, n=100_000, seed=1)
+    t = timeit(lambda: monte_carlo(uni, closes, n=100_000, seed=1), repeat=3, min_time=0)
+    return {"engine_s": t, "scenarios": 100_000, "coverage": res.coverage,
+            "quantiles_usd": [float(x) for x in res.quantiles["total"]]}
 
 
 def case_cli(quick: bool) -> dict:

@@ -11,10 +11,14 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from .calendar import check_trading_day
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
 from .errors import InputError, LevFlowsError
 
 app = typer.Typer(
@@ -65,6 +69,9 @@ def estimate(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal."),
     force: bool = typer.Option(False, "--force", help="Overwrite --output/--chart if they exist."),
     chart: Optional[Path] = typer.Option(None, "--chart", help="Also write a PNG chart of top stock and sector flows."),
+    creations: Optional[Path] = typer.Option(
+        None, "--creations", help="CSV of net creations by fund (ticker, creations_usd): shown beside the rebalance."
+    ),
 ) -> None:
     """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
     from .catalog import load_universe
@@ -90,7 +97,7 @@ def estimate(
 
         if day is None:
             raise InputError("--prices needs --date YYYY-MM-DD")
-        _check_trading_day(day)
+        check_trading_day(day)
         day_returns = returns_from_prices(uni, load_price_dir(prices), day, source=str(prices))
     else:
         if day is not None and day.isoformat() != REPLAY_DATE:
@@ -99,7 +106,12 @@ def estimate(
 
         day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close")
         comparison = load_replay(REPLAY_DATE, "close" if intraday else "intraday")
-    est = run_estimate(uni, day_returns, date=day)
+    creations_usd = None
+    if creations is not None:
+        from .creations import read_creations_file
+
+        creations_usd = read_creations_file(creations)
+    est = run_estimate(uni, day_returns, date=day, creations=creations_usd)
     if chart is not None:
         est.plot(chart, top=top, force=force)
         typer.echo(f"wrote {chart}", err=True)
@@ -112,6 +124,14 @@ def estimate(
         return
     console = _console()
     print_tables(est, console, top=top, stocks=max(25, top))
+    if creations_usd:
+        from .creations import creation_offset
+        from .report import print_frame
+
+        print_frame(
+            creation_offset(est.by_index), "Rebalance vs net creations x L (shown separately, not netted)", console,
+            usd=("rebalance_usd", "creation_usd", "flow_usd"), pct=("offset_share",),
+        )
     if comparison is not None:
         other = run_estimate(uni, comparison, date=day)
         console.print(
@@ -121,22 +141,10 @@ def estimate(
         console.print("Published estimate for 2026-02-04 (Morgan Stanley): about $18B of selling.")
 
 
-def _check_trading_day(day: dt.date) -> None:
-    """Refuse weekends and NYSE holidays with the reason (exchange-calendars)."""
-    import exchange_calendars as xcals
-
-    cal = xcals.get_calendar("XNYS")
-    if not (cal.first_session.date() <= day <= cal.last_session.date()):
-        return
-    if not cal.is_session(day.isoformat()):
-        why = day.strftime("%A") if day.weekday() >= 5 else "an NYSE holiday"
-        raise InputError(f"--date {day}: not a trading day ({why})")
-
-
 def _write_frame(frame, fmt: Format) -> bool:
     """Write an analysis table to stdout as JSON records or CSV; False for a terminal table."""
     if fmt is Format.json:
-        sys.stdout.write(frame.to_json(orient="records", indent=2) + "\n")
+        sys.stdout.write(frame.to_json(orient="records", indent=2, date_format="iso") + "\n")
     elif fmt is Format.csv:
         sys.stdout.write(frame.to_csv(index=False, lineterminator="\n"))
     elif fmt is Format.parquet:
@@ -214,7 +222,7 @@ def liquidity(
         est = run_estimate(uni, load_replay(REPLAY_DATE))
     else:
         day = _parse_date(date)
-        _check_trading_day(day)
+        check_trading_day(day)
         est = run_estimate(uni, returns_from_prices(uni, closes, day))
     table = run_liquidity(est, closes, load_price_dir(prices, "volume"), auction_share=auction_share, top=top)
     if _write_frame(table, fmt):
@@ -222,6 +230,185 @@ def liquidity(
     from .report import print_liquidity
 
     print_liquidity(table, est, auction_share, _console())
+
+
+SHARED_PRICES = Path("../shared/data/prices")
+
+
+def _write_chart(chart: Optional[Path], png: "Callable[[], bytes]", force: bool) -> None:
+    if chart is not None:
+        from .report import atomic_write_bytes
+
+        atomic_write_bytes(chart, png(), force=force)
+        typer.echo(f"wrote {chart}", err=True)
+
+
+def _refuse_existing(*targets: Optional[Path], force: bool) -> None:
+    """Fail before any work if an output exists and --force is not given."""
+    from .errors import OutputError
+
+    for target in targets:
+        if target is not None and target.exists() and not force:
+            raise OutputError(f"{target}: already exists; pass --force to overwrite")
+
+
+@app.command()
+def history(
+    start: Optional[str] = typer.Option(None, "--start", help="First day, YYYY-MM-DD (default: 2024-01-02)."),
+    end: Optional[str] = typer.Option(None, "--end", help="Last day (default: the price table's last day)."),
+    prices: Path = typer.Option(SHARED_PRICES, "--prices", help="Folder of close tables."),
+    universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
+    aum: str = typer.Option("rolled", "--aum", help="rolled (with performance, bounded) or constant."),
+    max_roll: float = typer.Option(3.0, "--max-roll", help="Bound on the rolled AUM, x the catalog AUM (0 = unbounded)."),
+    top: int = typer.Option(10, "--top", "-n", min=1, help="Largest days to list."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv (the daily series)."),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="PNG of the daily series, largest days marked."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),
+) -> None:
+    """Daily estimated flows over a date range, with the largest days."""
+    from .catalog import load_universe
+    from .history import history as run_history
+    from .returns import load_price_dir
+
+    _refuse_existing(chart, force=force)
+    if max_roll < 0 or 0 < max_roll < 1:
+        raise InputError("--max-roll must be 1 or more (0 = unbounded)")
+    uni = load_universe(universe)
+    h = run_history(
+        uni, load_price_dir(prices), start=start or "2024-01-02", end=end, aum=aum,
+        max_roll=max_roll or None, top_stocks=10,
+    )
+    _write_chart(chart, lambda: h.plot(marked=min(top, 8)), force)
+    if _write_frame(h.daily.join(h.by_index.add_prefix("bucket:")).reset_index(), fmt):
+        return
+    from .report import print_frame
+
+    console = _console()
+    d = h.daily
+    console.print(
+        f"[bold]{d.index[0]:%Y-%m-%d} .. {d.index[-1]:%Y-%m-%d}[/bold]: {len(d)} sessions, mean |net flow| "
+        f"{d['rebalance_usd'].abs().mean() / 1e9:.2f}B, {h.note}; {h.bounded_share:.1%} of fund-days at the bound."
+    )
+    print_frame(
+        h.largest_days(top), f"Largest {top} days (USD, + = buy at the close)", console,
+        usd=("rebalance_usd", "gross_rebalance_usd", "largest_bucket_usd"), pct=("aum_with_return",), index="date",
+    )
+    replay = pd_timestamp(REPLAY_DATE)
+    if replay in d.index:
+        so = h.stand_out(REPLAY_DATE)
+        console.print(
+            f"{REPLAY_DATE}: {so['rebalance_usd'] / 1e9:+.2f}B, rank {so['abs_rank']} of {so['days']} days by size "
+            f"(top {so['abs_percentile']:.0%}), rank {so['same_side_rank']} among "
+            f"{'selling' if so['rebalance_usd'] < 0 else 'buying'} days, z = {so['z']:+.1f}."
+        )
+
+
+def pd_timestamp(text: str):
+    import pandas as pd
+
+    return pd.Timestamp(text)
+
+
+@app.command()
+def tracking(
+    start: Optional[str] = typer.Option(None, "--start", help="First day (default: the table's first)."),
+    end: Optional[str] = typer.Option(None, "--end", help="Last day (default: the table's last)."),
+    prices: Path = typer.Option(SHARED_PRICES, "--prices", help="Folder of close tables with the funds' own prices."),
+    all_funds: bool = typer.Option(False, "--all", help="Every fund with prices, not only the headline pairs."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+) -> None:
+    """Check each fund's daily return against L x its underlying's (TQQQ vs QQQ, ...)."""
+    from .catalog import load_universe
+    from .history import HEADLINE_FUNDS, tracking as run_tracking
+    from .returns import load_price_dir
+
+    table = run_tracking(load_universe(), load_price_dir(prices), start=start, end=end)
+    if not all_funds:
+        table = table[table["ticker"].isin(HEADLINE_FUNDS)].reset_index(drop=True)
+    if _write_frame(table, fmt):
+        return
+    from .report import print_frame
+
+    print_frame(
+        table.drop(columns=["underlying"]),
+        "Daily fund return vs L x underlying: absolute error in basis points", _console(),
+        usd=("aum_usd",), bp=("median_abs_error", "p95_abs_error"),
+    )
+
+
+@app.command()
+def creations(
+    start_snapshot: Path = typer.Option(..., "--from", help="Screener snapshot CSV at the start."),
+    end_snapshot: Path = typer.Option(..., "--to", help="Screener snapshot CSV at the end."),
+    prices: Path = typer.Option(SHARED_PRICES, "--prices", help="Folder of close tables."),
+    top: int = typer.Option(15, "--top", "-n", min=1),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+) -> None:
+    """Net creations between two snapshots (AUM change net of performance) against the rebalance."""
+    from .catalog import load_universe
+    from .creations import implied_creations
+    from .returns import load_price_dir
+    from .sources.screener import import_snapshot
+
+    def aum_of(path: Path):
+        return {f["ticker"]: (f.get("aum_usd"), f.get("aum_as_of")) for f in import_snapshot(path).funds}
+
+    table = implied_creations(load_universe(), load_price_dir(prices), aum_of(start_snapshot), aum_of(end_snapshot))
+    if _write_frame(table, fmt):
+        return
+    from .report import print_frame
+
+    console = _console()
+    tot = table[["creations_usd", "creation_exposure_usd", "rebalance_usd"]].sum()
+    console.print(
+        f"[bold]{table.attrs['start']} .. {table.attrs['end']}[/bold] ({table.attrs['sessions']} sessions, "
+        f"{len(table)} daily funds; {table.attrs['dropped']} without a return every day left out): "
+        f"net creations {tot['creations_usd'] / 1e9:+.2f}B, x L = {tot['creation_exposure_usd'] / 1e9:+.2f}B of exposure "
+        f"against {tot['rebalance_usd'] / 1e9:+.2f}B of rebalancing: "
+        f"offset {-tot['creation_exposure_usd'] / tot['rebalance_usd']:.0%}."
+    )
+    print_frame(
+        table.head(top).drop(columns=["underlying"]), f"Top {top} funds by creation exposure", console,
+        usd=("aum_start_usd", "aum_end_usd", "creations_usd", "creation_exposure_usd", "rebalance_usd"),
+        pct=("performance", "offset_share"),
+    )
+
+
+@app.command()
+def montecarlo(
+    scenarios: int = typer.Option(100_000, "--scenarios", "-s", help="Number of scenarios."),
+    method: str = typer.Option("bootstrap", "--method", help="bootstrap (historical days) or normal."),
+    lookback: int = typer.Option(500, "--lookback", help="Sessions of history to draw from."),
+    end: Optional[str] = typer.Option(None, "--end", help="Last day of the history window."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same draw)."),
+    prices: Path = typer.Option(SHARED_PRICES, "--prices", help="Folder of close tables."),
+    universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv (the quantiles)."),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="PNG histogram of the totals."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),
+) -> None:
+    """Distribution of tomorrow's total rebalance from simulated joint returns."""
+    from .catalog import load_universe
+    from .montecarlo import monte_carlo
+    from .returns import load_price_dir
+
+    _refuse_existing(chart, force=force)
+    res = monte_carlo(
+        load_universe(universe), load_price_dir(prices), n=scenarios, method=method, lookback=lookback, end=end, seed=seed
+    )
+    _write_chart(chart, res.plot, force)
+    if _write_frame(res.quantiles.reset_index(), fmt):
+        return
+    from .report import print_frame
+
+    console = _console()
+    left = ", ".join(f"{u} ({v * 0.01 / 1e9:+.2f}B per 1%)" for u, v in res.left_out[:5])
+    console.print(
+        f"[bold]{len(res.totals):,} scenarios[/bold] ({res.method}, {res.lookback} sessions {res.window[0]} .. {res.window[1]}); "
+        f"{res.coverage:.1%} of the sensitivity simulated" + (f"; left out: {left}" if left else "")
+    )
+    cols = list(res.quantiles.columns[:7])
+    print_frame(res.quantiles[cols], "Quantiles of tomorrow's rebalance (USD)", console, usd=tuple(cols), index="quantile")
 
 
 @universe_app.command("validate")
