@@ -247,6 +247,7 @@ def estimate(
     *,
     date: dt.date | str | None = None,
     creations: Mapping[str, float] | None = None,
+    holdings: Mapping[str, Any] | None = None,
 ) -> FlowEstimate:
     """Estimate the close-of-day rebalancing flows of every fund in ``universe``.
 
@@ -261,6 +262,11 @@ def estimate(
     date : the trading day, for labels (taken from ``DayReturns`` when omitted).
     creations : net creations in USD by fund ticker (negative = redemptions); each adds
         ``L * C`` of exposure, reported in ``creation_usd`` beside the rebalance.
+    holdings : issuer holdings by fund ticker (objects with ``nav_usd`` and ``exposure_usd``
+        at the previous close, e.g. :class:`lev_flows.sources.issuers.FundHoldings`). Daily
+        funds with both use the exact ``L * N1 - E1`` (:func:`formula.holdings_rebalance_usd`)
+        instead of the AUM formula; funds with only a NAV (Direxion files) use it as ``A``.
+        ``by_etf.rebalance_method`` says which was used.
 
     Returns
     -------
@@ -301,10 +307,22 @@ def estimate(
                 raise InputError(f"creations: {ticker}: creation {usd!r} is not a finite number")
             creation_in[pos[ticker]] = value
 
-    rebalance = formula.scheduled_rebalance_usd(c.aum_usd, c.leverage, r_fund, c.resets_daily)
+    aum = c.aum_usd
+    method = np.full(len(c.tickers), "A*L*(L-1)*r", dtype=object)
+    exact = np.zeros(len(c.tickers), dtype=bool)
+    if holdings:
+        nav0, exp0 = _holdings_arrays(c, holdings)
+        exact = c.resets_daily & np.isfinite(nav0) & np.isfinite(exp0)
+        issuer_nav = c.resets_daily & np.isfinite(nav0) & ~exact
+        aum = np.where(np.isfinite(nav0), nav0, aum)
+        method[issuer_nav] = "A*L*(L-1)*r, A = issuer NAV"
+        method[exact] = "holdings L*N1-E1"
+    rebalance = formula.scheduled_rebalance_usd(aum, c.leverage, r_fund, c.resets_daily)
+    if exact.any():
+        rebalance = np.where(exact, formula.holdings_rebalance_usd(nav0, exp0, c.leverage, r_fund), rebalance)
     creation = formula.creation_exposure_usd(creation_in, c.leverage)
     flow = rebalance + creation
-    has_aum = ~np.isnan(c.aum_usd)
+    has_aum = ~np.isnan(aum)
     has_flow = ~np.isnan(flow)
 
     und_flow = sum_by_code(c.fund_underlying, flow, c.n_underlyings)
@@ -314,15 +332,15 @@ def estimate(
     sector = sector_flows(c, stock)
 
     fund_asset = c.underlying_asset_class[c.fund_underlying]
-    by_etf = _by_etf(c, r_fund, r_source, rebalance, creation, flow, methods)
+    by_etf = _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, method)
     by_stock = _by_stock(c, stock, stock_single)
     by_sector = pd.DataFrame({"sector": c.sectors, "flow_usd": sector})
     by_sector = by_sector[by_sector["flow_usd"] != 0].reset_index(drop=True)
     total_stock = stock.sum()
     by_sector["share"] = by_sector["flow_usd"] / total_stock if total_stock else np.nan
     by_sector = _sort_abs(by_sector, "flow_usd")
-    by_index = _group(c, c.underlying_bucket, "bucket", rebalance, creation, flow)
-    by_asset_class = _group(c, c.underlying_asset_class, "asset_class", rebalance, creation, flow)
+    by_index = _group(c, c.underlying_bucket, "bucket", rebalance, creation, flow, has_flow)
+    by_asset_class = _group(c, c.underlying_asset_class, "asset_class", rebalance, creation, flow, has_flow)
     by_underlying = pd.DataFrame(
         {
             "underlying": c.underlying_ids,
@@ -344,7 +362,7 @@ def estimate(
         gross_rebalance_usd=float(np.nansum(np.abs(rebalance))),
         equity_rebalance_usd=float(np.nansum(rebalance[is_equity])),
         lookthrough_usd=float(total_stock),
-        aum_usd=float(np.nansum(c.aum_usd)),
+        aum_usd=float(np.nansum(aum)),
         n_funds=len(c.tickers),
         n_funds_with_flow=int((has_flow & (flow != 0)).sum()),
     )
@@ -381,12 +399,30 @@ def _sort_abs(df: pd.DataFrame, col: str) -> pd.DataFrame:
 _RETURN_SOURCE = np.array(["missing", "underlying", "fund"], dtype=object)
 
 
-def _by_etf(c, r_fund, r_source, rebalance, creation, flow, methods) -> pd.DataFrame:
+def _holdings_arrays(c: CompiledUniverse, holdings: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Start-of-day NAV and exposure per fund (NaN where not published; a non-positive NAV
+    counts as not published)."""
+    pos = {t: i for i, t in enumerate(c.tickers)}
+    nav0 = np.full(len(c.tickers), np.nan)
+    exp0 = np.full(len(c.tickers), np.nan)
+    for ticker, h in holdings.items():
+        i = pos.get(ticker)
+        if i is None:
+            raise InputError(f"holdings: {ticker}: not a fund in the universe")
+        nav, exposure = getattr(h, "nav_usd", None), getattr(h, "exposure_usd", None)
+        if nav is not None and math.isfinite(nav) and nav > 0:
+            nav0[i] = nav
+            if exposure is not None and math.isfinite(exposure):
+                exp0[i] = exposure
+    return nav0, exp0
+
+
+def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method) -> pd.DataFrame:
     und_method = np.array([methods.get(u, "") for u in c.underlying_ids], dtype=object)
     method = und_method[c.fund_underlying] if len(und_method) else np.zeros(0, dtype=object)
     method = np.where(r_source == 2, "fund's own return / L", method)
     status = np.select(
-        [np.isnan(c.aum_usd), r_source == 0, ~c.resets_daily],
+        [np.isnan(aum), r_source == 0, ~c.resets_daily],
         ["no AUM", "no return", "no reset today"],
         default="ok",
     )
@@ -401,11 +437,12 @@ def _by_etf(c, r_fund, r_source, rebalance, creation, flow, methods) -> pd.DataF
             "bucket": lab["fund_bucket"],
             "asset_class": lab["fund_asset"],
             "reset": lab["fund_reset"],
-            "aum_usd": c.aum_usd,
+            "aum_usd": aum,
             "underlying_return": r_fund,
             "return_source": _RETURN_SOURCE[r_source],
             "return_method": method,
             "rebalance_usd": rebalance,
+            "rebalance_method": rebalance_method,
             "creation_usd": creation,
             "flow_usd": flow,
             "status": status,
@@ -449,12 +486,21 @@ def _by_stock(c: CompiledUniverse, stock: np.ndarray, single: np.ndarray) -> pd.
     return _sort_abs(df[df["flow_usd"] != 0], "flow_usd")
 
 
-def _group(c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, rebalance, creation, flow) -> pd.DataFrame:
-    """Sum fund columns by a label of their underlying (bucket, asset class) with bincount."""
+def _group(c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, rebalance, creation, flow, has_flow) -> pd.DataFrame:
+    """Sum fund columns by a label of their underlying (bucket, asset class) with bincount.
+
+    ``aum_with_return`` is the share of the group's AUM whose fund had a return; a group with
+    none gets NaN flows ("unknown"), never a zero.
+    """
     labels, und_code = np.unique(label_by_underlying.astype(str), return_inverse=True)
     code = und_code[c.fund_underlying]
     n = len(labels)
     aum = np.nan_to_num(c.aum_usd)
+    group_aum = np.bincount(code, aum, n)
+    priced_aum = np.bincount(code, np.where(has_flow, aum, 0.0), n)
+    none = np.bincount(code, has_flow.astype(float), n) == 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        priced_share = np.where(group_aum > 0, priced_aum / group_aum, np.nan)
     out = pd.DataFrame(
         {
             key: labels,
@@ -462,9 +508,10 @@ def _group(c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, rebal
             "aum_usd": np.bincount(code, aum, n),
             "long_aum_usd": np.bincount(code, np.where(c.leverage > 0, aum, 0.0), n),
             "inverse_aum_usd": np.bincount(code, np.where(c.leverage < 0, aum, 0.0), n),
-            "rebalance_usd": sum_by_code(code, rebalance, n),
+            "aum_with_return": priced_share,
+            "rebalance_usd": np.where(none, np.nan, sum_by_code(code, rebalance, n)),
             "creation_usd": sum_by_code(code, creation, n),
-            "flow_usd": sum_by_code(code, flow, n),
+            "flow_usd": np.where(none, np.nan, sum_by_code(code, flow, n)),
         }
     )
     return _sort_abs(out[out["n_funds"] > 0], "flow_usd")

@@ -120,6 +120,25 @@ def releverage_usd(exposure_usd: ArrayLike, nav_usd: ArrayLike, leverage: ArrayL
     return _f(leverage) * _f(nav_usd) - _f(exposure_usd)
 
 
+def holdings_rebalance_usd(
+    nav_usd: ArrayLike, exposure_usd: ArrayLike, leverage: ArrayLike, underlying_return: ArrayLike
+) -> FloatArray:
+    """Exact close trade from a start-of-day holdings file: ``L * N1 - E1`` with
+    ``E1 = E0 * (1 + r)`` and ``N1 = N0 + E0 * r`` (fees and financing ignored).
+
+    ``N0``/``E0`` are the published net assets and exposure (USD) at the previous close. When
+    the fund starts exactly at target (``E0 = L * N0``) this is ``N0 * L * (L - 1) * r``; any
+    drift or unhedged creation from the day before is traded too.
+
+    >>> float(holdings_rebalance_usd(1e9, 3e9, 3, 0.05))       # on target: = rebalance_usd
+    300000000.0
+    >>> float(holdings_rebalance_usd(1e9, 2.9e9, 3, 0.0))      # $100M short of target, flat day
+    100000000.0
+    """
+    n0, e0, r = _f(nav_usd), _f(exposure_usd), _f(underlying_return)
+    return releverage_usd(e0 * (1.0 + r), n0 + e0 * r, leverage)
+
+
 def scheduled_rebalance_usd(
     aum_usd: ArrayLike,
     leverage: ArrayLike,

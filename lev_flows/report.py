@@ -133,9 +133,10 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
     total.add_row("funds with a flow / in catalog", f"{t.n_funds_with_flow} / {t.n_funds}")
     console.print(total)
 
-    idx = _table("By index", ["bucket", "funds", "AUM", "rebalance"])
+    idx = _table("By index", ["bucket", "funds", "AUM", "AUM priced", "rebalance"])
     for r in est.by_index.itertuples():
-        idx.add_row(r.bucket, str(r.n_funds), _usd(r.aum_usd).lstrip("+"), _usd(r.rebalance_usd))
+        priced = "n/a" if r.aum_with_return != r.aum_with_return else f"{r.aum_with_return:.0%}"
+        idx.add_row(r.bucket, str(r.n_funds), _usd(r.aum_usd).lstrip("+"), priced, _usd(r.rebalance_usd))
     console.print(idx)
 
     sec = _table("By GICS sector (look-through)", ["sector", "flow", "share"])
