@@ -48,13 +48,17 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, width=max(100, int(os.environ.get("COLUMNS", "120"))))
 
 
-def _parse_date(text: Optional[str]) -> Optional[dt.date]:
+#: the clock, for replays and tests of the intraday path: "--now 2026-02-04T15:30" (New York)
+_NOW_OPTION = typer.Option(None, "--now", hidden=True, help="Pretend the clock reads this (ISO, New York).")
+
+
+def _parse_date(text: Optional[str], option: str = "--date") -> Optional[dt.date]:
     if text is None:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"--date: {text!r} is not a date (expected YYYY-MM-DD)") from None
+        raise InputError(f"{option}: {text!r} is not a date (expected YYYY-MM-DD)") from None
 
 
 @app.command()
@@ -72,6 +76,10 @@ def estimate(
     creations: Optional[Path] = typer.Option(
         None, "--creations", help="CSV of net creations by fund (ticker, creations_usd): shown beside the rebalance."
     ),
+    live: bool = typer.Option(False, "--live", help="Intraday: live quotes vs the previous close, from the HTTP source."),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="With --live: finish without symbols that fail."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="With --live: price source base URL."),
+    now: Optional[str] = _NOW_OPTION,
 ) -> None:
     """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
     from .catalog import load_universe
@@ -88,7 +96,21 @@ def estimate(
     day = _parse_date(date)
     uni = load_universe(universe)
     comparison = None
-    if returns is not None:
+    creations_usd = None
+    if creations is not None:
+        from .creations import read_creations_file
+
+        creations_usd = read_creations_file(creations)
+    day_returns = None
+    if live:
+        if returns is not None or prices is not None or date is not None or intraday:
+            raise InputError("--live cannot be combined with --returns, --prices, --date or --intraday")
+        source, client = _online_options_source(None, base_url, None, 10.0, 4, False, 3)
+        est = _run_daily(
+            uni, source, as_of=None, allow_partial=allow_partial, holdings=False, force_live=True, client=client,
+            creations=creations_usd, now=_parse_now(now),
+        ).estimate
+    elif returns is not None:
         from .returns import read_returns_file
 
         day_returns = DayReturns(values=read_returns_file(returns), date=day, source=str(returns))
@@ -106,12 +128,8 @@ def estimate(
 
         day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close")
         comparison = load_replay(REPLAY_DATE, "close" if intraday else "intraday")
-    creations_usd = None
-    if creations is not None:
-        from .creations import read_creations_file
-
-        creations_usd = read_creations_file(creations)
-    est = run_estimate(uni, day_returns, date=day, creations=creations_usd)
+    if day_returns is not None:
+        est = run_estimate(uni, day_returns, date=day, creations=creations_usd)
     if chart is not None:
         est.plot(chart, top=top, force=force)
         typer.echo(f"wrote {chart}", err=True)
@@ -409,6 +427,128 @@ def montecarlo(
     )
     cols = list(res.quantiles.columns[:7])
     print_frame(res.quantiles[cols], "Quantiles of tomorrow's rebalance (USD)", console, usd=tuple(cols), index="quantile")
+
+
+def _online_options_source(prices: Optional[Path], base_url: Optional[str], cache_dir: Optional[Path],
+                           timeout: float, concurrency: int, no_cache: bool, retries: int):
+    """A local price source for --prices, else the Yahoo chart provider on the shared client."""
+    if prices is not None:
+        from .sources.local import LocalPrices
+
+        return LocalPrices(prices), None
+    from .sources.http import HttpClient, HttpSettings, default_cache_dir
+    from .sources.yahoo import YahooChart
+
+    settings = HttpSettings(
+        timeout_s=timeout, deadline_s=max(3 * timeout, timeout + 5), concurrency=concurrency, attempts=retries + 1,
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+    )
+    client = HttpClient(settings)
+    return YahooChart(client, base_url), client
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr, advanced once per fetched symbol."""
+
+    def __init__(self, label: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(), console=_console(stderr=True), transient=True,
+        )
+        self.label = label
+        self.task = None
+        self.failed = 0
+
+    def __enter__(self):
+        self.progress.__enter__()
+        self.task = self.progress.add_task(self.label, total=None, failed=0)
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def __call__(self, symbol: str, ok: bool) -> None:
+        self.failed += not ok
+        self.progress.update(self.task, advance=1, failed=self.failed, description=f"{self.label} {symbol:<8}")
+
+
+def _parse_now(text: Optional[str]):
+    """``--now``: an ISO timestamp standing in for the clock (naive = New York time)."""
+    if text is None:
+        return None
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        raise InputError(f"--now: {text!r} is not a timestamp (expected e.g. 2026-02-04T15:30)") from None
+    return stamp.tz_localize("America/New_York") if stamp.tzinfo is None else stamp
+
+
+def _run_daily(universe, source, *, as_of, allow_partial, holdings, force_live, client, creations=None, now=None):
+    from .daily import run_daily
+
+    holdings_source = None
+    if holdings:
+        from .sources.issuers import IssuerHoldings
+
+        if client is None:
+            raise InputError("--holdings fetches issuer files over HTTP; it cannot be combined with --prices")
+        holdings_source = IssuerHoldings(client)
+    try:
+        with _ProgressBar("fetching") as bar:
+            return run_daily(
+                universe, source, as_of=as_of, allow_partial=allow_partial, holdings_source=holdings_source,
+                progress=bar, force_live=force_live, creations=creations, now=now,
+            )
+    finally:
+        if client is not None:
+            client.close()
+
+
+@app.command()
+def daily(
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Session YYYY-MM-DD (default: today's, live before 16:00 New York)."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Offline: a folder of close tables instead of the HTTP source."),
+    universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
+    output_dir: Path = typer.Option(Path("reports"), "--output-dir", "-o", help="Where the dated report folder goes."),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="Finish without symbols that fail, listing them."),
+    holdings: bool = typer.Option(False, "--holdings", help="Fetch ProShares/Direxion holdings for exact re-leveraging."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Price source base URL (default $LEV_FLOWS_YAHOO_URL or Yahoo)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="HTTP cache (default $LEV_FLOWS_CACHE or ~/.cache/lev_flows)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the HTTP cache."),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds per request before retrying."),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, max=32, help="Requests in flight at once."),
+    retries: int = typer.Option(3, "--retries", min=0, max=9, help="Retries per request on timeouts, 429 and 5xx."),
+    top: int = typer.Option(15, "--top", "-n", min=1),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing report folder."),
+    now: Optional[str] = _NOW_OPTION,
+) -> None:
+    """The daily estimate: fetch the session's prices, estimate, write a dated report folder
+    (estimate.json, by_*.csv, chart.png) and print the tables."""
+    from .catalog import load_universe
+    from .daily import write_report
+    from .report import print_tables
+
+    day = _parse_date(as_of, "--as-of")
+    uni = load_universe(universe)
+    source, client = _online_options_source(prices, base_url, cache_dir, timeout, concurrency, no_cache, retries)
+    result = _run_daily(
+        uni, source, as_of=day, allow_partial=allow_partial, holdings=holdings, force_live=False, client=client,
+        now=_parse_now(now),
+    )
+    folder = write_report(result, output_dir, force=force, top=top)
+    console = _console()
+    print_tables(result.estimate, console, top=top, stocks=max(25, top))
+    if result.failed:
+        console.print(f"[yellow]{len(result.failed)} of {result.symbols} symbols failed and were left out:[/yellow]")
+        for sym, why in list(result.failed.items())[:20]:
+            console.print(f"  {why}")
+    if result.holdings_used:
+        console.print(f"exact re-leveraging from issuer holdings for {len(result.holdings_used)} funds")
+    console.print(f"wrote {folder}/ (estimate.json, by_etf.csv, by_stock.csv, by_sector.csv, by_index.csv, chart.png)")
 
 
 @universe_app.command("validate")

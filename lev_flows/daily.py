@@ -1,0 +1,208 @@
+"""The daily estimate: decide the session, fetch what it needs, estimate, write a report.
+
+    session, closed = market_state()            # exchange-calendars: today's session, past 16:00?
+    prices = source.quotes(...)  if live         # last price vs previous close, intraday
+             source.closes(...)  otherwise       # the session's close vs the one before
+    returns = underlying_return_matrix(...)      # price -> composition -> fund change / L
+    estimate(universe, returns, holdings=...)    # exact L*N1 - E1 where issuer files are known
+
+Symbols fetched: every stock of every composition, each single-stock underlying, the index
+symbols (``^GSPC`` ...), and, for underlyings with neither (gold, Treasuries, bitcoin, foreign
+indexes), the largest daily fund on them, whose change / L stands in. Symbols that fail are
+listed; without ``allow_partial`` any failure stops the run with one error naming the first
+symbol and URL, with it the run completes and the failures show as reduced coverage, never as
+zero returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .calendar import check_trading_day, market_state, previous_session
+from .catalog import Universe
+from .errors import DataSourceError, InputError, OutputError
+from .estimate import FlowEstimate, compiled, estimate
+from .returns import daily_returns, day_returns_from_matrix, underlying_return_matrix
+from .sources.base import PriceQuery, PriceSource, PriceTable, Progress, QuoteQuery
+from .sources.underlyings import INDEX_PRICE_COLUMNS
+
+
+@dataclass(frozen=True)
+class DailyResult:
+    """The estimate plus what the fetch did: ``failed`` symbol -> reason, ``mode`` ``close``
+    or ``live``, and the holdings used for exact re-leveraging."""
+
+    estimate: FlowEstimate
+    session: dt.date
+    mode: str
+    source: str
+    symbols: int
+    failed: dict[str, str]
+    missing: list[str] = field(default_factory=list)
+    holdings_used: list[str] = field(default_factory=list)
+    holdings_failed: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        out = self.estimate.to_dict(top)
+        out["fetch"] = {
+            "session": self.session.isoformat(),
+            "mode": self.mode,
+            "source": self.source,
+            "symbols": self.symbols,
+            "failed": self.failed,
+            "missing": self.missing,
+            "holdings_used": self.holdings_used,
+            "holdings_failed": self.holdings_failed,
+        }
+        return out
+
+
+def symbols_needed(universe: Universe) -> tuple[list[str], list[str]]:
+    """``(price symbols, fund tickers)`` a day's estimate needs (see the module doc).
+
+    Indexes with a price symbol of their own (``^GSPC`` for SPX, ``^RUT``, ``^DJI``) need no
+    constituents: their look-through uses the weights, not the stocks' returns.
+    """
+    c = compiled(universe)
+    ids = [str(u) for u in c.underlying_ids]
+    priced = {u for u in ids if u in INDEX_PRICE_COLUMNS}
+    symbols = {INDEX_PRICE_COLUMNS[u] for u in priced}
+    symbols |= {u for u, single in zip(ids, c.underlying_is_single_stock) if single}
+    needs_members = np.array([c.has_composition[j] and ids[j] not in priced for j in range(len(ids))], dtype=bool)
+    member_rows = needs_members[c.comp_underlying]
+    symbols |= set(map(str, c.stock_tickers[np.unique(c.comp_stock[member_rows])]))
+    covered = priced | {u for u, single in zip(ids, c.underlying_is_single_stock) if single}
+    covered |= {ids[j] for j in np.flatnonzero(c.has_composition)}
+    by_underlying: dict[str, tuple[float, str]] = {}
+    for f in universe.funds:
+        if f.reset != "daily" or f.underlying in covered:
+            continue
+        best = by_underlying.get(f.underlying)
+        if best is None or (f.aum_usd or 0) > best[0]:
+            by_underlying[f.underlying] = (f.aum_usd or 0.0, f.ticker)
+    return sorted(symbols), sorted(t for _, t in by_underlying.values())
+
+
+def resolve_session(as_of: dt.date | None, now: pd.Timestamp | None = None) -> tuple[dt.date, bool]:
+    """``(session, live)``: ``as_of`` (a past or today's closed session) or the clock's session;
+    ``live`` when that session is today and New York has not reached the close yet."""
+    session, closed, _ = market_state(now)
+    if as_of is None:
+        return session, not closed
+    check_trading_day(as_of, "--as-of")
+    if as_of > session:
+        raise InputError(f"--as-of {as_of}: in the future (the latest session is {session})")
+    return as_of, (as_of == session and not closed)
+
+
+def fetch_prices(
+    source: PriceSource, symbols: list[str], session: dt.date, live: bool, progress: Progress | None = None
+) -> PriceTable:
+    """The session's prices and the previous close for ``symbols``."""
+    if live:
+        return source.quotes(QuoteQuery(symbols=symbols), progress)
+    start = previous_session(session)
+    return source.closes(PriceQuery(symbols=symbols, start=start, end=session), progress)
+
+
+def run_daily(
+    universe: Universe,
+    source: PriceSource,
+    *,
+    as_of: dt.date | None = None,
+    now: pd.Timestamp | None = None,
+    allow_partial: bool = False,
+    holdings_source: Any | None = None,
+    progress: Progress | None = None,
+    force_live: bool = False,
+    creations: dict[str, float] | None = None,
+) -> DailyResult:
+    """Fetch, compute returns and estimate the session's flows (see the module doc)."""
+    session, live = resolve_session(as_of, now)
+    if force_live and not live:
+        raise InputError(f"--live: New York is not in a session now (the last session, {session}, has closed)")
+    symbols, funds = symbols_needed(universe)
+    wanted = symbols + funds
+    table = fetch_prices(source, wanted, session, live, progress)
+    failed = dict(table.failed)
+    closes = table.closes
+    if closes.empty or pd.Timestamp(session) not in closes.index:
+        raise DataSourceError(f"{table.source}: no prices for {session} (is the session in the data?)")
+    if failed and not allow_partial:
+        first = next(iter(failed.values()))
+        raise DataSourceError(
+            f"{len(failed)} of {len(wanted)} symbols failed; first: {first} (--allow-partial to go on without them)"
+        )
+    pos = closes.index.get_loc(pd.Timestamp(session))
+    if pos == 0:
+        raise DataSourceError(f"{table.source}: no previous close before {session}")
+    frame = daily_returns(closes.iloc[pos - 1 : pos + 1])
+    m = underlying_return_matrix(universe, frame, fund_returns=frame[[f for f in funds if f in frame.columns]])
+    returns = day_returns_from_matrix(universe, m, 0, source=table.source, fund_label="change")
+    basis = "close-to-close" if not live else f"{table.basis} vs previous close"
+    returns = dataclasses.replace(returns, date=session, basis=basis)
+
+    holdings, holdings_failed = {}, {}
+    if holdings_source is not None:
+        issuers = {f.ticker: f.issuer for f in universe.funds if f.reset == "daily" and f.issuer in ("ProShares", "Direxion")}
+        holdings, holdings_failed = holdings_source.fetch(issuers, progress)
+        prev = previous_session(session)
+        for t, h in list(holdings.items()):
+            if h.as_of != prev:  # a file from another day would mix two positions
+                holdings_failed[t] = f"{t}: holdings as of {h.as_of}, not the previous close {prev}; catalog AUM used"
+                del holdings[t]
+    est = estimate(universe, returns, holdings=holdings or None, creations=creations)
+    if holdings_failed:
+        est.warnings.append(f"{len(holdings_failed)} issuer holdings files unusable (catalog AUM used): {', '.join(sorted(holdings_failed)[:12])}")
+    if table.missing:
+        est.warnings.insert(0, f"{len(table.missing)} symbols are not in {table.source} and are left out: {', '.join(table.missing[:12])}")
+    if failed:
+        est.warnings.insert(0, f"{len(failed)} symbols could not be fetched and are left out: {', '.join(list(failed)[:12])}")
+    return DailyResult(
+        estimate=est,
+        session=session,
+        mode="live" if live else "close",
+        source=table.source,
+        symbols=len(wanted),
+        failed=failed,
+        missing=list(table.missing),
+        holdings_used=sorted(holdings),
+        holdings_failed=holdings_failed,
+    )
+
+
+def write_report(result: DailyResult, folder: str | Path, *, force: bool = False, top: int = 15) -> Path:
+    """A dated report folder: ``estimate.json`` (totals, coverage, every table, what failed),
+    ``by_etf.csv``, ``by_stock.csv``, ``by_sector.csv``, ``by_index.csv`` and ``chart.png``
+    (top stock and sector flows). Each file is written atomically."""
+    import json
+
+    from .report import atomic_write_bytes, atomic_write_text, chart_png
+
+    root = Path(folder)
+    if root.exists() and not root.is_dir():
+        raise OutputError(f"{root}: exists and is not a directory")
+    suffix = "" if result.mode == "close" else "_live"
+    out = root / f"{result.session.isoformat()}{suffix}"
+    if out.exists() and any(out.iterdir()) and not force:
+        raise OutputError(f"{out}: report folder already exists; pass --force to overwrite")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the report folder ({exc.strerror or exc})") from None
+    est = result.estimate
+    atomic_write_text(out / "estimate.json", json.dumps(result.to_dict(), indent=2, allow_nan=False, default=str) + "\n", force=True)
+    for name, frame in (("by_etf", est.by_etf), ("by_stock", est.by_stock), ("by_sector", est.by_sector), ("by_index", est.by_index)):
+        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False, lineterminator="\n"), force=True)
+    atomic_write_bytes(out / "chart.png", chart_png(est, top=top), force=True)
+    return out
+
+
+__all__ = ["DailyResult", "run_daily", "write_report", "symbols_needed", "resolve_session", "fetch_prices"]

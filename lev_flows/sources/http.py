@@ -1,0 +1,301 @@
+"""The one HTTP client every online provider shares.
+
+* httpx with a connect/read timeout per request and an overall deadline per response, so a
+  server that drips one byte a second cannot hold a fetch forever;
+* retries with tenacity: exponential backoff with jitter on timeouts, connection errors,
+  truncated bodies, 429 and 5xx; a 429's ``Retry-After`` (seconds or an HTTP date) is honoured,
+  capped at ``max_retry_after_s``;
+* a polite concurrency limit for many symbols (a thread pool of ``concurrency`` workers);
+* an on-disk cache with expiry. An entry is written only after the provider has parsed the
+  body successfully, through a temp file and a rename, so a failure or a crash never leaves
+  a partial or invalid entry. Unreadable entries are ignored and removed.
+
+Providers call :meth:`HttpClient.get` with a ``parse`` function that turns ``(status, body)``
+into their result or raises :class:`BadResponse`; failures come back as
+:class:`~lev_flows.errors.DataSourceError` naming the symbol and the URL.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, Field
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
+
+from ..errors import DataSourceError
+
+T = TypeVar("T")
+
+CACHE_ENV = "LEV_FLOWS_CACHE"
+USER_AGENT = "lev_flows/0.2 (+https://github.com/lev-flows; leveraged ETF rebalancing estimates)"
+
+
+def default_cache_dir() -> Path:
+    """``$LEV_FLOWS_CACHE``, else ``$XDG_CACHE_HOME/lev_flows``, else ``~/.cache/lev_flows``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lev_flows"
+
+
+class HttpSettings(BaseModel):
+    """Network behaviour of the shared client (seconds, counts, bytes)."""
+
+    timeout_s: float = Field(10.0, gt=0, description="connect / read timeout per request")
+    deadline_s: float = Field(30.0, gt=0, description="longest a single response may take in total")
+    attempts: int = Field(4, ge=1, le=10, description="tries per URL, the first included")
+    backoff_s: float = Field(0.5, ge=0, description="first backoff; doubles each retry, with jitter")
+    max_backoff_s: float = Field(8.0, ge=0)
+    max_retry_after_s: float = Field(30.0, ge=0, description="cap on a server's Retry-After")
+    concurrency: int = Field(4, ge=1, le=32, description="requests in flight at once")
+    max_bytes: int = Field(20 * 2**20, gt=0)
+    cache_dir: Path | None = None
+    user_agent: str = USER_AGENT
+
+
+class Transient(Exception):
+    """A failure worth retrying (timeout, connection, truncated body, 429, 5xx)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class SourceUnavailable(DataSourceError):
+    """A request still failed after every retry (timeouts, connection errors, 429, 5xx)."""
+
+
+class BadResponse(Exception):
+    """The server answered, but not with what the provider expected (not retried)."""
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header as seconds: ``"3"`` or an HTTP date; None if absent or invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class HttpClient:
+    """Shared httpx client with retries, a deadline, a concurrency limit and a disk cache.
+
+    ``sleep`` is the function used to wait between tries (tests pass a recorder).
+    """
+
+    def __init__(
+        self,
+        settings: HttpSettings | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.settings = settings or HttpSettings()
+        self._sleep = sleep
+        limits = httpx.Limits(max_connections=self.settings.concurrency, max_keepalive_connections=self.settings.concurrency)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(self.settings.timeout_s),
+            headers={"User-Agent": self.settings.user_agent, "Accept": "application/json, text/csv, */*"},
+            follow_redirects=True,
+            limits=limits,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- one URL ------------------------------------------------------------------------------
+
+    def get(
+        self,
+        url: str,
+        parse: Callable[[int, bytes], T],
+        *,
+        params: dict[str, Any] | None = None,
+        what: str,
+        ttl_s: float = 0.0,
+    ) -> T:
+        """GET ``url`` and return ``parse(status, body)``; cached for ``ttl_s`` seconds.
+
+        ``what`` names the request in errors (a symbol, a fund). Raises DataSourceError.
+        """
+        full = str(httpx.URL(url, params=params or {}))
+        cached = self._cache_read(full, parse) if ttl_s > 0 else None
+        if cached is not None:
+            return cached
+        try:
+            status, body = self._fetch_with_retries(full)
+            result = parse(status, body)
+        except Transient as exc:
+            raise SourceUnavailable(f"{what}: {exc} after {self.settings.attempts} tries ({full})") from None
+        except BadResponse as exc:
+            raise DataSourceError(f"{what}: {exc} ({full})") from None
+        if ttl_s > 0:
+            self._cache_write(full, status, body, ttl_s)
+        return result
+
+    def _fetch_with_retries(self, url: str) -> tuple[int, bytes]:
+        s = self.settings
+        jitter = wait_exponential(multiplier=s.backoff_s, max=s.max_backoff_s) + wait_random(0, s.backoff_s)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, Transient) and exc.retry_after is not None:
+                return min(exc.retry_after, s.max_retry_after_s)
+            return jitter(state)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(s.attempts),
+            wait=wait,
+            retry=retry_if_exception_type(Transient),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        return retrying(self._fetch_once, url)
+
+    def _fetch_once(self, url: str) -> tuple[int, bytes]:
+        s = self.settings
+        start = time.monotonic()
+        try:
+            with self._client.stream("GET", url) as resp:
+                if resp.status_code == 429:
+                    raise Transient("HTTP 429 too many requests", retry_after_seconds(resp.headers.get("Retry-After")))
+                if resp.status_code >= 500:
+                    raise Transient(f"HTTP {resp.status_code} server error")
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    if size > s.max_bytes:
+                        raise BadResponse(f"response larger than {s.max_bytes:,} bytes")
+                    if time.monotonic() - start > s.deadline_s:
+                        raise Transient(f"response still arriving after {s.deadline_s:g} s (too slow)")
+                    chunks.append(chunk)
+                if time.monotonic() - start > s.deadline_s:
+                    raise Transient(f"response took over {s.deadline_s:g} s (too slow)")
+                return resp.status_code, b"".join(chunks)
+        except httpx.TimeoutException:
+            raise Transient(f"timed out after {s.timeout_s:g} s") from None
+        except httpx.RemoteProtocolError as exc:
+            raise Transient(f"connection closed mid-response, body truncated ({exc})") from None
+        except httpx.TransportError as exc:
+            raise Transient(f"connection failed ({type(exc).__name__}: {exc})") from None
+
+    # ---- many URLs ----------------------------------------------------------------------------
+
+    def get_many(
+        self,
+        requests: Iterable[tuple[str, str, dict[str, Any] | None]],
+        parse: Callable[[str, int, bytes], T],
+        *,
+        ttl_s: float = 0.0,
+        progress: Callable[[str, bool], None] | None = None,
+    ) -> tuple[dict[str, T], dict[str, str]]:
+        """Fetch ``(key, url, params)`` requests with at most ``concurrency`` in flight.
+
+        ``parse(key, status, body)`` reads each response. Returns ``(results by key, error
+        message by key)``; one failure never stops the rest.
+        ``progress(key, ok)`` is called as each finishes.
+
+        A source that is down is not hammered ~2,000 times: if the first ``unreachable_after``
+        requests to finish all failed after their retries (no answer at all, not merely an
+        unknown symbol), the rest are cancelled and :class:`SourceUnavailable` is raised.
+        """
+        results: dict[str, T] = {}
+        errors: dict[str, str] = {}
+        unreachable_after = max(8, 2 * self.settings.concurrency)
+        down = 0
+        with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
+            futures = {
+                pool.submit(self.get, url, functools.partial(parse, key), params=params, what=key, ttl_s=ttl_s): key
+                for key, url, params in requests
+            }
+            for fut in as_completed(futures):
+                key = futures[fut]
+                try:
+                    results[key] = fut.result()
+                except SourceUnavailable as exc:
+                    errors[key] = str(exc)
+                    down += 1
+                except DataSourceError as exc:
+                    errors[key] = str(exc)
+                if progress is not None:
+                    progress(key, key in results)
+                if down >= unreachable_after and down == len(errors) and not results:
+                    for other in futures:
+                        other.cancel()
+                    raise SourceUnavailable(
+                        f"the source is not answering: the first {down} requests all failed; last: {errors[key]}"
+                    )
+        return results, errors
+
+    # ---- cache --------------------------------------------------------------------------------
+
+    def _cache_path(self, url: str) -> Path | None:
+        if self.settings.cache_dir is None:
+            return None
+        digest = hashlib.sha256(url.encode()).hexdigest()
+        return self.settings.cache_dir / digest[:2] / f"{digest}.json"
+
+    def _cache_read(self, url: str, parse: Callable[[int, bytes], T]) -> T | None:
+        path = self._cache_path(url)
+        if path is None or not path.exists():
+            return None
+        try:
+            entry = json.loads(path.read_text("utf-8"))
+            if entry["url"] != url or entry["expires_at"] < time.time():
+                return None
+            return parse(int(entry["status"]), entry["body"].encode("utf-8"))
+        except (OSError, ValueError, KeyError, TypeError, BadResponse):
+            path.unlink(missing_ok=True)  # unreadable or stale-format entry: drop it, refetch
+            return None
+
+    def _cache_write(self, url: str, status: int, body: bytes, ttl_s: float) -> None:
+        path = self._cache_path(url)
+        if path is None:
+            return
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return  # cache text bodies only
+        entry = {"url": url, "status": status, "fetched_at": time.time(), "expires_at": time.time() + ttl_s, "body": text}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(entry, fh)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError:
+            pass  # a cache that cannot be written is not an error; the data was fetched
+
+
+__all__ = ["HttpClient", "HttpSettings", "BadResponse", "Transient", "SourceUnavailable", "retry_after_seconds", "default_cache_dir"]

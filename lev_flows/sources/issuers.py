@@ -1,0 +1,165 @@
+"""Issuer fund data: the daily holdings files ProShares and Direxion publish, parsed into
+:class:`FundHoldings` (net assets, exposure, shares outstanding).
+
+* ProShares, ``{base}/etfdata/ByFund/{TICKER}-psdlyhld.csv``: a few preamble lines (one reads
+  ``AS OF MM/DD/YYYY``), then ``Fund Ticker,Fund Name,Security Ticker,Sedol,Description,
+  Coupon,Maturity,Shares,Exposure Value,Market Value``. ``Exposure Value`` is the notional
+  of each stock, swap and futures line, so the fund's exposure ``E`` is their sum and its net
+  assets ``N`` the sum of ``Market Value`` (cash and bills included): enough for the exact
+  re-leveraging trade (see :func:`lev_flows.formula.holdings_rebalance_usd`).
+* Direxion, ``{base}/holdings/{TICKER}.csv``: fund name, ticker, ``Shares Outstanding: N``,
+  blank lines, then ``TradeDate,AccountTicker,StockTicker,SecurityDescription,Shares,Price,
+  MarketValue,Cusip,HoldingsPercent``. Its swap lines carry market values, not notionals, so
+  only net assets and shares outstanding are taken from it (for creations), not exposure.
+
+Base URLs: ``LEV_FLOWS_PROSHARES_URL`` and ``LEV_FLOWS_DIREXION_URL`` (or the constructor).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+
+from pydantic import BaseModel
+
+from .base import Progress
+from .http import BadResponse, HttpClient
+
+PROSHARES_URL_ENV = "LEV_FLOWS_PROSHARES_URL"
+DIREXION_URL_ENV = "LEV_FLOWS_DIREXION_URL"
+PROSHARES_URL = "https://accounts.profunds.com"
+DIREXION_URL = "https://www.direxion.com"
+HOLDINGS_TTL_S = 6 * 3600.0  # published once a day, before the open
+
+
+class FundHoldings(BaseModel):
+    """One fund's published position: USD amounts as of the close of ``as_of``."""
+
+    ticker: str
+    issuer: str
+    as_of: dt.date | None
+    nav_usd: float
+    exposure_usd: float | None = None
+    shares_outstanding: float | None = None
+    positions: int
+    source_url: str = ""
+
+
+def _number(text: str | None) -> float:
+    """``"1,234.5"``, ``"$1,234"``, ``"(12.5)"`` -> float; blank -> 0."""
+    t = (text or "").strip().replace(",", "").replace("$", "")
+    if not t or t in ("-", "--"):
+        return 0.0
+    neg = t.startswith("(") and t.endswith(")")
+    try:
+        v = float(t.strip("()"))
+    except ValueError:
+        raise BadResponse(f"not a number: {text!r}") from None
+    return -v if neg else v
+
+
+def _text(body: bytes, kind: str) -> str:
+    if not body.strip():
+        raise BadResponse("empty body")
+    if body.lstrip()[:1] == b"<":
+        raise BadResponse(f"HTML page instead of {kind} CSV (the fund may not exist, or the site blocked us)")
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return body.decode("latin-1")
+
+
+def _date(text: str) -> dt.date | None:
+    m = re.search(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    return dt.date(int(m[3]), int(m[1]), int(m[2])) if m else None
+
+
+def parse_proshares(ticker: str, status: int, body: bytes) -> FundHoldings:
+    if status == 404:
+        raise BadResponse("unknown fund (HTTP 404)")
+    if status >= 400:
+        raise BadResponse(f"HTTP {status}")
+    lines = _text(body, "ProShares").splitlines()
+    as_of = next((_date(line) for line in lines if line.upper().startswith("AS OF")), None)
+    start = next((i for i, line in enumerate(lines) if line.lower().startswith("fund ticker")), None)
+    if start is None:
+        raise BadResponse("no 'Fund Ticker,...' header: not a ProShares holdings file")
+    rows = [r for r in csv.DictReader(io.StringIO("\n".join(lines[start:]))) if (r.get("Fund Ticker") or "").strip()]
+    rows = [r for r in rows if r["Fund Ticker"].strip().upper() == ticker.upper()]
+    if not rows:
+        raise BadResponse(f"no holdings rows for {ticker}")
+    if "Exposure Value" not in rows[0] or "Market Value" not in rows[0]:
+        raise BadResponse("missing 'Exposure Value' or 'Market Value' columns")
+    return FundHoldings(
+        ticker=ticker.upper(),
+        issuer="ProShares",
+        as_of=as_of,
+        nav_usd=sum(_number(r["Market Value"]) for r in rows),
+        exposure_usd=sum(_number(r["Exposure Value"]) for r in rows),
+        positions=len(rows),
+    )
+
+
+def parse_direxion(ticker: str, status: int, body: bytes) -> FundHoldings:
+    if status == 404:
+        raise BadResponse("unknown fund (HTTP 404)")
+    if status >= 400:
+        raise BadResponse(f"HTTP {status}")
+    lines = _text(body, "Direxion").splitlines()
+    shares = next((line.split(":", 1)[1] for line in lines[:8] if line.lower().startswith("shares outstanding")), None)
+    start = next((i for i, line in enumerate(lines) if line.lower().startswith("tradedate")), None)
+    if start is None:
+        raise BadResponse("no 'TradeDate,...' header: not a Direxion holdings file")
+    rows = [r for r in csv.DictReader(io.StringIO("\n".join(lines[start:]))) if (r.get("AccountTicker") or "").strip()]
+    rows = [r for r in rows if r["AccountTicker"].strip().upper() == ticker.upper()]
+    if not rows:
+        raise BadResponse(f"no holdings rows for {ticker}")
+    return FundHoldings(
+        ticker=ticker.upper(),
+        issuer="Direxion",
+        as_of=_date(rows[0].get("TradeDate") or ""),
+        nav_usd=sum(_number(r.get("MarketValue")) for r in rows),
+        shares_outstanding=_number(shares) if shares else None,
+        positions=len(rows),
+    )
+
+
+class IssuerHoldings:
+    """Daily holdings of ProShares and Direxion funds over HTTP."""
+
+    name = "issuer holdings"
+
+    def __init__(self, client: HttpClient, proshares_url: str | None = None, direxion_url: str | None = None):
+        self.client = client
+        self.proshares_url = (proshares_url or os.environ.get(PROSHARES_URL_ENV) or PROSHARES_URL).rstrip("/")
+        self.direxion_url = (direxion_url or os.environ.get(DIREXION_URL_ENV) or DIREXION_URL).rstrip("/")
+
+    def url(self, ticker: str, issuer: str) -> str:
+        if issuer == "ProShares":
+            return f"{self.proshares_url}/etfdata/ByFund/{ticker.upper()}-psdlyhld.csv"
+        return f"{self.direxion_url}/holdings/{ticker.upper()}.csv"
+
+    def fetch(
+        self, funds: dict[str, str], progress: Progress | None = None
+    ) -> tuple[dict[str, FundHoldings], dict[str, str]]:
+        """``funds`` maps ticker -> issuer (``ProShares`` or ``Direxion``; others are skipped).
+
+        Returns (holdings by ticker, error by ticker)."""
+        results: dict[str, FundHoldings] = {}
+        errors: dict[str, str] = {}
+        for issuer, parser in (("ProShares", parse_proshares), ("Direxion", parse_direxion)):
+            tickers = sorted(t for t, i in funds.items() if i == issuer)
+            if not tickers:
+                continue
+            got, failed = self.client.get_many(
+                ((t, self.url(t, issuer), None) for t in tickers), parser, ttl_s=HOLDINGS_TTL_S, progress=progress
+            )
+            results.update({t: h.model_copy(update={"source_url": self.url(t, issuer)}) for t, h in got.items()})
+            errors.update(failed)
+        return results, errors
+
+
+__all__ = ["FundHoldings", "IssuerHoldings", "parse_proshares", "parse_direxion"]

@@ -1,0 +1,172 @@
+"""Yahoo Finance's public chart endpoint: daily closes and live quotes over HTTP.
+
+``GET {base}/v8/finance/chart/{symbol}?period1=..&period2=..&interval=1d`` answers::
+
+    {"chart": {"result": [{"meta": {"symbol": "NVDA", "regularMarketPrice": 171.2,
+                                    "chartPreviousClose": 180.3, "regularMarketTime": 1770233400, ...},
+                           "timestamp": [1770129000, ...],
+                           "indicators": {"quote": [{"close": [...]}], "adjclose": [{"adjclose": [...]}]}}],
+               "error": null}}
+
+and for an unknown symbol HTTP 404 with ``{"chart": {"result": null, "error": {"code": "Not Found",
+"description": "No data found, symbol may be delisted"}}}``. Timestamps are the session's
+start in UTC; they are read as New York dates. Adjusted closes are used when present (the
+shared price tables are adjusted too). The base URL comes from ``LEV_FLOWS_YAHOO_URL`` or the
+constructor, so tests and mirrors can stand in for the real service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .base import PriceQuery, PriceTable, Progress, QuoteQuery
+from .http import BadResponse, HttpClient
+
+BASE_URL_ENV = "LEV_FLOWS_YAHOO_URL"
+DEFAULT_BASE_URL = "https://query1.finance.yahoo.com"
+NEW_YORK = "America/New_York"
+
+#: cache lifetimes: finished sessions barely change; live quotes go stale in a minute
+CLOSES_TTL_S = 12 * 3600.0
+QUOTES_TTL_S = 60.0
+
+
+def to_yahoo(symbol: str) -> str:
+    """Our canonical ticker -> Yahoo's (``BRK.B`` -> ``BRK-B``; indexes keep their ``^``)."""
+    return symbol if symbol.startswith("^") else symbol.replace(".", "-")
+
+
+@dataclass(frozen=True)
+class Chart:
+    symbol: str
+    dates: list[dt.date]
+    closes: list[float]
+    last_price: float | None
+    previous_close: float | None
+    market_time: dt.datetime | None
+
+
+def parse_chart(symbol: str, status: int, body: bytes) -> Chart:
+    """Parse one chart response; raise :class:`BadResponse` with the reason otherwise."""
+    if not body.strip():
+        raise BadResponse(f"empty body (HTTP {status})")
+    if body.lstrip()[:1] == b"<":
+        raise BadResponse(f"HTML page instead of JSON (HTTP {status}; blocked, or an error page)")
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise BadResponse(f"malformed or truncated JSON ({len(body):,} bytes)") from None
+    chart = doc.get("chart") if isinstance(doc, dict) else None
+    if not isinstance(chart, dict):
+        raise BadResponse("JSON without a 'chart' object")
+    error = chart.get("error")
+    if error or status == 404:
+        desc = error.get("description") if isinstance(error, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        if status == 404 or code == "Not Found":
+            raise BadResponse(f"unknown symbol ({desc or 'not found'})")
+        raise BadResponse(f"source error {code}: {desc}")
+    if status >= 400:
+        raise BadResponse(f"HTTP {status}")
+    try:
+        result = chart["result"][0]
+        meta = result["meta"]
+    except (KeyError, IndexError, TypeError):
+        raise BadResponse("chart result missing") from None
+    stamps = result.get("timestamp") or []
+    indicators = result.get("indicators") or {}
+    try:
+        adj = (indicators.get("adjclose") or [{}])[0].get("adjclose")
+        raw = (indicators.get("quote") or [{}])[0].get("close")
+    except (AttributeError, IndexError, TypeError):
+        raise BadResponse("chart indicators malformed") from None
+    values = adj if adj is not None else raw
+    if stamps and (values is None or len(values) != len(stamps)):
+        raise BadResponse("chart has timestamps without matching closes")
+    dates = [pd.Timestamp(t, unit="s", tz="UTC").tz_convert(NEW_YORK).date() for t in stamps]
+    closes = [float(v) if v is not None else np.nan for v in (values or [])]
+    prev = meta.get("regularMarketPreviousClose", meta.get("chartPreviousClose", meta.get("previousClose")))
+    t = meta.get("regularMarketTime")
+    return Chart(
+        symbol=symbol,
+        dates=dates,
+        closes=closes,
+        last_price=_num(meta.get("regularMarketPrice")),
+        previous_close=_num(prev),
+        market_time=pd.Timestamp(t, unit="s", tz="UTC").tz_convert(NEW_YORK).to_pydatetime() if t else None,
+    )
+
+
+def _num(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) and f > 0 else None
+
+
+class YahooChart:
+    """Daily closes and live quotes from the Yahoo chart endpoint (one request per symbol)."""
+
+    name = "yahoo"
+
+    def __init__(self, client: HttpClient, base_url: str | None = None):
+        self.client = client
+        self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+
+    def url(self, symbol: str) -> str:
+        return f"{self.base_url}/v8/finance/chart/{to_yahoo(symbol)}"
+
+    def closes(self, query: PriceQuery, progress: Progress | None = None) -> PriceTable:
+        """Closes from ``query.start`` to ``query.end`` (New York dates), one column per symbol."""
+        p1 = int(pd.Timestamp(query.start, tz=NEW_YORK).timestamp())
+        p2 = int((pd.Timestamp(query.end, tz=NEW_YORK) + pd.Timedelta(days=1)).timestamp())
+        params = {"period1": p1, "period2": p2, "interval": "1d", "events": "div,split", "includeAdjustedClose": "true"}
+        charts, failed = self.client.get_many(
+            ((s, self.url(s), params) for s in query.symbols), parse_chart, ttl_s=CLOSES_TTL_S, progress=progress
+        )
+        series = {}
+        for sym, ch in charts.items():
+            s = pd.Series(ch.closes, index=pd.DatetimeIndex(ch.dates), dtype=float)
+            series[sym] = s[~s.index.duplicated(keep="last")]
+        frame = pd.DataFrame(series).sort_index()
+        frame = frame.loc[pd.Timestamp(query.start) : pd.Timestamp(query.end)] if len(frame) else frame
+        frame.index.name = "date"
+        return PriceTable(closes=frame, failed=dict(sorted(failed.items())), source=f"yahoo ({self.base_url})")
+
+    def quotes(self, query: QuoteQuery, progress: Progress | None = None) -> PriceTable:
+        """Previous close and last price per symbol, as a two-row table (previous session, today)."""
+        from ..calendar import previous_session
+
+        params = {"range": "1d", "interval": "1d"}
+        charts, failed = self.client.get_many(
+            ((s, self.url(s), params) for s in query.symbols), parse_chart, ttl_s=QUOTES_TTL_S, progress=progress
+        )
+        last, prev, times = {}, {}, []
+        for sym, ch in charts.items():
+            if ch.last_price is None or ch.previous_close is None or ch.market_time is None:
+                failed[sym] = f"{sym}: quote without a last price or a previous close ({self.url(sym)})"
+                continue
+            last[sym], prev[sym] = ch.last_price, ch.previous_close
+            times.append(ch.market_time)
+        if not times:
+            return PriceTable(closes=pd.DataFrame(), failed=dict(sorted(failed.items())), source=f"yahoo ({self.base_url})")
+        stamp = max(times)
+        session = stamp.date()
+        index = pd.DatetimeIndex([pd.Timestamp(previous_session(session)), pd.Timestamp(session)], name="date")
+        frame = pd.DataFrame([prev, last], index=index)
+        return PriceTable(
+            closes=frame,
+            failed=dict(sorted(failed.items())),
+            source=f"yahoo ({self.base_url})",
+            basis=f"live {stamp:%H:%M} New York",
+        )
+
+
+__all__ = ["YahooChart", "parse_chart", "to_yahoo", "BASE_URL_ENV", "DEFAULT_BASE_URL"]

@@ -1,0 +1,123 @@
+"""Stand-ins for the real data services, served over HTTP on 127.0.0.1 inside the tests.
+
+:class:`FakeYahoo` answers ``/v8/finance/chart/{symbol}`` in Yahoo's chart JSON from a price
+table, and can be told to misbehave per symbol, request by request:
+
+    "ok"          the chart JSON
+    "500"         HTTP 500 with a text body
+    "429:7"       HTTP 429 with ``Retry-After: 7``
+    "sleep:1.5"   wait 1.5 s, then the chart (a read timeout for a short-timeout client)
+    "cut"         HTTP 200 with the JSON cut in half (a complete response with a broken body)
+    "short"       Content-Length of the whole JSON but only half sent, then the connection closes
+    "html"        HTTP 200 with an HTML error page
+    "empty"       HTTP 200 with no body
+    "unknown"     HTTP 404 with Yahoo's "No data found" JSON
+    "drip"        the chart JSON one small piece every 0.2 s
+
+A list of actions is played in order, its last action repeating.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+
+import pandas as pd
+from werkzeug import Request, Response
+
+NEW_YORK = "America/New_York"
+
+
+def _session_epoch(day: pd.Timestamp) -> int:
+    """Yahoo stamps a daily bar with the session's 09:30 New York open, in UTC seconds."""
+    return int(pd.Timestamp(day.date()).tz_localize(NEW_YORK).replace(hour=9, minute=30).timestamp())
+
+
+class FakeYahoo:
+    def __init__(self, closes: pd.DataFrame, faults: dict[str, list[str]] | None = None, quote_at: str | None = None):
+        self.closes = closes
+        self.faults = dict(faults or {})
+        self.quote_at = pd.Timestamp(quote_at, tz=NEW_YORK) if quote_at else None
+        self.hits: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    # ---- the chart JSON ------------------------------------------------------------------
+
+    def chart(self, symbol: str, args) -> dict:
+        col = self.closes[symbol].dropna()
+        if "range" in args:  # a live quote: last price now, previous close
+            now = self.quote_at
+            today = col.loc[: pd.Timestamp(now.date())]
+            last, prev = float(today.iloc[-1]), float(today.iloc[-2])
+            meta = {"symbol": symbol, "regularMarketPrice": last, "chartPreviousClose": prev,
+                    "regularMarketTime": int(now.timestamp())}
+            rows = today.iloc[-1:]
+        else:
+            p1 = pd.Timestamp(int(args["period1"]), unit="s", tz="UTC").tz_convert(NEW_YORK).tz_localize(None)
+            p2 = pd.Timestamp(int(args["period2"]), unit="s", tz="UTC").tz_convert(NEW_YORK).tz_localize(None)
+            rows = col[(col.index >= p1.normalize()) & (col.index < p2)]
+            meta = {"symbol": symbol}  # a range without trades: a result with no bars
+        closes = [round(float(v), 6) for v in rows]
+        return {
+            "chart": {
+                "result": [
+                    {
+                        "meta": meta,
+                        "timestamp": [_session_epoch(d) for d in rows.index],
+                        "indicators": {"quote": [{"close": closes}], "adjclose": [{"adjclose": closes}]},
+                    }
+                ],
+                "error": None,
+            }
+        }
+
+    # ---- the HTTP handler ----------------------------------------------------------------
+
+    def __call__(self, request: Request) -> Response:
+        symbol = request.path.rsplit("/", 1)[1]
+        symbol = symbol if symbol.startswith("^") else symbol.replace("-", ".")
+        with self._lock:
+            n = self.hits[symbol]
+            self.hits[symbol] += 1
+        actions = self.faults.get(symbol, ["ok"])
+        action = actions[min(n, len(actions) - 1)]
+        if symbol not in self.closes.columns or action == "unknown":
+            body = {"chart": {"result": None, "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"}}}
+            return Response(json.dumps(body), status=404, content_type="application/json")
+        if action == "500":
+            return Response("Internal Server Error", status=500)
+        if action.startswith("429:"):
+            return Response('{"finance":{"error":"Too Many Requests"}}', status=429, headers={"Retry-After": action[4:]})
+        if action == "html":
+            return Response("<!DOCTYPE html><html><body><h1>Will be right back</h1></body></html>", content_type="text/html")
+        if action == "empty":
+            return Response(b"", content_type="application/json")
+        if action.startswith("sleep:"):
+            time.sleep(float(action[6:]))
+        body = json.dumps(self.chart(symbol, request.args)).encode()
+        if action == "cut":
+            return Response(body[: len(body) // 2], content_type="application/json")
+        if action == "short":
+            resp = Response(body[: len(body) // 2], content_type="application/json")
+            resp.headers["Content-Length"] = str(len(body))
+            resp.headers["Connection"] = "close"
+            return resp
+        if action == "drip":
+            def pieces():
+                for i in range(0, len(body), max(1, len(body) // 10)):
+                    time.sleep(0.2)
+                    yield body[i : i + max(1, len(body) // 10)]
+
+            return Response(pieces(), content_type="application/json", direct_passthrough=True)
+        return Response(body, content_type="application/json")
+
+
+def serve_text(text: str | bytes, status: int = 200, content_type: str = "text/csv"):
+    """A handler answering every request with the same body."""
+
+    def handler(request: Request) -> Response:
+        return Response(text, status=status, content_type=content_type)
+
+    return handler

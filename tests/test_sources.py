@@ -1,0 +1,472 @@
+"""Online providers against real HTTP servers on 127.0.0.1: Yahoo-format charts, issuer
+holdings files, and every fault the brief names. No test touches the internet."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+
+from lev_flows import formula
+from lev_flows.errors import DataSourceError
+from lev_flows.estimate import estimate
+from lev_flows.sources.base import PriceQuery, QuoteQuery
+from lev_flows.sources.http import HttpClient, HttpSettings, SourceUnavailable, retry_after_seconds
+from lev_flows.sources.issuers import IssuerHoldings, parse_direxion, parse_proshares
+from lev_flows.sources.yahoo import YahooChart
+
+from .conftest import SMALL_RETURNS
+from .servers import FakeYahoo, serve_text
+
+CHART = re.compile(r"^/v8/finance/chart/.+$")
+
+#: hand-made closes for the small universe: on 2026-02-04 STK1 -5 %, STK2 +2.5 %, DDD +2 %
+SMALL_CLOSES = pd.DataFrame(
+    {"STK1": [100.0, 100.0, 95.0], "STK2": [40.0, 40.0, 41.0], "DDD": [50.0, 50.0, 51.0],
+     "BRK.B": [500.0, 505.0, 510.0], "^GSPC": [6900.0, 6910.0, 6850.0]},
+    index=pd.DatetimeIndex(["2026-02-02", "2026-02-03", "2026-02-04"], name="date"),
+)
+#: the small universe's hand-worked total on those returns (see test_estimate): -262 M
+SMALL_TOTAL = -120e6 - 120e6 - 20e6 + 2e6 - 4e6
+
+
+@pytest.fixture
+def server():
+    srv = HTTPServer(host="127.0.0.1", threaded=True)
+    srv.start()
+    yield srv
+    srv.clear()
+    if srv.is_running():
+        srv.stop()
+
+
+class Sleeps(list):
+    """Stands in for time.sleep: records each wait instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def make_client(tmp_path: Path | None = None, **settings) -> tuple[HttpClient, Sleeps]:
+    sleeps = Sleeps()
+    base = {"timeout_s": 2.0, "deadline_s": 5.0, "attempts": 3, "backoff_s": 0.5, "concurrency": 4}
+    base.update(settings)
+    if tmp_path is not None:
+        base["cache_dir"] = tmp_path / "cache"
+    return HttpClient(HttpSettings(**base), sleep=sleeps), sleeps
+
+
+def yahoo(server: HTTPServer, faults=None, quote_at=None, closes=SMALL_CLOSES) -> FakeYahoo:
+    fake = FakeYahoo(closes, faults, quote_at)
+    server.expect_request(CHART).respond_with_handler(fake)
+    return fake
+
+
+def fetch(server, client, symbols=("STK1", "STK2")):
+    source = YahooChart(client, server.url_for("/"))
+    q = PriceQuery(symbols=list(symbols), start="2026-02-03", end="2026-02-04")
+    return source.closes(q)
+
+
+# ---- success --------------------------------------------------------------------------------
+
+
+def test_closes_come_back_as_new_york_dated_columns(server):
+    fake = yahoo(server)
+    client, sleeps = make_client()
+    table = fetch(server, client, ["STK1", "BRK.B", "^GSPC"])
+    assert table.failed == {}
+    assert list(table.closes.index.date.astype(str)) == ["2026-02-03", "2026-02-04"]
+    assert table.closes.loc["2026-02-04", "STK1"] == 95.0
+    assert table.closes.loc["2026-02-04", "BRK.B"] == 510.0  # asked as BRK-B
+    assert table.closes.loc["2026-02-03", "^GSPC"] == 6910.0
+    assert fake.hits["BRK.B"] == 1 and sleeps == []
+    assert any("/chart/BRK-B" in req.path for req, _ in server.log)
+
+
+def test_quotes_are_previous_close_and_last_price(server):
+    yahoo(server, quote_at="2026-02-04T15:30")
+    client, _ = make_client()
+    table = YahooChart(client, server.url_for("/")).quotes(QuoteQuery(symbols=["STK1", "DDD"]))
+    assert table.basis == "live 15:30 New York"
+    assert table.closes.to_dict("list") == {"STK1": [100.0, 95.0], "DDD": [50.0, 51.0]}
+    assert list(table.closes.index.date.astype(str)) == ["2026-02-03", "2026-02-04"]
+
+
+# ---- faults, one by one -----------------------------------------------------------------------
+
+
+def test_timeout_then_success(server):
+    fake = yahoo(server, {"STK1": ["sleep:1.5", "ok"]})
+    client, sleeps = make_client(timeout_s=0.5)
+    table = fetch(server, client)
+    assert table.failed == {}
+    assert table.closes.loc["2026-02-04", "STK1"] == 95.0
+    assert fake.hits["STK1"] == 2 and len(sleeps) == 1
+
+
+def test_429_honours_retry_after(server):
+    fake = yahoo(server, {"STK2": ["429:7", "429:3", "ok"]})
+    client, sleeps = make_client()
+    table = fetch(server, client)
+    assert table.failed == {}
+    assert sleeps == [7.0, 3.0]
+    assert fake.hits["STK2"] == 3
+
+
+def test_retry_after_is_capped_and_read_as_date():
+    assert retry_after_seconds("12") == 12.0
+    assert retry_after_seconds("Wed, 04 Feb 2026 21:00:30 GMT", now=pd.Timestamp("2026-02-04T21:00:00Z").timestamp()) == 30.0
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+def test_500_every_time_gives_up_naming_symbol_and_url(server):
+    fake = yahoo(server, {"STK2": ["500"]})
+    client, sleeps = make_client(attempts=3, backoff_s=0.5)
+    table = fetch(server, client)
+    msg = table.failed["STK2"]
+    assert msg.startswith("STK2: HTTP 500 server error after 3 tries (")
+    assert server.url_for("/v8/finance/chart/STK2") in msg
+    assert "STK1" not in table.failed and table.closes["STK1"].notna().all()
+    assert "STK2" not in table.closes.columns  # never a column of zeros or NaN
+    assert fake.hits["STK2"] == 3
+    # exponential backoff with jitter: 0.5 s (+ up to 0.5), then 1 s (+ up to 0.5)
+    assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 1.5
+
+
+@pytest.mark.parametrize(
+    "action, reason, tries",
+    [
+        ("cut", "malformed or truncated JSON", 1),
+        ("short", "body truncated", 3),
+        ("html", "HTML page instead of JSON", 1),
+        ("empty", "empty body (HTTP 200)", 1),
+        ("unknown", "unknown symbol (No data found, symbol may be delisted)", 1),
+    ],
+)
+def test_bad_bodies_fail_that_symbol_with_the_reason(server, action, reason, tries):
+    fake = yahoo(server, {"STK2": [action]})
+    client, _ = make_client()
+    table = fetch(server, client)
+    assert reason in table.failed["STK2"]
+    assert "/v8/finance/chart/STK2" in table.failed["STK2"]
+    assert fake.hits["STK2"] == tries  # broken answers are not retried; a cut connection is
+    assert list(table.closes.columns) == ["STK1"]
+
+
+def test_slow_drip_hits_the_deadline(server):
+    yahoo(server, {"STK1": ["drip"]})
+    client, _ = make_client(timeout_s=1.0, deadline_s=0.5, attempts=1)
+    table = fetch(server, client)
+    assert "too slow" in table.failed["STK1"]
+    assert "STK2" not in table.failed
+
+
+def test_a_source_that_is_down_is_not_hammered():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client, sleeps = make_client(concurrency=2)
+    symbols = [f"S{i:03d}" for i in range(200)]
+    with pytest.raises(SourceUnavailable, match=r"not answering: the first 8 requests all failed; last: S\d+: connection failed"):
+        fetch_url = YahooChart(client, f"http://127.0.0.1:{port}")
+        fetch_url.closes(PriceQuery(symbols=symbols, start="2026-02-03", end="2026-02-04"))
+    assert len(sleeps) < 40  # 8 to 10 symbols x 2 waits, not 200 x 2
+
+
+# ---- the cache ---------------------------------------------------------------------------------
+
+
+def cache_entries(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "cache").rglob("*.json"))
+
+
+def test_cache_holds_only_complete_entries_and_is_reused(server, tmp_path):
+    faults = {"STK2": ["short"], "DDD": ["cut"], "^GSPC": ["500"], "BRK.B": ["html"]}
+    fake = yahoo(server, faults)
+    symbols = ["STK1", "STK2", "DDD", "^GSPC", "BRK.B"]
+    client, _ = make_client(tmp_path)
+    first = fetch(server, client, symbols)
+    assert sorted(first.failed) == ["BRK.B", "DDD", "STK2", "^GSPC"]
+    entries = cache_entries(tmp_path)
+    assert len(entries) == 1  # STK1 only
+    entry = json.loads(entries[0].read_text())
+    assert "/chart/STK1" in entry["url"] and json.loads(entry["body"])["chart"]["result"]
+    assert not list((tmp_path / "cache").rglob("*.tmp"))
+
+    hits = dict(fake.hits)
+    fake.faults = {}  # the service recovers
+    client2, _ = make_client(tmp_path)
+    second = fetch(server, client2, symbols)
+    assert second.failed == {}
+    assert fake.hits["STK1"] == hits["STK1"]  # served from the cache, no request
+    assert all(fake.hits[s] == hits[s] + 1 for s in faults)
+    assert len(cache_entries(tmp_path)) == 5
+    pd.testing.assert_series_equal(first.closes["STK1"], second.closes["STK1"])
+
+
+def test_corrupt_cache_entry_is_dropped_and_refetched(server, tmp_path):
+    fake = yahoo(server)
+    client, _ = make_client(tmp_path)
+    fetch(server, client, ["STK1"])
+    (entry,) = cache_entries(tmp_path)
+    entry.write_text(entry.read_text()[:40])  # as if a foreign tool had cut it
+    table = fetch(server, client, ["STK1"])
+    assert table.closes.loc["2026-02-04", "STK1"] == 95.0
+    assert fake.hits["STK1"] == 2
+    assert json.loads(entry.read_text())["url"].endswith("includeAdjustedClose=true")
+
+
+# ---- issuer holdings ---------------------------------------------------------------------------
+
+PROSHARES_AAA = """\
+ProShares UltraPro Test Index
+AAA
+AS OF 02/03/2026
+
+Fund Ticker,Fund Name,Security Ticker,Sedol,Description,Coupon,Maturity,Shares,Exposure Value,Market Value
+AAA,ProShares UltraPro Test,STK1,1234567,STOCK ONE,,,"6,000,000","600,000,000.00","600,000,000.00"
+AAA,ProShares UltraPro Test,STK2,7654321,STOCK TWO,,,"10,000,000","400,000,000.00","400,000,000.00"
+AAA,ProShares UltraPro Test,,,TEST INDEX SWAP GOLDMAN SACHS INTERNATIONAL,,,"285,000","1,950,000,000.00","25,000,000.00"
+AAA,ProShares UltraPro Test,,,E-MINI TEST INDEX FUTURES MAR26,,03/20/2026,"40","100,000,000.00",0.00
+AAA,ProShares UltraPro Test,,,UNITED STATES TREASURY BILL,0,03/05/2026,"200,000,000",,"200,000,000.00"
+AAA,ProShares UltraPro Test,,,NET OTHER ASSETS (LIABILITIES) / CASH,,,,,"(225,000,000.00)"
+"""
+
+DIREXION_BBB = """\
+Direxion Daily Test Bear 3X Shares
+BBB
+Shares Outstanding: 10,000,000
+
+
+TradeDate,AccountTicker,StockTicker,SecurityDescription,Shares,Price,MarketValue,Cusip,HoldingsPercent
+02/03/2026,BBB,TESTSWAP,TEST INDEX SWAP,-285000,0,-10000000.00,,-2.5
+02/03/2026,BBB,Cash,CASH,410000000,1,410000000.00,,102.5
+"""
+
+
+def test_proshares_file_hand_worked():
+    h = parse_proshares("AAA", 200, PROSHARES_AAA.encode())
+    assert (h.issuer, str(h.as_of), h.positions) == ("ProShares", "2026-02-03", 6)
+    assert h.nav_usd == 1_000_000_000.0  # 600 + 400 + 25 + 0 + 200 - 225 (M)
+    assert h.exposure_usd == 3_050_000_000.0  # stocks + swap + futures notionals
+
+
+def test_direxion_file_hand_worked():
+    h = parse_direxion("BBB", 200, DIREXION_BBB.encode())
+    assert (h.issuer, str(h.as_of), h.positions) == ("Direxion", "2026-02-03", 2)
+    assert h.nav_usd == 400_000_000.0 and h.shares_outstanding == 10_000_000.0
+    assert h.exposure_usd is None  # swap lines carry market values, not notionals
+
+
+def test_exact_releveraging_from_holdings(small_universe):
+    aaa = parse_proshares("AAA", 200, PROSHARES_AAA.encode())
+    bbb = parse_direxion("BBB", 200, DIREXION_BBB.encode())
+    est = estimate(small_universe, SMALL_RETURNS, holdings={"AAA": aaa, "BBB": bbb})
+    row = est.by_etf.set_index("ticker")
+    # AAA: L*(N0 + E0 r) - E0 (1 + r) = 3 (1000 - 61) - 3050 * 0.98 = 2817 - 2989 = -172 M
+    assert row.loc["AAA", "rebalance_usd"] == pytest.approx(-172e6, abs=1e-3)
+    assert row.loc["AAA", "rebalance_method"] == "holdings L*N1-E1"
+    # BBB: the Direxion NAV as A: 400M * -3 * -4 * -2 % = -96 M
+    assert row.loc["BBB", "rebalance_usd"] == pytest.approx(-96e6, abs=1e-3)
+    assert row.loc["BBB", "aum_usd"] == 400e6
+    assert row.loc["BBB", "rebalance_method"] == "A*L*(L-1)*r, A = issuer NAV"
+    assert row.loc["CCC", "rebalance_method"] == "A*L*(L-1)*r"
+    assert est.total.rebalance_usd == pytest.approx(SMALL_TOTAL + 120e6 - 172e6 + 120e6 - 96e6, abs=1e-3)
+
+
+@given(
+    nav=st.floats(1e6, 1e11),
+    lev=st.sampled_from([-3.0, -2.0, -1.0, 1.5, 2.0, 3.0]),
+    r=st.floats(-0.3, 0.3),
+    drift=st.floats(-0.1, 0.1),
+)
+def test_holdings_formula_reduces_to_the_aum_formula_on_target(nav, lev, r, drift):
+    on_target = formula.holdings_rebalance_usd(nav, lev * nav, lev, r)
+    assert on_target == pytest.approx(float(formula.rebalance_usd(nav, lev, r)), rel=1e-9, abs=1e-3)
+    # a fund that starts off target by d of exposure also trades the gap: exactly -d on a flat day
+    gap = drift * nav
+    assert formula.holdings_rebalance_usd(nav, lev * nav + gap, lev, 0.0) == pytest.approx(-gap, rel=1e-9, abs=1e-3)
+
+
+def test_issuer_holdings_over_http_with_faults(server):
+    server.expect_request("/etfdata/ByFund/AAA-psdlyhld.csv").respond_with_handler(serve_text(PROSHARES_AAA))
+    server.expect_request("/holdings/BBB.csv").respond_with_handler(serve_text(DIREXION_BBB))
+    server.expect_request("/holdings/EEE.csv").respond_with_handler(
+        serve_text("<html><body>Page not found</body></html>", content_type="text/html")
+    )
+    server.expect_request("/etfdata/ByFund/CCC-psdlyhld.csv").respond_with_handler(serve_text("", status=200))
+    client, _ = make_client()
+    src = IssuerHoldings(client, server.url_for("/"), server.url_for("/"))
+    got, errors = src.fetch({"AAA": "ProShares", "BBB": "Direxion", "EEE": "Direxion", "CCC": "ProShares", "ZZZ": "Other"})
+    assert sorted(got) == ["AAA", "BBB"]
+    assert got["AAA"].exposure_usd == 3.05e9 and got["AAA"].source_url.endswith("/etfdata/ByFund/AAA-psdlyhld.csv")
+    assert errors["EEE"].startswith("EEE: HTML page instead of Direxion CSV")
+    assert server.url_for("/holdings/EEE.csv") in errors["EEE"]
+    assert errors["CCC"].startswith("CCC: empty body")
+
+
+# ---- the daily run -----------------------------------------------------------------------------
+
+
+def small_source(server, client, faults=None, quote_at=None):
+    yahoo(server, faults, quote_at)
+    return YahooChart(client, server.url_for("/"))
+
+
+def test_daily_run_over_http_hand_worked(server, small_universe):
+    from lev_flows.daily import run_daily
+
+    client, _ = make_client()
+    result = run_daily(small_universe, small_source(server, client), as_of=pd.Timestamp("2026-02-04").date())
+    assert result.mode == "close" and result.failed == {}
+    assert result.symbols == 3  # STK1, STK2 (IDX's members; STK1 is also an underlying), DDD for gold
+    assert result.estimate.total.rebalance_usd == pytest.approx(SMALL_TOTAL, abs=1e-3)
+    assert result.estimate.as_of["returns_basis"] == "close-to-close"
+
+
+def test_daily_live_uses_quotes(server, small_universe):
+    from lev_flows.daily import run_daily
+
+    client, _ = make_client()
+    source = small_source(server, client, quote_at="2026-02-04T15:30")
+    now = pd.Timestamp("2026-02-04T15:30", tz="America/New_York")
+    result = run_daily(small_universe, source, now=now, force_live=True)
+    assert (result.mode, str(result.session)) == ("live", "2026-02-04")
+    assert result.estimate.total.rebalance_usd == pytest.approx(SMALL_TOTAL, abs=1e-3)
+    assert "live 15:30 New York" in result.estimate.as_of["returns_basis"]
+    after = pd.Timestamp("2026-02-04T16:05", tz="America/New_York")
+    with pytest.raises(Exception, match="not in a session now"):
+        run_daily(small_universe, source, now=after, force_live=True)
+
+
+def test_daily_failure_stops_or_reduces_coverage(server, small_universe):
+    from lev_flows.daily import run_daily
+
+    client, _ = make_client(attempts=2)
+    source = small_source(server, client, {"DDD": ["500"]})
+    day = pd.Timestamp("2026-02-04").date()
+    with pytest.raises(DataSourceError, match=r"^1 of 3 symbols failed; first: DDD: HTTP 500 server error after 2 tries \(http://127\.0\.0\.1"):
+        run_daily(small_universe, source, as_of=day)
+    result = run_daily(small_universe, source, as_of=day, allow_partial=True)
+    assert list(result.failed) == ["DDD"]
+    est = result.estimate
+    row = est.by_etf.set_index("ticker")
+    assert row.loc["DDD", "status"] == "no return" and np.isnan(row.loc["DDD", "rebalance_usd"])
+    assert est.total.rebalance_usd == pytest.approx(SMALL_TOTAL - 2e6, abs=1e-3)  # gold left out, not zero
+    assert est.coverage.aum_with_return == pytest.approx(1.9e9 / 2.0e9)
+    assert est.warnings[0].startswith("1 symbols could not be fetched and are left out: DDD")
+
+
+def test_daily_over_http_equals_local_files(server, shared):
+    """The whole catalog on 2026-02-04 through a Yahoo-format server fed the shared prices
+    gives the same estimate as reading the files directly."""
+    from lev_flows.catalog import load_universe
+    from lev_flows.daily import run_daily
+    from lev_flows.returns import load_price_dir
+    from lev_flows.sources.local import LocalPrices
+
+    uni = load_universe()
+    day = pd.Timestamp("2026-02-04").date()
+    closes = load_price_dir(shared / "prices").loc["2026-01-30":"2026-02-05"]
+    yahoo(server, closes=closes)
+    client, _ = make_client(concurrency=8)
+    online = run_daily(uni, YahooChart(client, server.url_for("/")), as_of=day, allow_partial=True)
+    local = run_daily(uni, LocalPrices(shared / "prices"), as_of=day)
+    assert sorted(online.failed) == sorted(local.missing)  # 404 unknown symbol <-> no column
+    assert all("unknown symbol" in m for m in online.failed.values())
+    assert online.estimate.total.rebalance_usd == pytest.approx(local.estimate.total.rebalance_usd, rel=1e-9)
+    assert online.estimate.total.rebalance_usd == pytest.approx(-11.33e9, abs=0.01e9)
+    a = online.estimate.by_stock.set_index("ticker")["flow_usd"]
+    b = local.estimate.by_stock.set_index("ticker")["flow_usd"]
+    pd.testing.assert_series_equal(a.sort_index(), b.sort_index(), rtol=1e-9)
+
+
+# ---- the command line, against the local server ------------------------------------------------
+
+
+def run_online(server, tmp_path, *args):
+    """The real console script with its providers pointed at the test server."""
+    import os
+    import subprocess
+
+    from .conftest import cli_executable
+
+    env = {k: v for k, v in os.environ.items() if k != "LEV_FLOWS_DEBUG"}
+    env.update(COLUMNS="160", LEV_FLOWS_YAHOO_URL=server.url_for("/"), LEV_FLOWS_CACHE=str(tmp_path / "cache"))
+    return subprocess.run([*cli_executable(), *args], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+
+
+def test_cli_daily_writes_the_report_folder(server, tmp_path, small_yaml):
+    yahoo(server)
+    res = run_online(server, tmp_path, "daily", "--as-of", "2026-02-04", "-u", str(small_yaml), "-o", "out")
+    assert res.returncode == 0, res.stderr
+    folder = tmp_path / "out" / "2026-02-04"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "by_etf.csv", "by_index.csv", "by_sector.csv", "by_stock.csv", "chart.png", "estimate.json"]
+    doc = json.loads((folder / "estimate.json").read_text())
+    assert doc["total"]["rebalance_usd"] == pytest.approx(SMALL_TOTAL, abs=1e-3)
+    assert doc["fetch"]["failed"] == {} and doc["fetch"]["mode"] == "close"
+    assert (folder / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "wrote out/2026-02-04/" in res.stdout
+    assert len(cache_entries(tmp_path)) == 3
+
+
+def test_cli_daily_failure_is_one_line_exit_2(server, tmp_path, small_yaml):
+    yahoo(server, {"STK2": ["500"], "DDD": ["cut"]})
+    res = run_online(server, tmp_path, "daily", "--as-of", "2026-02-04", "-u", str(small_yaml), "--retries", "1")
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr
+    assert lines[0].startswith("lev-flows: error: 2 of 3 symbols failed; first: ")
+    assert "--allow-partial" in lines[0] and "http://127.0.0.1:" in lines[0]
+    assert not (tmp_path / "reports").exists()
+    entries = cache_entries(tmp_path)  # STK1 only: the failures left nothing behind
+    assert len(entries) == 1 and "/chart/STK1" in json.loads(entries[0].read_text())["url"]
+
+
+def test_cli_daily_allow_partial_lists_failures(server, tmp_path, small_yaml):
+    yahoo(server, {"DDD": ["html"]})
+    res = run_online(server, tmp_path, "daily", "--as-of", "2026-02-04", "-u", str(small_yaml), "--allow-partial")
+    assert res.returncode == 0, res.stderr
+    assert "1 of 3 symbols failed and were left out" in res.stdout
+    assert "DDD: HTML page instead of JSON" in res.stdout
+    doc = json.loads((tmp_path / "reports" / "2026-02-04" / "estimate.json").read_text())
+    assert list(doc["fetch"]["failed"]) == ["DDD"]
+    assert doc["total"]["rebalance_usd"] == pytest.approx(SMALL_TOTAL - 2e6, abs=1e-3)
+    assert doc["coverage"]["aum_with_return"] == pytest.approx(0.95)
+
+
+def test_cli_estimate_live(server, tmp_path, small_yaml):
+    yahoo(server, quote_at="2026-02-04T15:30")
+    res = run_online(server, tmp_path, "estimate", "--live", "-u", str(small_yaml), "--now", "2026-02-04T15:30", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["total"]["rebalance_usd"] == pytest.approx(SMALL_TOTAL, abs=1e-3)
+    assert doc["as_of"]["returns_basis"] == "live 15:30 New York vs previous close"
+    closed = run_online(server, tmp_path, "estimate", "--live", "-u", str(small_yaml), "--now", "2026-02-04T16:30")
+    assert closed.returncode == 2
+    assert closed.stderr.strip() == (
+        "lev-flows: error: --live: New York is not in a session now (the last session, 2026-02-04, has closed)")
+
+
+def test_cli_daily_offline_on_shared_prices(tmp_path, shared):
+    from .conftest import run_cli
+
+    res = run_cli("daily", "--as-of", "2026-02-04", "--prices", str(shared / "prices"), "-o", str(tmp_path / "rep"))
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "rep" / "2026-02-04" / "estimate.json").read_text())
+    assert doc["total"]["rebalance_usd"] == pytest.approx(-11.33e9, abs=0.01e9)
+    assert doc["fetch"]["source"].startswith("local files")
+    again = run_cli("daily", "--as-of", "2026-02-04", "--prices", str(shared / "prices"), "-o", str(tmp_path / "rep"))
+    assert again.returncode == 2 and "already exists; pass --force" in again.stderr
+    weekend = run_cli("daily", "--as-of", "2026-02-07", "--prices", str(shared / "prices"), "-o", str(tmp_path / "rep"))
+    assert weekend.returncode == 2 and weekend.stderr.strip() == "lev-flows: error: --as-of 2026-02-07: not a trading day (Saturday)"
