@@ -511,7 +511,7 @@ def _run_daily(universe, source, *, as_of, allow_partial, holdings, force_live, 
 @app.command()
 def daily(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Session YYYY-MM-DD (default: today's, live before 16:00 New York)."),
-    prices: Optional[Path] = typer.Option(None, "--prices", help="Offline: a folder of close tables instead of the HTTP source."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Offline: a folder of close tables (CSV/Parquet) or one table file, instead of HTTP."),
     universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
     output_dir: Path = typer.Option(Path("reports"), "--output-dir", "-o", help="Where the dated report folder goes."),
     allow_partial: bool = typer.Option(False, "--allow-partial", help="Finish without symbols that fail, listing them."),

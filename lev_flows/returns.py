@@ -28,12 +28,13 @@ from .lookthrough import composition_matrix
 from .sources.holdings import canonical_ticker
 from .sources.underlyings import INDEX_PRICE_COLUMNS
 
-PRICE_FILE_PATTERNS = ("us_stocks_close_*.csv*", "us_indexes_close_*.csv*", "etfs_close_*.csv*")
-VOLUME_FILE_PATTERNS = ("us_stocks_volume_*.csv*", "etfs_volume_*.csv*")
+PRICE_FILE_PATTERNS = tuple(f"{k}_close_*.{ext}" for ext in ("csv*", "parquet") for k in ("us_stocks", "us_indexes", "etfs"))
+VOLUME_FILE_PATTERNS = tuple(f"{k}_volume_*.{ext}" for ext in ("csv*", "parquet") for k in ("us_stocks", "etfs"))
 
 
 def read_close_table(path: str | Path) -> pd.DataFrame:
-    """A wide close table (``date`` then one column per ticker) -> DataFrame indexed by date.
+    """A wide close table (``date`` then one column per ticker; CSV, gzipped CSV or Parquet,
+    where ``date`` may be the index) -> DataFrame indexed by date.
 
     Tickers are canonical (``BRK-B`` -> ``BRK.B``); index symbols keep their ``^``.
     """
@@ -41,8 +42,12 @@ def read_close_table(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"{path}: file not found")
     try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
+        if path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+            df = df.reset_index() if df.index.name and df.index.name.lower() == "date" else df
+        else:
+            df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
         raise InputError(f"{path}: cannot read the price table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     if df.empty or len(df.columns) < 2:
         raise InputError(f"{path}: no price rows (expected 'date' then one column per ticker)")

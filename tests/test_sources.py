@@ -470,3 +470,42 @@ def test_cli_daily_offline_on_shared_prices(tmp_path, shared):
     assert again.returncode == 2 and "already exists; pass --force" in again.stderr
     weekend = run_cli("daily", "--as-of", "2026-02-07", "--prices", str(shared / "prices"), "-o", str(tmp_path / "rep"))
     assert weekend.returncode == 2 and weekend.stderr.strip() == "lev-flows: error: --as-of 2026-02-07: not a trading day (Saturday)"
+
+
+def test_local_prices_from_parquet_file_and_folder(tmp_path, small_universe):
+    from lev_flows.daily import run_daily
+    from lev_flows.sources.local import LocalPrices
+
+    one = tmp_path / "closes.parquet"
+    SMALL_CLOSES.to_parquet(one)  # date as the index
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    SMALL_CLOSES.reset_index().to_parquet(folder / "us_stocks_close_2026.parquet", index=False)
+    day = pd.Timestamp("2026-02-04").date()
+    for path in (one, folder):
+        result = run_daily(small_universe, LocalPrices(path), as_of=day)
+        assert result.estimate.total.rebalance_usd == pytest.approx(SMALL_TOTAL, abs=1e-3)
+        assert result.missing == [] and result.failed == {}
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(Exception, match=r"bad.parquet: cannot read the price table"):
+        LocalPrices(tmp_path / "bad.parquet").closes(PriceQuery(symbols=["STK1"], start="2026-02-03", end="2026-02-04"))
+
+
+def test_daily_with_issuer_holdings(server, small_universe):
+    from lev_flows.daily import run_daily
+
+    issuers = {"AAA": "ProShares", "BBB": "Direxion", "EEE": "Direxion"}
+    uni = small_universe.model_copy(
+        update={"funds": [f.model_copy(update={"issuer": issuers.get(f.ticker, "Other")}) for f in small_universe.funds]}
+    )
+    stale = DIREXION_BBB.replace("BBB", "EEE").replace("02/03/2026", "01/30/2026")
+    server.expect_request("/etfdata/ByFund/AAA-psdlyhld.csv").respond_with_handler(serve_text(PROSHARES_AAA))
+    server.expect_request("/holdings/BBB.csv").respond_with_handler(serve_text(DIREXION_BBB))
+    server.expect_request("/holdings/EEE.csv").respond_with_handler(serve_text(stale))
+    client, _ = make_client()
+    holdings = IssuerHoldings(client, server.url_for("/"), server.url_for("/"))
+    result = run_daily(uni, small_source(server, client), as_of=pd.Timestamp("2026-02-04").date(), holdings_source=holdings)
+    assert result.holdings_used == ["AAA", "BBB"]
+    assert result.holdings_failed == {"EEE": "EEE: holdings as of 2026-01-30, not the previous close 2026-02-03; catalog AUM used"}
+    assert result.estimate.total.rebalance_usd == pytest.approx(SMALL_TOTAL + 120e6 - 172e6 + 120e6 - 96e6, abs=1e-3)
+    assert any(w.startswith("1 issuer holdings files unusable") for w in result.estimate.warnings)

@@ -1,5 +1,6 @@
-"""Local files as a price source: the wide CSV tables of ``../shared/data/prices`` (or any
-folder in that layout), so everything works offline behind the same interface as HTTP."""
+"""Local files as a price source: the wide CSV/Parquet tables of ``../shared/data/prices`` (a
+folder in that layout) or one wide table file, so everything works offline behind the same
+interface as HTTP."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from ..returns import load_price_dir
+from ..returns import drop_non_sessions, load_price_dir, read_close_table
 from .base import PriceQuery, PriceTable, Progress, QuoteQuery
 
 
 class LocalPrices:
-    """Closes from a folder of close tables; symbols without a column are reported as missing
+    """Closes from a folder of close tables or one table file; symbols without a column are reported as missing
     (not carried by these files), which lowers coverage but is not a fetch failure."""
 
     name = "local"
@@ -25,7 +26,10 @@ class LocalPrices:
     @property
     def table(self) -> pd.DataFrame:
         if self._table is None:
-            self._table = load_price_dir(self.directory)
+            if self.directory.is_file():
+                self._table = drop_non_sessions(read_close_table(self.directory))
+            else:
+                self._table = load_price_dir(self.directory)
         return self._table
 
     def closes(self, query: PriceQuery, progress: Progress | None = None) -> PriceTable:
