@@ -77,26 +77,33 @@ def _date(text: str) -> dt.date | None:
     return dt.date(int(m[3]), int(m[1]), int(m[2])) if m else None
 
 
-def parse_proshares(ticker: str, status: int, body: bytes) -> FundHoldings:
+def _fund_rows(ticker: str, status: int, body: bytes, issuer: str, header: str, column: str) -> tuple[list[str], list[dict]]:
+    """The file's lines and its CSV rows for ``ticker``; the table starts at the line beginning
+    with ``header`` and rows belong to the fund named in ``column``."""
     if status == 404:
         raise BadResponse("unknown fund (HTTP 404)")
     if status >= 400:
         raise BadResponse(f"HTTP {status}")
-    lines = _text(body, "ProShares").splitlines()
-    as_of = next((_date(line) for line in lines if line.upper().startswith("AS OF")), None)
-    start = next((i for i, line in enumerate(lines) if line.lower().startswith("fund ticker")), None)
+    lines = _text(body, issuer).splitlines()
+    start = next((i for i, line in enumerate(lines) if line.lower().startswith(header.lower())), None)
     if start is None:
-        raise BadResponse("no 'Fund Ticker,...' header: not a ProShares holdings file")
-    rows = [r for r in csv.DictReader(io.StringIO("\n".join(lines[start:]))) if (r.get("Fund Ticker") or "").strip()]
-    rows = [r for r in rows if r["Fund Ticker"].strip().upper() == ticker.upper()]
+        raise BadResponse(f"no '{header},...' header: not a {issuer} holdings file")
+    table = csv.DictReader(io.StringIO("\n".join(lines[start:])))
+    rows = [r for r in table if (r.get(column) or "").strip().upper() == ticker.upper()]
     if not rows:
         raise BadResponse(f"no holdings rows for {ticker}")
+    return lines, rows
+
+
+def parse_proshares(ticker: str, status: int, body: bytes) -> FundHoldings:
+    """N = sum of ``Market Value`` (cash and bills included), E = sum of ``Exposure Value``."""
+    lines, rows = _fund_rows(ticker, status, body, "ProShares", "Fund Ticker", "Fund Ticker")
     if "Exposure Value" not in rows[0] or "Market Value" not in rows[0]:
         raise BadResponse("missing 'Exposure Value' or 'Market Value' columns")
     return FundHoldings(
         ticker=ticker.upper(),
         issuer="ProShares",
-        as_of=as_of,
+        as_of=next((_date(line) for line in lines if line.upper().startswith("AS OF")), None),
         nav_usd=sum(_number(r["Market Value"]) for r in rows),
         exposure_usd=sum(_number(r["Exposure Value"]) for r in rows),
         positions=len(rows),
@@ -104,19 +111,9 @@ def parse_proshares(ticker: str, status: int, body: bytes) -> FundHoldings:
 
 
 def parse_direxion(ticker: str, status: int, body: bytes) -> FundHoldings:
-    if status == 404:
-        raise BadResponse("unknown fund (HTTP 404)")
-    if status >= 400:
-        raise BadResponse(f"HTTP {status}")
-    lines = _text(body, "Direxion").splitlines()
+    """N = sum of ``MarketValue``; shares from the ``Shares Outstanding:`` preamble line."""
+    lines, rows = _fund_rows(ticker, status, body, "Direxion", "TradeDate", "AccountTicker")
     shares = next((line.split(":", 1)[1] for line in lines[:8] if line.lower().startswith("shares outstanding")), None)
-    start = next((i for i, line in enumerate(lines) if line.lower().startswith("tradedate")), None)
-    if start is None:
-        raise BadResponse("no 'TradeDate,...' header: not a Direxion holdings file")
-    rows = [r for r in csv.DictReader(io.StringIO("\n".join(lines[start:]))) if (r.get("AccountTicker") or "").strip()]
-    rows = [r for r in rows if r["AccountTicker"].strip().upper() == ticker.upper()]
-    if not rows:
-        raise BadResponse(f"no holdings rows for {ticker}")
     return FundHoldings(
         ticker=ticker.upper(),
         issuer="Direxion",
