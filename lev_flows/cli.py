@@ -448,14 +448,16 @@ def _online_options_source(prices: Optional[Path], base_url: Optional[str], cach
 
 
 class _ProgressBar:
-    """A rich progress bar on stderr, advanced once per fetched symbol."""
+    """A rich progress bar on stderr, advanced once per fetched symbol (only on a terminal, so
+    logs and pipes get the one-line error and nothing else)."""
 
     def __init__(self, label: str):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        console = _console(stderr=True)
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(), console=_console(stderr=True), transient=True,
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} unavailable"),
+            TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal,
         )
         self.label = label
         self.task = None
@@ -468,6 +470,9 @@ class _ProgressBar:
 
     def __exit__(self, *exc):
         self.progress.__exit__(*exc)
+
+    def expect(self, total: int) -> None:
+        self.progress.update(self.task, total=total)
 
     def __call__(self, symbol: str, ok: bool) -> None:
         self.failed += not ok

@@ -124,12 +124,18 @@ def run_daily(
     force_live: bool = False,
     creations: dict[str, float] | None = None,
 ) -> DailyResult:
-    """Fetch, compute returns and estimate the session's flows (see the module doc)."""
+    """Fetch, compute returns and estimate the session's flows (see the module doc).
+
+    ``progress(symbol, ok)`` is called as each symbol finishes; if it also has an
+    ``expect(n)`` method, that is called first with the number of symbols.
+    """
     session, live = resolve_session(as_of, now)
     if force_live and not live:
         raise InputError(f"--live: New York is not in a session now (the last session, {session}, has closed)")
     symbols, funds = symbols_needed(universe)
     wanted = symbols + funds
+    if hasattr(progress, "expect"):  # a progress bar that wants its total
+        progress.expect(len(wanted))
     table = fetch_prices(source, wanted, session, live, progress)
     failed = dict(table.failed)
     closes = table.closes
