@@ -105,7 +105,7 @@ def estimate(
     if live:
         if returns is not None or prices is not None or date is not None or intraday:
             raise InputError("--live cannot be combined with --returns, --prices, --date or --intraday")
-        source, client = _online_options_source(None, base_url, None, 10.0, 4, False, 3)
+        source, client = _online_options_source(base_url=base_url)
         est = _run_daily(
             uni, source, as_of=None, allow_partial=allow_partial, holdings=False, force_live=True, client=client,
             creations=creations_usd, now=_parse_now(now),
@@ -429,8 +429,9 @@ def montecarlo(
     print_frame(res.quantiles[cols], "Quantiles of tomorrow's rebalance (USD)", console, usd=tuple(cols), index="quantile")
 
 
-def _online_options_source(prices: Optional[Path], base_url: Optional[str], cache_dir: Optional[Path],
-                           timeout: float, concurrency: int, no_cache: bool, retries: int):
+def _online_options_source(prices: Optional[Path] = None, base_url: Optional[str] = None, *,
+                           cache_dir: Optional[Path] = None, timeout: float = 10.0, concurrency: int = 4,
+                           no_cache: bool = False, retries: int = 3):
     """A local price source for --prices, else the Yahoo chart provider on the shared client."""
     if prices is not None:
         from .sources.local import LocalPrices
@@ -539,7 +540,9 @@ def daily(
 
     day = _parse_date(as_of, "--as-of")
     uni = load_universe(universe)
-    source, client = _online_options_source(prices, base_url, cache_dir, timeout, concurrency, no_cache, retries)
+    source, client = _online_options_source(
+        prices, base_url, cache_dir=cache_dir, timeout=timeout, concurrency=concurrency, no_cache=no_cache, retries=retries
+    )
     result = _run_daily(
         uni, source, as_of=day, allow_partial=allow_partial, holdings=holdings, force_live=False, client=client,
         now=_parse_now(now),

@@ -73,13 +73,11 @@ def symbols_needed(universe: Universe) -> tuple[list[str], list[str]]:
     c = compiled(universe)
     ids = [str(u) for u in c.underlying_ids]
     priced = {u for u in ids if u in INDEX_PRICE_COLUMNS}
-    symbols = {INDEX_PRICE_COLUMNS[u] for u in priced}
-    symbols |= {u for u, single in zip(ids, c.underlying_is_single_stock) if single}
-    needs_members = np.array([c.has_composition[j] and ids[j] not in priced for j in range(len(ids))], dtype=bool)
-    member_rows = needs_members[c.comp_underlying]
-    symbols |= set(map(str, c.stock_tickers[np.unique(c.comp_stock[member_rows])]))
-    covered = priced | {u for u, single in zip(ids, c.underlying_is_single_stock) if single}
-    covered |= {ids[j] for j in np.flatnonzero(c.has_composition)}
+    singles = {u for u, single in zip(ids, c.underlying_is_single_stock) if single}
+    needs_members = c.has_composition & ~np.isin(ids, list(priced))
+    members = set(map(str, c.stock_tickers[np.unique(c.comp_stock[needs_members[c.comp_underlying]])]))
+    symbols = {INDEX_PRICE_COLUMNS[u] for u in priced} | singles | members
+    covered = priced | singles | {ids[j] for j in np.flatnonzero(c.has_composition)}
     by_underlying: dict[str, tuple[float, str]] = {}
     for f in universe.funds:
         if f.reset != "daily" or f.underlying in covered:
@@ -157,7 +155,7 @@ def run_daily(
 
     holdings, holdings_failed = {}, {}
     if holdings_source is not None:
-        issuers = {f.ticker: f.issuer for f in universe.funds if f.reset == "daily" and f.issuer in ("ProShares", "Direxion")}
+        issuers = {f.ticker: f.issuer for f in universe.funds if f.reset == "daily"}  # the source skips other issuers
         holdings, holdings_failed = holdings_source.fetch(issuers, progress)
         prev = previous_session(session)
         for t, h in list(holdings.items()):

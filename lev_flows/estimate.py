@@ -307,16 +307,16 @@ def estimate(
                 raise InputError(f"creations: {ticker}: creation {usd!r} is not a finite number")
             creation_in[pos[ticker]] = value
 
-    aum = c.aum_usd
-    method = np.full(len(c.tickers), "A*L*(L-1)*r", dtype=object)
+    aum = c.aum_usd  # catalog AUM; an issuer's published NAV replaces it below
+    rebalance_method = np.full(len(c.tickers), "A*L*(L-1)*r", dtype=object)
     exact = np.zeros(len(c.tickers), dtype=bool)
     if holdings:
         nav0, exp0 = _holdings_arrays(c, holdings)
         exact = c.resets_daily & np.isfinite(nav0) & np.isfinite(exp0)
         issuer_nav = c.resets_daily & np.isfinite(nav0) & ~exact
         aum = np.where(np.isfinite(nav0), nav0, aum)
-        method[issuer_nav] = "A*L*(L-1)*r, A = issuer NAV"
-        method[exact] = "holdings L*N1-E1"
+        rebalance_method[issuer_nav] = "A*L*(L-1)*r, A = issuer NAV"
+        rebalance_method[exact] = "holdings L*N1-E1"
     rebalance = formula.scheduled_rebalance_usd(aum, c.leverage, r_fund, c.resets_daily)
     if exact.any():
         rebalance = np.where(exact, formula.holdings_rebalance_usd(nav0, exp0, c.leverage, r_fund), rebalance)
@@ -332,15 +332,15 @@ def estimate(
     sector = sector_flows(c, stock)
 
     fund_asset = c.underlying_asset_class[c.fund_underlying]
-    by_etf = _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, method)
+    by_etf = _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method)
     by_stock = _by_stock(c, stock, stock_single)
     by_sector = pd.DataFrame({"sector": c.sectors, "flow_usd": sector})
     by_sector = by_sector[by_sector["flow_usd"] != 0].reset_index(drop=True)
     total_stock = stock.sum()
     by_sector["share"] = by_sector["flow_usd"] / total_stock if total_stock else np.nan
     by_sector = _sort_abs(by_sector, "flow_usd")
-    by_index = _group(c, c.underlying_bucket, "bucket", rebalance, creation, flow, has_flow)
-    by_asset_class = _group(c, c.underlying_asset_class, "asset_class", rebalance, creation, flow, has_flow)
+    by_index = _group(c, c.underlying_bucket, "bucket", aum, rebalance, creation, flow, has_flow)
+    by_asset_class = _group(c, c.underlying_asset_class, "asset_class", aum, rebalance, creation, flow, has_flow)
     by_underlying = pd.DataFrame(
         {
             "underlying": c.underlying_ids,
@@ -353,7 +353,7 @@ def estimate(
     )
     by_underlying = _sort_abs(by_underlying[by_underlying["flow_usd"] != 0], "flow_usd")
 
-    coverage = _coverage(c, has_aum, has_flow, fund_asset, unused)
+    coverage = _coverage(c, aum, has_aum, has_flow, fund_asset, unused)
     is_equity = fund_asset == "equity"
     total = FlowTotal(
         rebalance_usd=float(np.nansum(rebalance)),
@@ -486,7 +486,9 @@ def _by_stock(c: CompiledUniverse, stock: np.ndarray, single: np.ndarray) -> pd.
     return _sort_abs(df[df["flow_usd"] != 0], "flow_usd")
 
 
-def _group(c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, rebalance, creation, flow, has_flow) -> pd.DataFrame:
+def _group(
+    c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, aum_usd, rebalance, creation, flow, has_flow
+) -> pd.DataFrame:
     """Sum fund columns by a label of their underlying (bucket, asset class) with bincount.
 
     ``aum_with_return`` is the share of the group's AUM whose fund had a return; a group with
@@ -495,7 +497,7 @@ def _group(c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, rebal
     labels, und_code = np.unique(label_by_underlying.astype(str), return_inverse=True)
     code = und_code[c.fund_underlying]
     n = len(labels)
-    aum = np.nan_to_num(c.aum_usd)
+    aum = np.nan_to_num(aum_usd)
     group_aum = np.bincount(code, aum, n)
     priced_aum = np.bincount(code, np.where(has_flow, aum, 0.0), n)
     none = np.bincount(code, has_flow.astype(float), n) == 0
@@ -505,7 +507,7 @@ def _group(c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, rebal
         {
             key: labels,
             "n_funds": np.bincount(code, minlength=n),
-            "aum_usd": np.bincount(code, aum, n),
+            "aum_usd": group_aum,
             "long_aum_usd": np.bincount(code, np.where(c.leverage > 0, aum, 0.0), n),
             "inverse_aum_usd": np.bincount(code, np.where(c.leverage < 0, aum, 0.0), n),
             "aum_with_return": priced_share,
@@ -517,8 +519,8 @@ def _group(c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, rebal
     return _sort_abs(out[out["n_funds"] > 0], "flow_usd")
 
 
-def _coverage(c: CompiledUniverse, has_aum, has_flow, fund_asset, unused: int) -> Coverage:
-    aum = np.nan_to_num(c.aum_usd, nan=0.0)
+def _coverage(c: CompiledUniverse, aum_usd, has_aum, has_flow, fund_asset, unused: int) -> Coverage:
+    aum = np.nan_to_num(aum_usd, nan=0.0)
     total = aum.sum()
     is_equity = fund_asset == "equity"
     eq_total = aum[is_equity].sum()

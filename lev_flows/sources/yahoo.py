@@ -120,6 +120,11 @@ class YahooChart:
         self.client = client
         self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
 
+    @property
+    def label(self) -> str:
+        """How tables and errors name this source."""
+        return f"yahoo ({self.base_url})"
+
     def url(self, symbol: str) -> str:
         return f"{self.base_url}/v8/finance/chart/{to_yahoo(symbol)}"
 
@@ -138,7 +143,7 @@ class YahooChart:
         frame = pd.DataFrame(series).sort_index()
         frame = frame.loc[pd.Timestamp(query.start) : pd.Timestamp(query.end)] if len(frame) else frame
         frame.index.name = "date"
-        return PriceTable(closes=frame, failed=dict(sorted(failed.items())), source=f"yahoo ({self.base_url})")
+        return PriceTable(closes=frame, failed=dict(sorted(failed.items())), source=self.label)
 
     def quotes(self, query: QuoteQuery, progress: Progress | None = None) -> PriceTable:
         """Previous close and last price per symbol, as a two-row table (previous session, today)."""
@@ -156,7 +161,7 @@ class YahooChart:
             last[sym], prev[sym] = ch.last_price, ch.previous_close
             times.append(ch.market_time)
         if not times:
-            return PriceTable(closes=pd.DataFrame(), failed=dict(sorted(failed.items())), source=f"yahoo ({self.base_url})")
+            return PriceTable(closes=pd.DataFrame(), failed=dict(sorted(failed.items())), source=self.label)
         stamp = max(times)
         session = stamp.date()
         index = pd.DatetimeIndex([pd.Timestamp(previous_session(session)), pd.Timestamp(session)], name="date")
@@ -164,7 +169,7 @@ class YahooChart:
         return PriceTable(
             closes=frame,
             failed=dict(sorted(failed.items())),
-            source=f"yahoo ({self.base_url})",
+            source=self.label,
             basis=f"live {stamp:%H:%M} New York",
         )
 
