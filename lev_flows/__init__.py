@@ -25,6 +25,7 @@ __all__ = [
     "Underlying",
     "Universe",
     "estimate",
+    "estimate_day",
     "load_universe",
     "replay",
     "save_universe",
@@ -33,8 +34,19 @@ __version__ = "0.1.0"
 
 
 def replay(date: str = "2026-02-04", basis: str = "close") -> FlowEstimate:
-    """The built-in replay: the packaged universe and that day's packaged returns
-    (``basis="close"`` close-to-close, ``"intraday"`` the funds' 14:43 changes)."""
-    from .build import load_replay
+    """The built-in replay: the packaged universe, that day's packaged point-in-time AUM and its
+    returns (``basis="close"`` close-to-close, fund by fund, exactly what
+    :func:`estimate_day` computes from the shared prices; ``"intraday"`` the funds' 14:43
+    reported changes on the same AUM)."""
+    from .build import load_replay, load_replay_aum
 
-    return estimate(load_universe(), load_replay(date, basis))
+    if basis not in ("close", "intraday"):
+        raise InputError(f"replay: basis must be 'close' or 'intraday', not {basis!r}")
+    return estimate(load_universe(), load_replay(date, basis), aum=load_replay_aum(date))
+
+
+def estimate_day(date, **kwargs) -> FlowEstimate:
+    """The point-in-time estimate of a past session (see :func:`lev_flows.api.estimate_day`)."""
+    from .api import estimate_day as _estimate_day
+
+    return _estimate_day(date, **kwargs)

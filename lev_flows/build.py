@@ -20,9 +20,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .catalog import dump_yaml, parse_yaml, universe_from_data
+from .catalog import Universe, dump_yaml, parse_yaml, universe_from_data
 from .errors import InputError
 from .report import atomic_write_text
 from .sources import holdings as H
@@ -132,6 +133,52 @@ def write_reference(reference: dict[str, Any], path: Path = PACKAGE_DATA / "refe
 
 
 # --------------------------------------------------------------------------------------------
+# AUM observations (seed of the store)
+
+OBSERVATION_FILES = {
+    "issuer_nav": "fund_history/proshares_nav_*.csv",
+    "screener": "letf_snapshots/leveraged_etfs_*.csv",
+}
+
+
+def build_observations(data_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Every AUM observation the shared data knows, as the store's rows, and how each screener
+    snapshot was dated (its measured lag against the issuer's net assets)."""
+    from .sources.aumfiles import parse_nav_history, snapshot_observations
+
+    data = Path(data_dir)
+    if not data.is_dir():
+        raise InputError(f"{data}: not a directory (expected ../shared/data)")
+    frames, notes = [], {"snapshots": {}, "issuer_files": []}
+    for path in sorted(data.glob(OBSERVATION_FILES["issuer_nav"])):
+        frames.append(parse_nav_history(path.read_bytes(), path.name))
+        notes["issuer_files"].append(path.name)
+    issuer = pd.concat(frames) if frames else pd.DataFrame(columns=["date", "ticker", "aum_usd"])
+    issuer_aum = issuer.pivot(index="date", columns="ticker", values="aum_usd")
+    issuer_aum.index = pd.to_datetime(issuer_aum.index)
+    for path in sorted(data.glob(OBSERVATION_FILES["screener"])):
+        frame, note = snapshot_observations(path, issuer_aum)
+        frames.append(frame)
+        notes["snapshots"][path.name] = note
+    out = pd.concat(frames, ignore_index=True).sort_values(["ticker", "date", "source_kind"], kind="stable")
+    return out.reset_index(drop=True), notes
+
+
+def write_observations(frame: pd.DataFrame, notes: dict[str, Any]) -> Path:
+    """``lev_flows/data/aum_observations.csv.gz`` (byte-for-byte reproducible: gzip without a
+    timestamp) and ``aum_sources.json`` (how each snapshot was dated)."""
+    import gzip
+
+    from .report import atomic_write_bytes
+
+    text = frame.to_csv(index=False, lineterminator="\n")  # full precision: issuer figures exactly
+    path = PACKAGE_DATA / "aum_observations.csv.gz"
+    atomic_write_bytes(path, gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0), force=True)
+    atomic_write_text(PACKAGE_DATA / "aum_sources.json", json.dumps(notes, indent=1, sort_keys=True) + "\n", force=True)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
 # universe import
 
 UNIVERSE_HEADER = """lev_flows catalog of US leveraged and inverse ETFs/ETNs.
@@ -141,7 +188,7 @@ hand-edited fields and comments. Compositions and sectors come from the packaged
 Leverage is signed (-3 = 3x inverse). AUM in USD as of aum_as_of."""
 
 #: fields a snapshot owns; every other field of an existing entry is curated and kept
-SNAPSHOT_FIELDS = ("aum_usd", "aum_as_of")
+SNAPSHOT_FIELDS = ("aum_usd", "aum_as_of", "inception_date")
 
 
 def _fresh_document(result: ImportResult) -> dict[str, Any]:
@@ -215,7 +262,11 @@ def _refresh(existing: Any, fresh: dict[str, Any]) -> tuple[Any, list[str]]:
             continue
         for key in SNAPSHOT_FIELDS:
             if key in fund:
-                old[key] = fund[key]
+                if key in old or not hasattr(old, "insert"):
+                    old[key] = fund[key]
+                else:  # a new field goes where a fresh import puts it, so both give one file
+                    order = [k for k in fund if k in old or k == key]
+                    old.insert(order.index(key), key, fund[key])
             elif key in old:
                 del old[key]
         updated += 1
@@ -237,33 +288,64 @@ def _refresh(existing: Any, fresh: dict[str, Any]) -> tuple[Any, list[str]]:
 # replay
 
 
+def packaged_observations() -> pd.DataFrame:
+    """The store's seed (``lev_flows/data/aum_observations.csv.gz``), best row per fund-day, without
+    opening a store: builds from the package's own data stay reproducible whatever a user has
+    imported."""
+    from importlib import resources
+
+    from .store import PRECEDENCE, SEED_FILE, read_observation_csv
+
+    df = read_observation_csv(resources.files("lev_flows").joinpath(SEED_FILE).read_bytes(), SEED_FILE)
+    df["precedence"] = df["source_kind"].map(PRECEDENCE)
+    df = df.sort_values(["ticker", "date", "precedence"]).drop_duplicates(["ticker", "date", "timing"], keep="last")
+    return df.reset_index(drop=True)
+
+
 def build_replay(data_dir: str | Path, date: str = "2026-02-04") -> pd.DataFrame:
-    """Returns of the built-in replay: close-to-close per underlying (with method) and the
-    funds' intraday changes from the snapshot of that day."""
+    """The built-in replay: the point-in-time day from the shared closes and the packaged AUM
+    observations (exactly what ``estimate --date`` computes for that day), plus the funds'
+    intraday changes from the snapshot of that day.
+
+    Rows: ``kind = fund`` with ``basis = close`` (the fund's underlying return and its method)
+    or ``intraday`` (the fund's own reported change); ``kind = aum`` (start-of-day AUM in
+    ``value``, its source, method, observation date and gap in ``method``)."""
     from .catalog import load_universe
-    from .returns import load_price_dir, returns_from_prices
+    from .pointintime import point_in_time
+    from .returns import day_returns_from_matrix, load_price_dir
     from .sources.screener import import_snapshot
 
     data = Path(data_dir)
     snap = data / f"letf_snapshots/leveraged_etfs_{date}.csv"
     universe = load_universe()
     changes = import_snapshot(snap).reported_change
-    closes = load_price_dir(data / "prices")
-    close = returns_from_prices(
-        universe, closes, date, fund_changes=changes, fund_changes_label="intraday change 14:43", source="prices"
-    )
+    pit = point_in_time(universe, load_price_dir(data / "prices"), packaged_observations())
+    row = pit.row(date)
+    close = pit.day_returns(universe, row)
+    aum = pit.aum_day(row)
     rows = [
-        {"key": k, "kind": "underlying", "basis": "close", "return": v, "method": close.methods[k]}
-        for k, v in sorted(close.values.items())
+        {"key": k, "kind": "fund", "basis": "close", "value": v, "method": close.fund_methods[k]}
+        for k, v in sorted(close.per_fund.items())
+    ]
+    und = day_returns_from_matrix(universe, pit.underlying_matrix, row, source="prices")
+    rows += [
+        {"key": k, "kind": "underlying", "basis": "close", "value": v, "method": und.methods[k]}
+        for k, v in sorted(und.values.items())
     ]
     rows += [
-        {"key": t, "kind": "fund", "basis": "intraday", "return": v, "method": "screener percent_change_from_prev_day"}
+        {"key": t, "kind": "fund", "basis": "intraday", "value": v, "method": "screener percent_change_from_prev_day"}
         for t, v in sorted(changes.items())
         if t in universe.fund_by_ticker
     ]
-    df = pd.DataFrame(rows)
-    df["return"] = df["return"].map(lambda v: float(f"{v:.10g}"))
-    return df
+    for i, t in enumerate(pit.tickers):
+        if np.isfinite(aum.aum_usd[i]):
+            rows.append({
+                "key": t, "kind": "aum", "basis": "start of day", "value": aum.aum_usd[i],
+                "method": f"{aum.source[i]}|{aum.method[i]}|{str(aum.obs_date[i])[:10]}|{int(aum.gap_sessions[i])}",
+            })
+        elif not aum.launched[i]:
+            rows.append({"key": t, "kind": "aum", "basis": "start of day", "value": np.nan, "method": "none|not launched||-1"})
+    return pd.DataFrame(rows)  # full precision: the replay equals estimate_day to the cent
 
 
 def write_replay(df: pd.DataFrame, date: str = "2026-02-04") -> Path:
@@ -272,23 +354,63 @@ def write_replay(df: pd.DataFrame, date: str = "2026-02-04") -> Path:
     return path
 
 
-def load_replay(date: str = "2026-02-04", basis: str = "close") -> "DayReturns":
-    """The packaged replay's returns for ``basis`` ``close`` or ``intraday``."""
-    from importlib import resources
-
+def load_replay(date: str = "2026-02-04", basis: str = "close", universe: "Universe | None" = None) -> "DayReturns":
+    """The packaged replay's returns for ``basis`` ``close`` (point in time: per fund, and per
+    underlying for funds the packaged catalog does not have) or ``intraday`` (the funds' 14:43
+    reported changes). With ``universe``, per-fund values are kept for its funds only."""
     from .estimate import DayReturns
 
-    text = resources.files("lev_flows").joinpath(f"data/replay_{date}.csv").read_text("utf-8")
-    df = pd.read_csv(io.StringIO(text), keep_default_na=False)
-    df = df[df["basis"] == basis]
-    label = "close-to-close" if basis == "close" else "intraday 14:43 New York (funds' reported changes)"
+    if basis not in ("close", "intraday"):
+        raise InputError(f"replay: basis must be 'close' or 'intraday', not {basis!r}")
+    frame = _replay_frame(date)
+    df = frame[(frame["kind"] == "fund") & (frame["basis"] == basis)]
+    if universe is not None:
+        df = df[df["key"].isin(set(universe.fund_by_ticker))]
+    values = dict(zip(df["key"], df["value"].astype(float)))
+    methods = dict(zip(df["key"], df["method"]))
+    if basis == "close":
+        und = frame[frame["kind"] == "underlying"]
+        return DayReturns(values=dict(zip(und["key"], und["value"].astype(float))), date=dt.date.fromisoformat(date),
+                          basis="close-to-close", source=f"built-in replay {date}", methods=dict(zip(und["key"], und["method"])),
+                          per_fund=values, fund_methods=methods)
     return DayReturns(
-        values=dict(zip(df["key"], df["return"].astype(float))),
-        date=dt.date.fromisoformat(date),
-        basis=label,
-        source=f"built-in replay {date}",
-        methods=dict(zip(df["key"], df["method"])),
+        values=values, date=dt.date.fromisoformat(date), basis="intraday 14:43 New York (funds' reported changes)",
+        source=f"built-in replay {date}", methods=methods,
     )
 
 
-__all__ = ["build_reference", "write_reference", "import_universe", "build_replay", "write_replay", "load_replay"]
+def load_replay_aum(date: str = "2026-02-04", universe: "Universe | None" = None) -> "AumDay":
+    """The packaged replay's point-in-time start-of-day AUM, aligned to ``universe`` (default: the
+    packaged one; funds it does not know have none)."""
+    from .catalog import load_universe
+    from .pointintime import AumDay
+
+    df = _replay_frame(date)
+    df = df[df["kind"] == "aum"].set_index("key")
+    tickers = [f.ticker for f in (universe or load_universe()).funds]
+    parts = df["method"].reindex(tickers).fillna("none|none||-1").str.split("|", expand=True)
+    value = df["value"].reindex(tickers).astype(float).to_numpy()
+    launched = ~(parts[1] == "not launched").to_numpy()
+    gap = pd.to_numeric(parts[3]).to_numpy()
+    obs = pd.to_datetime(parts[2].replace("", None)).to_numpy("datetime64[D]")
+    w = np.where(np.isfinite(value), value, 0.0)
+    order = np.argsort(gap, kind="stable")
+    cum = np.cumsum(w[order])
+    median = float(gap[order][np.searchsorted(cum, 0.5 * cum[-1])]) if cum[-1] > 0 else float("nan")
+    return AumDay(
+        aum_usd=value, method=np.where(launched, parts[1].to_numpy(object), "none"), source=parts[0].to_numpy(object),
+        obs_date=obs, gap_sessions=gap, median_gap=median, launched=launched,
+    )
+
+
+def _replay_frame(date: str) -> pd.DataFrame:
+    from importlib import resources
+
+    try:
+        text = resources.files("lev_flows").joinpath(f"data/replay_{date}.csv").read_text("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"replay: no built-in replay for {date} (there is one for 2026-02-04)") from None
+    return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+
+
+__all__ = ["build_reference", "write_reference", "import_universe", "build_replay", "write_replay", "load_replay", "load_replay_aum", "build_observations", "write_observations", "packaged_observations"]

@@ -123,6 +123,8 @@ class LeveragedETF(_Model):
     reset: ResetPeriod = ResetPeriod.daily
     aum_usd: float | None = Field(default=None, ge=0)
     aum_as_of: dt.date | None = None
+    inception_date: dt.date | None = None
+    closed_on: dt.date | None = None
     shares_outstanding: float | None = Field(default=None, ge=0)
     nav: float | None = Field(default=None, gt=0)
     source: str | None = None

@@ -29,8 +29,10 @@ app = typer.Typer(
 )
 universe_app = typer.Typer(no_args_is_help=True, help="Validate and import the fund catalog.")
 reference_app = typer.Typer(no_args_is_help=True, help="Build the packaged reference data from ../shared/data.")
+aum_app = typer.Typer(no_args_is_help=True, help="The AUM store: import observations, fetch issuer NAV histories, show a fund.")
 app.add_typer(universe_app, name="universe")
 app.add_typer(reference_app, name="reference")
+app.add_typer(aum_app, name="aum")
 
 REPLAY_DATE = "2026-02-04"
 
@@ -47,6 +49,8 @@ def _console(stderr: bool = False):
 
     return Console(stderr=stderr, width=max(100, int(os.environ.get("COLUMNS", "120"))))
 
+
+_DB_OPTION = typer.Option(None, "--db", help="AUM store (default $LEV_FLOWS_DB or the user data folder).")
 
 #: the clock, for replays and tests of the intraday path: "--now 2026-02-04T15:30" (New York)
 _NOW_OPTION = typer.Option(None, "--now", hidden=True, help="Pretend the clock reads this (ISO, New York).")
@@ -76,6 +80,7 @@ def estimate(
     creations: Optional[Path] = typer.Option(
         None, "--creations", help="CSV of net creations by fund (ticker, creations_usd): shown beside the rebalance."
     ),
+    db: Optional[Path] = typer.Option(None, "--db", help="AUM store (default $LEV_FLOWS_DB or the user data folder)."),
     live: bool = typer.Option(False, "--live", help="Intraday: live quotes vs the previous close, from the HTTP source."),
     allow_partial: bool = typer.Option(False, "--allow-partial", help="With --live: finish without symbols that fail."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="With --live: price source base URL."),
@@ -102,34 +107,37 @@ def estimate(
 
         creations_usd = read_creations_file(creations)
     day_returns = None
+    aum_day = None
     if live:
         if returns is not None or prices is not None or date is not None or intraday:
             raise InputError("--live cannot be combined with --returns, --prices, --date or --intraday")
         source, client = _online_options_source(base_url=base_url)
         est = _run_daily(
             uni, source, as_of=None, allow_partial=allow_partial, holdings=False, force_live=True, client=client,
-            creations=creations_usd, now=_parse_now(now),
+            creations=creations_usd, now=_parse_now(now), db=db,
         ).estimate
     elif returns is not None:
         from .returns import read_returns_file
 
         day_returns = DayReturns(values=read_returns_file(returns), date=day, source=str(returns))
-    elif prices is not None:
-        from .returns import load_price_dir, returns_from_prices
+        aum_day = _aum_for_day(uni, day, prices, db) if day is not None else None
+    elif prices is not None or (day is not None and day.isoformat() != REPLAY_DATE):
+        from .api import estimate_day
 
         if day is None:
             raise InputError("--prices needs --date YYYY-MM-DD")
+        if intraday:
+            raise InputError("--intraday is the built-in replay's 14:43 view; it cannot be combined with --prices")
         check_trading_day(day)
-        day_returns = returns_from_prices(uni, load_price_dir(prices), day, source=str(prices))
+        est = estimate_day(day, universe=uni, prices=prices, db=db, creations=creations_usd)
     else:
-        if day is not None and day.isoformat() != REPLAY_DATE:
-            raise InputError(f"--date {day}: the built-in replay is {REPLAY_DATE}; for other days pass --prices DIR or --returns FILE")
-        from .build import load_replay
+        from .build import load_replay, load_replay_aum
 
-        day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close")
-        comparison = load_replay(REPLAY_DATE, "close" if intraday else "intraday")
+        aum_day = load_replay_aum(REPLAY_DATE, uni)
+        day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close", uni)
+        comparison = load_replay(REPLAY_DATE, "close" if intraday else "intraday", uni)
     if day_returns is not None:
-        est = run_estimate(uni, day_returns, date=day, creations=creations_usd)
+        est = run_estimate(uni, day_returns, date=day, creations=creations_usd, aum=aum_day)
     if chart is not None:
         est.plot(chart, top=top, force=force)
         typer.echo(f"wrote {chart}", err=True)
@@ -151,12 +159,27 @@ def estimate(
             usd=("rebalance_usd", "creation_usd", "flow_usd"), pct=("offset_share",),
         )
     if comparison is not None:
-        other = run_estimate(uni, comparison, date=day)
+        other = run_estimate(uni, comparison, date=day, aum=aum_day)
+        intraday_est = est if intraday else other
+        close_est = other if intraday else est
         console.print(
-            f"\n[bold]{other.basis}[/bold]: rebalance {other.total.rebalance_usd / 1e9:+,.2f}B "
-            f"(what a desk could publish before the close) vs {est.basis} {est.total.rebalance_usd / 1e9:+,.2f}B."
+            f"\n[bold]{intraday_est.basis}[/bold]: rebalance {intraday_est.total.rebalance_usd / 1e9:+,.2f}B "
+            f"(what a desk could publish before the close) vs {close_est.basis} {close_est.total.rebalance_usd / 1e9:+,.2f}B."
         )
         console.print("Published estimate for 2026-02-04 (Morgan Stanley): about $18B of selling.")
+
+
+def _aum_for_day(universe, day: dt.date, prices: Optional[Path], db: Optional[Path]):
+    """Point-in-time AUM for ``day`` (needs the price tables to carry observations); without
+    prices, the catalog AUM with a warning on stderr."""
+    from .api import load_inputs
+
+    try:
+        inp = load_inputs(universe, prices, db)
+        return inp.pit.aum_day(inp.pit.row(day))
+    except InputError as exc:
+        typer.echo(f"lev-flows: warning: AUM from the catalog, not point in time ({exc})", err=True)
+        return None
 
 
 def _write_frame(frame, fmt: Format) -> bool:
@@ -272,31 +295,27 @@ def _refuse_existing(*targets: Optional[Path], force: bool) -> None:
 
 @app.command()
 def history(
-    start: Optional[str] = typer.Option(None, "--start", help="First day, YYYY-MM-DD (default: 2024-01-02)."),
+    start: Optional[str] = typer.Option(None, "--start", help="First day, YYYY-MM-DD (default: the price table's first)."),
     end: Optional[str] = typer.Option(None, "--end", help="Last day (default: the price table's last day)."),
-    prices: Path = typer.Option(SHARED_PRICES, "--prices", help="Folder of close tables."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close tables (default: ../shared/data/prices)."),
     universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
-    aum: str = typer.Option("rolled", "--aum", help="rolled (with performance, bounded) or constant."),
-    max_roll: float = typer.Option(3.0, "--max-roll", help="Bound on the rolled AUM, x the catalog AUM (0 = unbounded)."),
+    db: Optional[Path] = typer.Option(None, "--db", help="AUM store (default $LEV_FLOWS_DB or the user data folder)."),
     top: int = typer.Option(10, "--top", "-n", min=1, help="Largest days to list."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv (the daily series)."),
     chart: Optional[Path] = typer.Option(None, "--chart", help="PNG of the daily series, largest days marked."),
     force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),
 ) -> None:
-    """Daily estimated flows over a date range, with the largest days."""
-    from .catalog import load_universe
-    from .history import history as run_history
-    from .returns import load_price_dir
+    """Daily point-in-time flows over a date range, with the largest days."""
+    from .api import history_range
 
     _refuse_existing(chart, force=force)
-    if max_roll < 0 or 0 < max_roll < 1:
-        raise InputError("--max-roll must be 1 or more (0 = unbounded)")
-    uni = load_universe(universe)
-    h = run_history(
-        uni, load_price_dir(prices), start=start or "2024-01-02", end=end, aum=aum,
-        max_roll=max_roll or None, top_stocks=10,
-    )
+    h = history_range(_parse_date(start, "--start"), _parse_date(end, "--end"), universe=universe, prices=prices, db=db)
     _write_chart(chart, lambda: h.plot(marked=min(top, 8)), force)
+    if h.stale_days:
+        typer.echo(
+            f"lev-flows: warning: on {h.stale_days} of {len(h.daily)} days the AUM-weighted median distance to an AUM "
+            f"observation exceeds 10 sessions (column aum_median_gap)", err=True,
+        )
     if _write_frame(h.daily.join(h.by_index.add_prefix("bucket:")).reset_index(), fmt):
         return
     from .report import print_frame
@@ -305,7 +324,7 @@ def history(
     d = h.daily
     console.print(
         f"[bold]{d.index[0]:%Y-%m-%d} .. {d.index[-1]:%Y-%m-%d}[/bold]: {len(d)} sessions, mean |net flow| "
-        f"{d['rebalance_usd'].abs().mean() / 1e9:.2f}B, {h.note}; {h.bounded_share:.1%} of fund-days at the bound."
+        f"{d['rebalance_usd'].abs().mean() / 1e9:.2f}B; {h.note}."
     )
     print_frame(
         h.largest_days(top), f"Largest {top} days (USD, + = buy at the close)", console,
@@ -358,20 +377,22 @@ def tracking(
 def creations(
     start_snapshot: Path = typer.Option(..., "--from", help="Screener snapshot CSV at the start."),
     end_snapshot: Path = typer.Option(..., "--to", help="Screener snapshot CSV at the end."),
-    prices: Path = typer.Option(SHARED_PRICES, "--prices", help="Folder of close tables."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close tables (default: ../shared/data/prices)."),
+    universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
+    db: Optional[Path] = _DB_OPTION,
     top: int = typer.Option(15, "--top", "-n", min=1),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
 ) -> None:
     """Net creations between two snapshots (AUM change net of performance) against the rebalance."""
-    from .catalog import load_universe
+    from .api import load_inputs
     from .creations import implied_creations
-    from .returns import load_price_dir
     from .sources.screener import import_snapshot
 
     def aum_of(path: Path):
         return {f["ticker"]: (f.get("aum_usd"), f.get("aum_as_of")) for f in import_snapshot(path).funds}
 
-    table = implied_creations(load_universe(), load_price_dir(prices), aum_of(start_snapshot), aum_of(end_snapshot))
+    inp = load_inputs(universe, prices, db)
+    table = implied_creations(inp.universe, inp.closes, aum_of(start_snapshot), aum_of(end_snapshot), pit=inp.pit)
     if _write_frame(table, fmt):
         return
     from .report import print_frame
@@ -399,20 +420,23 @@ def montecarlo(
     lookback: int = typer.Option(500, "--lookback", help="Sessions of history to draw from."),
     end: Optional[str] = typer.Option(None, "--end", help="Last day of the history window."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same draw)."),
-    prices: Path = typer.Option(SHARED_PRICES, "--prices", help="Folder of close tables."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close tables (default: ../shared/data/prices)."),
     universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
+    db: Optional[Path] = _DB_OPTION,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv (the quantiles)."),
     chart: Optional[Path] = typer.Option(None, "--chart", help="PNG histogram of the totals."),
     force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),
 ) -> None:
     """Distribution of tomorrow's total rebalance from simulated joint returns."""
-    from .catalog import load_universe
+    from .api import load_inputs
     from .montecarlo import monte_carlo
-    from .returns import load_price_dir
 
     _refuse_existing(chart, force=force)
+    inp = load_inputs(universe, prices, db)
+    end_day = _parse_date(end, "--end") or inp.pit.sessions[-1].date()
     res = monte_carlo(
-        load_universe(universe), load_price_dir(prices), n=scenarios, method=method, lookback=lookback, end=end, seed=seed
+        inp.universe, inp.closes, n=scenarios, method=method, lookback=lookback, end=end, seed=seed,
+        aum_usd=inp.pit.aum_close[inp.pit.row(end_day)],
     )
     _write_chart(chart, res.plot, force)
     if _write_frame(res.quantiles.reset_index(), fmt):
@@ -493,7 +517,7 @@ def _parse_now(text: Optional[str]):
     return stamp.tz_localize("America/New_York") if stamp.tzinfo is None else stamp
 
 
-def _run_daily(universe, source, *, as_of, allow_partial, holdings, force_live, client, creations=None, now=None):
+def _run_daily(universe, source, *, as_of, allow_partial, holdings, force_live, client, creations=None, now=None, db=None):
     from .daily import run_daily
 
     holdings_source = None
@@ -507,7 +531,7 @@ def _run_daily(universe, source, *, as_of, allow_partial, holdings, force_live, 
         with _ProgressBar("fetching") as bar:
             return run_daily(
                 universe, source, as_of=as_of, allow_partial=allow_partial, holdings_source=holdings_source,
-                progress=bar, force_live=force_live, creations=creations, now=now,
+                progress=bar, force_live=force_live, creations=creations, now=now, db=db,
             )
     finally:
         if client is not None:
@@ -530,6 +554,7 @@ def daily(
     retries: int = typer.Option(3, "--retries", min=0, max=9, help="Retries per request on timeouts, 429 and 5xx."),
     top: int = typer.Option(15, "--top", "-n", min=1),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing report folder."),
+    db: Optional[Path] = _DB_OPTION,
     now: Optional[str] = _NOW_OPTION,
 ) -> None:
     """The daily estimate: fetch the session's prices, estimate, write a dated report folder
@@ -545,7 +570,7 @@ def daily(
     )
     result = _run_daily(
         uni, source, as_of=day, allow_partial=allow_partial, holdings=holdings, force_live=False, client=client,
-        now=_parse_now(now),
+        now=_parse_now(now), db=db,
     )
     folder = write_report(result, output_dir, force=force, top=top)
     console = _console()
@@ -557,6 +582,134 @@ def daily(
     if result.holdings_used:
         console.print(f"exact re-leveraging from issuer holdings for {len(result.holdings_used)} funds")
     console.print(f"wrote {folder}/ (estimate.json, by_etf.csv, by_stock.csv, by_sector.csv, by_index.csv, chart.png)")
+
+
+@aum_app.command("import")
+def aum_import(
+    paths: list[Path] = typer.Argument(..., help="Issuer NAV histories, screener snapshots or ticker,date,aum_usd CSV files."),
+    universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML whose tickers are accepted (default: packaged catalog)."),
+    db: Optional[Path] = _DB_OPTION,
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="Skip and list bad files and unknown tickers instead of failing."),
+) -> None:
+    """Import AUM observations into the store (idempotent; a failed import changes nothing)."""
+    from .aum import import_files
+    from .catalog import load_universe
+    from .store import default_path
+
+    report = import_files(list(paths), load_universe(universe), db=db, allow_partial=allow_partial)
+    for line in report.lines():
+        typer.echo(line, err=line.startswith("skipped"))
+    typer.echo(f"store: {db or default_path()}")
+
+
+@aum_app.command("update")
+def aum_update(
+    tickers: list[str] = typer.Option([], "--ticker", "-t", help="Funds to fetch (default: every ProShares fund in the catalog)."),
+    universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
+    db: Optional[Path] = _DB_OPTION,
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Issuer base URL (default $LEV_FLOWS_PROSHARES_URL or ProShares)."),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="Import the funds that answered, listing the others."),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds per request before retrying."),
+    retries: int = typer.Option(3, "--retries", min=0, max=9, help="Retries per request on timeouts, 429 and 5xx."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the HTTP cache."),
+) -> None:
+    """Fetch the issuers' daily NAV histories (ProShares) and import them into the store."""
+    from .aum import update_from_issuers
+    from .catalog import load_universe
+    from .sources.http import HttpClient, HttpSettings, default_cache_dir
+
+    settings = HttpSettings(
+        timeout_s=timeout, deadline_s=max(3 * timeout, timeout + 5), attempts=retries + 1,
+        cache_dir=None if no_cache else default_cache_dir(),
+    )
+    with HttpClient(settings) as client, _ProgressBar("NAV histories") as bar:
+        report = update_from_issuers(
+            load_universe(universe), client, db=db, tickers=[t.upper() for t in tickers] or None,
+            base_url=base_url, allow_partial=allow_partial, progress=bar,
+        )
+    for line in report.lines():
+        typer.echo(line, err=line.startswith("skipped"))
+
+
+@aum_app.command("show")
+def aum_show(
+    ticker: str = typer.Argument(..., help="Fund ticker."),
+    start: Optional[str] = typer.Option(None, "--start", help="First session to list (default: the price table's first)."),
+    end: Optional[str] = typer.Option(None, "--end", help="Last session to list."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close tables (default: ../shared/data/prices)."),
+    universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
+    db: Optional[Path] = _DB_OPTION,
+    every: int = typer.Option(21, "--every", min=1, help="Table: one session in this many (observations always shown)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv (every session)."),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="PNG of observed vs modelled AUM."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),
+) -> None:
+    """One fund's AUM: every stored observation and the modelled start-of-day AUM per session."""
+    import numpy as np
+
+    from .api import load_inputs
+    from .aum import aum_series
+
+    _refuse_existing(chart, force=force)
+    inp = load_inputs(universe, prices, db)
+    modelled, observed = aum_series(ticker.upper(), inp.universe, inp.pit, db)
+    lo, hi = _parse_date(start, "--start"), _parse_date(end, "--end")
+    if lo:
+        modelled = modelled[modelled.index >= pd_timestamp(lo.isoformat())]
+    if hi:
+        modelled = modelled[modelled.index <= pd_timestamp(hi.isoformat())]
+    if modelled.empty:
+        raise InputError(f"aum show: no session between {lo} and {hi} in the price table")
+    _write_chart(chart, lambda: __import__("lev_flows.report", fromlist=["aum_png"]).aum_png(ticker.upper(), modelled, observed), force)
+    if _write_frame(modelled.reset_index(), fmt):
+        return
+    from .report import print_frame
+
+    console = _console()
+    console.print(f"[bold]{ticker.upper()}[/bold]: {len(observed)} stored observations "
+                  + ", ".join(f"{k} {v}" for k, v in observed["source_kind"].value_counts().items()))
+    pos = np.arange(len(modelled))
+    keep = (pos % every == 0) | (pos == len(modelled) - 1)
+    shown = modelled[keep].rename(columns={"aum_usd": "AUM (start of day)", "gap_sessions": "sessions from it"})
+    print_frame(shown.tail(60), f"{ticker.upper()}: modelled AUM, one session in {every} (--every)", console,
+                usd=("AUM (start of day)",), index="session")
+
+
+@app.command()
+def scorecard(
+    published: Optional[Path] = typer.Option(None, "--published", help="Published estimates CSV (default: ../shared/data/reference/published_flow_estimates.csv)."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close tables (default: ../shared/data/prices)."),
+    universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
+    db: Optional[Path] = _DB_OPTION,
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="PNG of published vs our figures."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),
+) -> None:
+    """Each published desk estimate beside our point-in-time estimate of the same day."""
+    from .api import load_inputs
+    from .scorecard import PUBLISHED_FILE, read_published, scorecard as run_scorecard
+
+    _refuse_existing(chart, force=force)
+    table = run_scorecard(read_published(published or PUBLISHED_FILE), load_inputs(universe, prices, db))
+    for note in table["note"][table["note"] != ""].unique():
+        typer.echo(f"lev-flows: warning: {note}", err=True)
+    from .report import scorecard_png
+
+    _write_chart(chart, lambda: scorecard_png(table), force)
+    if _write_frame(table, fmt):
+        return
+    from .report import print_frame
+
+    shown = table.drop(columns=["note", "scope"]).rename(columns={
+        "published_basis": "published when", "published_usd": "published", "ours_usd": "ours (all funds)",
+        "ours_equity_usd": "ours (equity funds)", "ratio": "ours / published", "aum_priced": "AUM priced",
+        "aum_median_gap": "AUM gap (sessions)",
+    })
+    shown["published when"] = shown["published when"].str.split("(").str[0].str.strip()
+    print_frame(
+        shown, "Published leveraged-ETF estimates vs lev_flows, close-to-close, point in time (USD, + = buy)", _console(),
+        usd=("published", "ours (all funds)", "ours (equity funds)"), pct=("AUM priced",),
+    )
 
 
 @universe_app.command("validate")
@@ -587,12 +740,18 @@ def universe_import(
 def reference_build(
     data: Path = typer.Option(Path("../shared/data"), "--data", help="The shared raw data folder."),
 ) -> None:
-    """Rebuild lev_flows/data/reference.json (compositions, sectors) from the raw files."""
+    """Rebuild lev_flows/data/reference.json (compositions, sectors) and the AUM observations that seed the store."""
     from .build import build_reference, write_reference
+
+    from .build import build_observations, write_observations
 
     ref = build_reference(data)
     path = write_reference(ref)
     typer.echo(f"wrote {path}: {len(ref['compositions'])} compositions, {len(ref['stocks'])} stocks")
+    obs, notes = build_observations(data)
+    path = write_observations(obs, notes)
+    typer.echo(f"wrote {path}: {len(obs)} AUM observations of {obs['ticker'].nunique()} funds "
+               f"({', '.join(f'{k} {v}' for k, v in obs['source_kind'].value_counts().items())})")
 
 
 @reference_app.command("replay")

@@ -107,6 +107,9 @@ def implied_creations(
     closes: pd.DataFrame,
     aum_start: Mapping[str, tuple[float | None, dt.date | None]],
     aum_end: Mapping[str, tuple[float | None, dt.date | None]],
+    *,
+    observations: pd.DataFrame | None = None,
+    pit=None,
 ) -> pd.DataFrame:
     """Net creations between two AUM snapshots, net of performance, against the rebalance.
 
@@ -133,23 +136,22 @@ def implied_creations(
     ]
     if not keep:
         raise InputError("creations: no daily fund has AUM in both snapshots")
-    funds = [f.model_copy(update={"aum_usd": aum_start[f.ticker][0], "aum_as_of": d0}) for f in keep]
-    sub = universe.model_copy(update={"funds": funds})
+    funds = keep
     end_prev = closes.index[closes.index < pd.Timestamp(d1)]
     if len(end_prev) == 0 or end_prev[-1].date() < d0:
         raise InputError(f"creations: the price table has no sessions between {d0} and {d1}")
-    h = history(sub, closes, start=d0, end=end_prev[-1].date(), max_roll=None, top_stocks=0)
-    # AUM at the start of the end snapshot's day = last start-of-day AUM rolled over its day
-    last_growth = 1.0 + np.array([f.leverage for f in funds]) * h.underlying_return.iloc[-1].to_numpy()
-    rolled_end = h.aum_usd.iloc[-1].to_numpy() * last_growth
-    a0 = np.array([f.aum_usd for f in funds])
-    a1 = np.array([aum_end[f.ticker][0] for f in funds], dtype=float)
+    h = history(universe, closes, start=d0, end=end_prev[-1].date(), top_stocks=0, observations=observations, pit=pit)
+    tickers = [f.ticker for f in funds]
     lev = np.array([f.leverage for f in funds])
-    complete = h.underlying_return.notna().all(axis=0).to_numpy()
-    performance = rolled_end / a0 - 1.0
+    r = h.underlying_return[tickers].to_numpy()
+    # performance over the period: the NAV path prod(1 + L r) (the same returns as the estimates)
+    performance = np.prod(1.0 + lev * np.nan_to_num(r), axis=0) - 1.0
+    a0 = np.array([aum_start[f.ticker][0] for f in funds], dtype=float)
+    a1 = np.array([aum_end[f.ticker][0] for f in funds], dtype=float)
+    complete = np.isfinite(r).all(axis=0)
     creations = creations_from_aum(a0, a1, performance)
     exposure = creation_exposure_usd(creations, lev)
-    rebalance = h.rebalance_by_fund.sum(axis=0).to_numpy()
+    rebalance = h.rebalance_by_fund[tickers].sum(axis=0).to_numpy()
     out = pd.DataFrame(
         {
             "ticker": [f.ticker for f in funds],

@@ -29,9 +29,8 @@ from .calendar import check_trading_day, market_state, previous_session
 from .catalog import Universe
 from .errors import DataSourceError, InputError, OutputError
 from .estimate import FlowEstimate, compiled, estimate
-from .returns import daily_returns, day_returns_from_matrix, underlying_return_matrix
 from .sources.base import PriceQuery, PriceSource, PriceTable, Progress, QuoteQuery
-from .sources.underlyings import INDEX_PRICE_COLUMNS
+from .sources.underlyings import INDEX_PRICE_COLUMNS, TRACKING_ETFS
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,8 @@ def symbols_needed(universe: Universe) -> tuple[list[str], list[str]]:
     singles = {u for u, single in zip(ids, c.underlying_is_single_stock) if single}
     needs_members = c.has_composition & ~np.isin(ids, list(priced))
     members = set(map(str, c.stock_tickers[np.unique(c.comp_stock[needs_members[c.comp_underlying]])]))
-    symbols = {INDEX_PRICE_COLUMNS[u] for u in priced} | singles | members
+    etfs = {TRACKING_ETFS[u] for u in ids if u in TRACKING_ETFS and u not in priced}
+    symbols = {INDEX_PRICE_COLUMNS[u] for u in priced} | singles | members | etfs
     covered = priced | singles | {ids[j] for j in np.flatnonzero(c.has_composition)}
     by_underlying: dict[str, tuple[float, str]] = {}
     for f in universe.funds:
@@ -101,13 +101,43 @@ def resolve_session(as_of: dt.date | None, now: pd.Timestamp | None = None) -> t
 
 
 def fetch_prices(
-    source: PriceSource, symbols: list[str], session: dt.date, live: bool, progress: Progress | None = None
+    source: PriceSource, symbols: list[str], session: dt.date, live: bool, progress: Progress | None = None,
+    start: dt.date | None = None,
 ) -> PriceTable:
-    """The session's prices and the previous close for ``symbols``."""
+    """The session's prices and the previous close for ``symbols`` (closes from ``start`` when
+    given, so the AUM observations can be carried to the session by the funds' prices)."""
     if live:
         return source.quotes(QuoteQuery(symbols=symbols), progress)
-    start = previous_session(session)
+    first = previous_session(session)
+    start = min(start, first) if start is not None else first
     return source.closes(PriceQuery(symbols=symbols, start=start, end=session), progress)
+
+
+#: at most this many calendar days of closes are fetched to carry AUM observations forward
+MAX_CARRY_DAYS = 120
+
+
+def _first_needed(universe: Universe, observations: pd.DataFrame, session: dt.date) -> dt.date:
+    """The oldest close the AUM carry needs: the earliest of each fund's latest observation
+    before ``session`` (bounded by ``MAX_CARRY_DAYS``)."""
+    floor = session - dt.timedelta(days=MAX_CARRY_DAYS)
+    if observations is None or observations.empty:
+        return floor
+    obs = observations[observations["ticker"].isin({f.ticker for f in universe.funds})]
+    dates = pd.to_datetime(obs["date"])
+    latest = dates[dates < pd.Timestamp(session)].groupby(obs["ticker"]).max()
+    if latest.empty:
+        return floor
+    return max(latest.min().date(), floor)
+
+
+def _on_session_grid(closes: pd.DataFrame) -> pd.DataFrame:
+    """Closes reindexed onto every NYSE session of their span (a fetch may skip days)."""
+    from .calendar import nyse
+
+    sessions = nyse().sessions_in_range(closes.index[0], closes.index[-1])
+    sessions = pd.DatetimeIndex(sessions).tz_localize(None) if getattr(sessions, "tz", None) else pd.DatetimeIndex(sessions)
+    return closes.reindex(sessions.union(closes.index))
 
 
 def run_daily(
@@ -121,35 +151,53 @@ def run_daily(
     progress: Progress | None = None,
     force_live: bool = False,
     creations: dict[str, float] | None = None,
+    observations: pd.DataFrame | None = None,
+    db: str | Path | None = None,
 ) -> DailyResult:
     """Fetch, compute returns and estimate the session's flows (see the module doc).
 
+    AUM and returns come from :func:`lev_flows.pointintime.point_in_time`, as for ``estimate
+    --date``: over a local source's whole table (so ``daily --date D --prices DIR`` equals
+    ``estimate --date D --prices DIR``), or over what was fetched, from the oldest AUM
+    observation still in use. ``observations`` default to the store's (``db``).
     ``progress(symbol, ok)`` is called as each symbol finishes; if it also has an
     ``expect(n)`` method, that is called first with the number of symbols.
     """
+    from .pointintime import point_in_time
+    from .store import load_best_observations
+
     session, live = resolve_session(as_of, now)
     if force_live and not live:
         raise InputError(f"--live: New York is not in a session now (the last session, {session}, has closed)")
+    if observations is None:
+        observations = load_best_observations(db)
     symbols, funds = symbols_needed(universe)
-    wanted = symbols + funds
+    own = sorted({f.ticker for f in universe.funds} - set(funds))
+    wanted = symbols + funds + own
     if hasattr(progress, "expect"):  # a progress bar that wants its total
         progress.expect(len(wanted))
-    table = fetch_prices(source, wanted, session, live, progress)
-    failed = dict(table.failed)
+    table = fetch_prices(source, wanted, session, live, progress, start=_first_needed(universe, observations, session))
+    # a fund's own price is the first choice but not required: without it the fund's return
+    # falls back to its underlying's, so its failure is listed, not fatal
+    own_failed = {k: v for k, v in table.failed.items() if k in set(own)}
+    failed = {k: v for k, v in table.failed.items() if k not in own_failed}
+    required = len(symbols) + len(funds)
     closes = table.closes
     if closes.empty or pd.Timestamp(session) not in closes.index:
         raise DataSourceError(f"{table.source}: no prices for {session} (is the session in the data?)")
     if failed and not allow_partial:
         first = next(iter(failed.values()))
         raise DataSourceError(
-            f"{len(failed)} of {len(wanted)} symbols failed; first: {first} (--allow-partial to go on without them)"
+            f"{len(failed)} of {required} symbols failed; first: {first} (--allow-partial to go on without them)"
         )
     pos = closes.index.get_loc(pd.Timestamp(session))
     if pos == 0:
         raise DataSourceError(f"{table.source}: no previous close before {session}")
-    frame = daily_returns(closes.iloc[pos - 1 : pos + 1])
-    m = underlying_return_matrix(universe, frame, fund_returns=frame[[f for f in funds if f in frame.columns]])
-    returns = day_returns_from_matrix(universe, m, 0, source=table.source, fund_label="change")
+    full = getattr(source, "table", None)  # a local source: its whole table, as estimate --date reads it
+    pit_closes = full if isinstance(full, pd.DataFrame) and not live else _on_session_grid(closes.iloc[: pos + 1])
+    pit = point_in_time(universe, pit_closes, observations)
+    row = pit.row(session)
+    returns = pit.day_returns(universe, row, source=table.source)
     basis = "close-to-close" if not live else f"{table.basis} vs previous close"
     returns = dataclasses.replace(returns, date=session, basis=basis)
 
@@ -162,11 +210,15 @@ def run_daily(
             if h.as_of != prev:  # a file from another day would mix two positions
                 holdings_failed[t] = f"{t}: holdings as of {h.as_of}, not the previous close {prev}; catalog AUM used"
                 del holdings[t]
-    est = estimate(universe, returns, holdings=holdings or None, creations=creations)
+    est = estimate(universe, returns, holdings=holdings or None, creations=creations, aum=pit.aum_day(row))
     if holdings_failed:
         est.warnings.append(f"{len(holdings_failed)} issuer holdings files unusable (catalog AUM used): {', '.join(sorted(holdings_failed)[:12])}")
-    if table.missing:
-        est.warnings.insert(0, f"{len(table.missing)} symbols are not in {table.source} and are left out: {', '.join(table.missing[:12])}")
+    missing = [m for m in table.missing if m not in set(own)]
+    if missing:
+        est.warnings.insert(0, f"{len(missing)} symbols are not in {table.source} and are left out: {', '.join(missing[:12])}")
+    no_own = sorted(set(own_failed) | (set(table.missing) & set(own)))
+    if no_own:
+        est.warnings.append(f"{len(no_own)} funds have no price of their own from {table.source}; their underlying's return is used")
     if failed:
         est.warnings.insert(0, f"{len(failed)} symbols could not be fetched and are left out: {', '.join(list(failed)[:12])}")
     return DailyResult(
@@ -174,9 +226,9 @@ def run_daily(
         session=session,
         mode="live" if live else "close",
         source=table.source,
-        symbols=len(wanted),
+        symbols=required,
         failed=failed,
-        missing=list(table.missing),
+        missing=missing,
         holdings_used=sorted(holdings),
         holdings_failed=holdings_failed,
     )

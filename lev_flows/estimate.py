@@ -30,6 +30,8 @@ from .lookthrough import (
 
 #: funds above this AUM with no return are called out in warnings, not only in coverage
 LARGE_FUND_USD = 100e6
+#: warn when the AUM-weighted median distance (sessions) to an AUM observation exceeds this
+MAX_MEDIAN_GAP = 10
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class DayReturns:
     basis: str = "close-to-close"
     source: str = "user"
     methods: Mapping[str, str] = field(default_factory=dict)
+    #: per-fund underlying return ``r`` (fractions) by fund ticker, chosen fund by fund (see
+    #: :mod:`lev_flows.pointintime`); it wins over ``values`` for that fund
+    per_fund: Mapping[str, float] = field(default_factory=dict)
+    fund_methods: Mapping[str, str] = field(default_factory=dict)
 
 
 class FlowTotal(BaseModel):
@@ -75,6 +81,8 @@ class Coverage(BaseModel):
     n_funds_missing_return: int
     missing_returns: list[tuple[str, float]]
     unused_return_keys: int
+    n_funds_not_launched: int = 0
+    aum_median_gap_sessions: float | None = None
 
 
 @dataclass(frozen=True)
@@ -212,10 +220,11 @@ def check_return(key: str, value: Any, where: str = "returns") -> float:
 
 
 def fund_underlying_returns(
-    universe: Universe, returns: Mapping[str, float], where: str = "returns"
+    universe: Universe, returns: Mapping[str, float], where: str = "returns", per_fund: Mapping[str, float] | None = None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Per-fund underlying return (F,), its source code (0 missing, 1 underlying, 2 fund's own
-    return / L) and the number of keys that matched nothing. Underlying ids win over tickers."""
+    return / L, 3 chosen per fund, point in time) and the number of keys that matched nothing.
+    Underlying ids win over tickers."""
     c = compiled(universe)
     und_pos = {u: i for i, u in enumerate(c.underlying_ids)}
     fund_pos = {t: i for i, t in enumerate(c.tickers)}
@@ -238,6 +247,13 @@ def fund_underlying_returns(
     has_own = ~np.isnan(fund_override)
     r_fund = np.where(has_own, fund_override, r_fund)
     source = np.where(has_own, 2, source)
+    if per_fund:
+        for key, value in per_fund.items():
+            i = fund_pos.get(str(key))
+            if i is None:
+                raise InputError(f"{where}: {key}: not a fund in the universe")
+            r_fund[i] = value
+            source[i] = 3
     return r_fund, source, unused
 
 
@@ -248,6 +264,7 @@ def estimate(
     date: dt.date | str | None = None,
     creations: Mapping[str, float] | None = None,
     holdings: Mapping[str, Any] | None = None,
+    aum: Any | None = None,
 ) -> FlowEstimate:
     """Estimate the close-of-day rebalancing flows of every fund in ``universe``.
 
@@ -267,6 +284,10 @@ def estimate(
         funds with both use the exact ``L * N1 - E1`` (:func:`formula.holdings_rebalance_usd`)
         instead of the AUM formula; funds with only a NAV (Direxion files) use it as ``A``.
         ``by_etf.rebalance_method`` says which was used.
+    aum : start-of-day AUM per fund: a :class:`lev_flows.pointintime.AumDay` (point in time,
+        with source, observation date and gap per fund; what :func:`lev_flows.estimate_day`
+        passes) or a mapping ticker -> USD. Default: the catalog's ``aum_usd`` (its date in
+        ``by_etf.aum_date``).
 
     Returns
     -------
@@ -281,10 +302,11 @@ def estimate(
     >>> est.total.rebalance_usd < 0
     True
     """
-    basis, methods, source_name = "close-to-close", {}, "user"
+    basis, methods, source_name, per_fund, fund_methods = "close-to-close", {}, "user", {}, {}
     if isinstance(returns, DayReturns):
         date = date or returns.date
         basis, methods, source_name = returns.basis, dict(returns.methods), returns.source
+        per_fund, fund_methods = returns.per_fund, returns.fund_methods
         returns = returns.values
     elif isinstance(returns, pd.Series):
         if returns.isna().any():
@@ -294,7 +316,7 @@ def estimate(
     if isinstance(date, str):
         date = dt.date.fromisoformat(date)
     c = compiled(universe)
-    r_fund, r_source, unused = fund_underlying_returns(universe, returns)
+    r_fund, r_source, unused = fund_underlying_returns(universe, returns, per_fund=per_fund)
 
     creation_in = np.zeros(len(c.tickers))
     if creations:
@@ -307,7 +329,7 @@ def estimate(
                 raise InputError(f"creations: {ticker}: creation {usd!r} is not a finite number")
             creation_in[pos[ticker]] = value
 
-    aum = c.aum_usd  # catalog AUM; an issuer's published NAV replaces it below
+    aum, provenance = _aum_inputs(universe, c, aum)  # an issuer's published NAV replaces it below
     rebalance_method = np.full(len(c.tickers), "A*L*(L-1)*r", dtype=object)
     exact = np.zeros(len(c.tickers), dtype=bool)
     if holdings:
@@ -332,7 +354,7 @@ def estimate(
     sector = sector_flows(c, stock)
 
     fund_asset = c.underlying_asset_class[c.fund_underlying]
-    by_etf = _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method)
+    by_etf = _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods, provenance)
     by_stock = _by_stock(c, stock, stock_single)
     by_sector = pd.DataFrame({"sector": c.sectors, "flow_usd": sector})
     by_sector = by_sector[by_sector["flow_usd"] != 0].reset_index(drop=True)
@@ -353,7 +375,15 @@ def estimate(
     )
     by_underlying = _sort_abs(by_underlying[by_underlying["flow_usd"] != 0], "flow_usd")
 
+    not_launched = provenance["aum_method"] == "not launched"
     coverage = _coverage(c, aum, has_aum, has_flow, fund_asset, unused)
+    coverage = coverage.model_copy(
+        update={
+            "n_funds_without_aum": int((~has_aum & ~not_launched).sum()),
+            "n_funds_not_launched": int(not_launched.sum()),
+            "aum_median_gap_sessions": provenance.get("median_gap"),
+        }
+    )
     is_equity = fund_asset == "equity"
     total = FlowTotal(
         rebalance_usd=float(np.nansum(rebalance)),
@@ -372,8 +402,15 @@ def estimate(
         if a >= LARGE_FUND_USD
     ]
     if coverage.n_funds_without_aum:
-        warnings.append(f"{coverage.n_funds_without_aum} funds have no AUM in the catalog and are left out")
+        warnings.append(f"{coverage.n_funds_without_aum} funds have no AUM and are left out")
+    gap = coverage.aum_median_gap_sessions
+    if gap is not None and math.isfinite(gap) and gap > MAX_MEDIAN_GAP:
+        warnings.append(
+            f"AUM is {gap:.0f} sessions from its nearest observation (AUM-weighted median; over {MAX_MEDIAN_GAP}): "
+            "import newer AUM (lev-flows aum import / aum update)"
+        )
     as_of = dict(universe.as_of_dates())
+    as_of["aum"] = provenance["label"]
     as_of.update({"returns": date.isoformat() if date else None, "returns_basis": basis, "returns_source": source_name})
     return FlowEstimate(
         date=date,
@@ -396,7 +433,66 @@ def _sort_abs(df: pd.DataFrame, col: str) -> pd.DataFrame:
     return df.iloc[order].reset_index(drop=True)
 
 
-_RETURN_SOURCE = np.array(["missing", "underlying", "fund"], dtype=object)
+_RETURN_SOURCE = np.array(["missing", "underlying", "fund", "point in time"], dtype=object)
+
+
+def _aum_inputs(universe: Universe, c: CompiledUniverse, aum: Any | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Start-of-day AUM (F,) and its provenance columns from an AumDay, a mapping or the catalog."""
+    n = len(c.tickers)
+    if aum is None:
+        dates = np.array([f.aum_as_of.isoformat() if f.aum_as_of else None for f in universe.funds], dtype=object)
+        has = ~np.isnan(c.aum_usd)
+        return c.aum_usd, {
+            "aum_source": np.where(has, "catalog", None),
+            "aum_method": np.where(has, "catalog", "none"),
+            "aum_date": dates,
+            "aum_gap": np.full(n, np.nan),
+            "median_gap": None,
+            "label": f"catalog ({universe.source or 'universe file'}, as of {universe.as_of})",
+        }
+    if hasattr(aum, "aum_usd") and hasattr(aum, "gap_sessions"):
+        values = np.asarray(aum.aum_usd, dtype=float)
+        if values.shape != (n,):
+            raise InputError(f"aum: {values.shape[0]} values for {n} funds")
+        obs = np.asarray(aum.obs_date)
+        dates = np.array([None if np.isnat(d) else str(d) for d in obs.astype("datetime64[D]")], dtype=object)
+        method = np.asarray(aum.method, dtype=object)
+        gap = np.asarray(aum.gap_sessions, dtype=float)
+        return values, {
+            "aum_source": np.where(method == "none", None, np.asarray(aum.source, dtype=object)),
+            "aum_method": np.where((method == "none") & np.isnan(values), _not_launched(universe, aum), method),
+            "aum_date": dates,
+            "aum_gap": np.where(gap < 0, np.nan, gap),
+            "median_gap": None if not math.isfinite(aum.median_gap) else float(aum.median_gap),
+            "label": f"point in time (store observations; AUM-weighted median gap {aum.median_gap:.0f} sessions)"
+            if math.isfinite(aum.median_gap) else "point in time (store observations)",
+        }
+    pos = {t: i for i, t in enumerate(c.tickers)}
+    values = np.full(n, np.nan)
+    for ticker, usd in dict(aum).items():
+        i = pos.get(str(ticker))
+        if i is None:
+            raise InputError(f"aum: {ticker}: not a fund in the universe")
+        v = float(usd)
+        if not math.isfinite(v) or v < 0:
+            raise InputError(f"aum: {ticker}: AUM {usd!r} is not a non-negative number")
+        values[i] = v
+    has = ~np.isnan(values)
+    return values, {
+        "aum_source": np.where(has, "user", None),
+        "aum_method": np.where(has, "given", "none"),
+        "aum_date": np.full(n, None, dtype=object),
+        "aum_gap": np.full(n, np.nan),
+        "median_gap": None,
+        "label": "given by the caller",
+    }
+
+
+def _not_launched(universe: Universe, aum: Any) -> np.ndarray:
+    launched = getattr(aum, "launched", None)
+    if launched is None:
+        return np.array(["none"] * len(universe.funds), dtype=object)
+    return np.where(np.asarray(launched), "none", "not launched")
 
 
 def _holdings_arrays(c: CompiledUniverse, holdings: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -417,13 +513,16 @@ def _holdings_arrays(c: CompiledUniverse, holdings: Mapping[str, Any]) -> tuple[
     return nav0, exp0
 
 
-def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method) -> pd.DataFrame:
+def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods, provenance) -> pd.DataFrame:
     und_method = np.array([methods.get(u, "") for u in c.underlying_ids], dtype=object)
     method = und_method[c.fund_underlying] if len(und_method) else np.zeros(0, dtype=object)
     method = np.where(r_source == 2, "fund's own return / L", method)
+    if fund_methods:
+        per = np.array([fund_methods.get(t, "") for t in c.tickers], dtype=object)
+        method = np.where(r_source == 3, per, method)
     status = np.select(
-        [np.isnan(aum), r_source == 0, ~c.resets_daily],
-        ["no AUM", "no return", "no reset today"],
+        [provenance["aum_method"] == "not launched", np.isnan(aum), r_source == 0, ~c.resets_daily],
+        ["not launched", "no AUM", "no return", "no reset today"],
         default="ok",
     )
     lab = _labels(c)
@@ -438,6 +537,10 @@ def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebala
             "asset_class": lab["fund_asset"],
             "reset": lab["fund_reset"],
             "aum_usd": aum,
+            "aum_source": provenance["aum_source"],
+            "aum_method": provenance["aum_method"],
+            "aum_date": provenance["aum_date"],
+            "aum_gap_sessions": provenance["aum_gap"],
             "underlying_return": r_fund,
             "return_source": _RETURN_SOURCE[r_source],
             "return_method": method,

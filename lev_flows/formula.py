@@ -150,7 +150,9 @@ def scheduled_rebalance_usd(
     A daily-reset fund trades ``A * L * (L - 1) * r`` every day. A fund whose leverage resets
     weekly or monthly holds its exposure between reset dates, so on a non-reset day it trades
     nothing (its leverage drifts instead); ``resets_today`` is False for those funds and their
-    trade is exactly 0. NaN returns stay NaN for funds that reset today.
+    trade is exactly 0. NaN returns stay NaN for funds that reset today; a NaN AUM (a fund
+    not launched yet, or never observed) gives NaN whatever the schedule.
     """
     trade = rebalance_usd(aum_usd, leverage, underlying_return)
-    return np.where(np.asarray(resets_today, dtype=bool), trade, 0.0)
+    idle = np.where(np.isnan(np.asarray(aum_usd, dtype=float)), np.nan, 0.0)
+    return np.where(np.asarray(resets_today, dtype=bool), trade, idle)

@@ -60,10 +60,12 @@ class MonteCarloResult:
         return png
 
 
-def sensitivity_by_underlying(universe: Universe) -> np.ndarray:
-    """``s_u = sum A * L * (L - 1)`` over daily funds with AUM on each underlying (USD per 1.0 move)."""
+def sensitivity_by_underlying(universe: Universe, aum_usd: np.ndarray | None = None) -> np.ndarray:
+    """``s_u = sum A * L * (L - 1)`` over daily funds with AUM on each underlying (USD per 1.0
+    move); ``aum_usd`` (F,) replaces the catalog AUM (e.g. point in time)."""
     c = compiled(universe)
-    per_fund = scheduled_rebalance_usd(np.nan_to_num(c.aum_usd), c.leverage, 1.0, c.resets_daily)
+    aum = c.aum_usd if aum_usd is None else np.asarray(aum_usd, dtype=float)
+    per_fund = scheduled_rebalance_usd(np.nan_to_num(aum), c.leverage, 1.0, c.resets_daily)
     return np.bincount(c.fund_underlying, weights=per_fund, minlength=c.n_underlyings)
 
 
@@ -78,11 +80,14 @@ def monte_carlo(
     seed: int | None = 0,
     quantiles: tuple[float, ...] = DEFAULT_QUANTILES,
     chunk: int = 20_000,
+    aum_usd: np.ndarray | None = None,
 ) -> MonteCarloResult:
     """Simulate ``n`` scenarios of tomorrow's total rebalance (see the module doc).
 
     ``closes`` is a wide close table; the window is the last ``lookback`` sessions up to
-    ``end`` (default: the table's last day). Returns quantiles of the total and of each index
+    ``end`` (default: the table's last day). ``aum_usd`` (F,): the AUM the scenarios apply to
+    (the CLI passes the point-in-time net assets at the close of ``end``; default: the
+    catalog's). Returns quantiles of the total and of each index
     bucket (columns), a fixed ``seed`` making the draw reproducible.
     """
     if method not in METHODS:
@@ -97,7 +102,7 @@ def monte_carlo(
         raise InputError(f"monte carlo: the price table has only {len(window) - 1} sessions before {end or 'its end'}")
     c = compiled(universe)
     m = underlying_return_matrix(universe, daily_returns(window))
-    sens = sensitivity_by_underlying(universe)
+    sens = sensitivity_by_underlying(universe, aum_usd)
     full = np.isfinite(m.values).all(axis=0)
     used = full & (sens != 0)
     gross = np.abs(sens).sum()

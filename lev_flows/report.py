@@ -144,10 +144,13 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
         sec.add_row(r.sector, _usd(r.flow_usd), f"{r.share:.1%}")
     console.print(sec)
 
-    etf = _table(f"Top {top} ETFs", ["ticker", "L", "underlying", "AUM", "return", "rebalance", "method"])
+    etf = _table(f"Top {top} ETFs", ["ticker", "L", "underlying", "AUM", "AUM source", "return", "rebalance", "method"])
     for r in est.by_etf.head(top).itertuples():
         ret = "n/a" if r.underlying_return != r.underlying_return else f"{r.underlying_return:+.2%}"
-        etf.add_row(r.ticker, f"{r.leverage:+g}", r.underlying, _usd(r.aum_usd).lstrip("+"), ret, _usd(r.rebalance_usd), r.return_method)
+        etf.add_row(
+            r.ticker, f"{r.leverage:+g}", r.underlying, _usd(r.aum_usd).lstrip("+"), aum_source_label(r), ret,
+            _usd(r.rebalance_usd), r.return_method,
+        )
     console.print(etf)
 
     stk = _table(f"Top {stocks} stocks (look-through)", ["ticker", "sector", "flow", "single-stock funds", "index funds"])
@@ -156,17 +159,31 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
     console.print(stk)
 
     cov = _table("Coverage", ["", "value"])
-    cov.add_row("AUM in catalog", _usd(c.aum_usd).lstrip("+"))
+    cov.add_row("AUM (start of day)", _usd(c.aum_usd).lstrip("+"))
+    cov.add_row("AUM from", str(est.as_of.get("aum", "catalog")))
     cov.add_row("AUM with a return", f"{c.aum_with_return:.1%}")
     cov.add_row("equity AUM with a composition", f"{c.equity_aum_with_composition:.1%}")
     cov.add_row("equity AUM with a GICS sector", f"{c.equity_aum_with_sector:.1%}")
     cov.add_row("funds without AUM", str(c.n_funds_without_aum))
+    if c.n_funds_not_launched:
+        cov.add_row("funds not launched yet", str(c.n_funds_not_launched))
     missing = ", ".join(f"{tk} ({_usd(a).lstrip('+')})" for tk, a in c.missing_returns[:6])
     cov.add_row("funds missing a return", f"{c.n_funds_missing_return}" + (f": {missing}" if missing else ""))
     cov.add_row("compositions as of", _composition_dates(est))
     console.print(cov)
     for w in est.warnings[:8]:
         console.print(f"[yellow]warning:[/yellow] {w}")
+
+
+def aum_source_label(row) -> str:
+    """``issuer_nav 2026-02-03`` / ``screener 2026-02-02 +1`` (sessions from the observation)."""
+    source = getattr(row, "aum_source", None)
+    if not isinstance(source, str) or not source:
+        return "n/a"
+    date = getattr(row, "aum_date", None)
+    gap = getattr(row, "aum_gap_sessions", float("nan"))
+    text = source if not isinstance(date, str) else f"{source} {date}"
+    return text + (f" +{gap:.0f}" if gap == gap and gap > 0 else "")
 
 
 def print_ladder(table, sensitivity, console: "Console") -> None:
@@ -350,3 +367,46 @@ def montecarlo_png(result) -> bytes:
     ax.set_title(f"Monte Carlo, {len(result.totals):,} scenarios ({result.method})")
     ax.grid(alpha=0.3)
     return _png(fig)
+
+
+def scorecard_png(table) -> bytes:
+    """Horizontal bars: each published figure and ours for the same day (USD billions)."""
+    plt = _pyplot()
+    labels = [f"{d} {s[:28]}" for d, s in zip(table["date"], table["source"])]
+    y = np.arange(len(table))
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(table) + 1.6))
+    ax.barh(y + 0.2, table["published_usd"] / 1e9, height=0.38, color="#888888", label="published")
+    ours = table["ours_usd"].to_numpy(dtype=float)
+    ax.barh(y - 0.2, np.nan_to_num(ours) / 1e9, height=0.38, color="#1f77b4", label="lev_flows (close-to-close, point in time)")
+    for k in np.flatnonzero(~np.isfinite(ours)):
+        ax.text(0, y[k] - 0.2, " n/a", va="center", fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", linewidth=0.6)
+    ax.set_xlabel("leveraged-ETF rebalancing, USD billions (+ = buy)")
+    ax.set_title("Scorecard: published desk estimates vs lev_flows")
+    ax.legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
+def aum_png(ticker: str, modelled, observed) -> bytes:
+    """Modelled start-of-day AUM (line) against every stored observation (markers by source)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    ax.plot(modelled.index, modelled["aum_usd"] / 1e9, color="#1f77b4", linewidth=1.2, label="modelled (start of day)")
+    styles = {"issuer_nav": ("#2ca02c", "."), "holdings": ("#9467bd", "s"), "user": ("#8c564b", "D"), "screener": ("#d62728", "o")}
+    for kind, group in observed.groupby("source_kind"):
+        color, marker = styles.get(kind, ("#7f7f7f", "x"))
+        size = 3 if kind == "issuer_nav" else 28
+        ax.scatter(pd_dates(group["date"]), group["aum_usd"] / 1e9, s=size, color=color, marker=marker, label=f"observed: {kind}", zorder=3)
+    ax.set_ylabel("USD billions")
+    ax.set_title(f"{ticker}: AUM observed vs modelled (point in time)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def pd_dates(values):
+    import pandas as pd
+
+    return pd.to_datetime(values)

@@ -26,9 +26,13 @@ from .errors import InputError
 from .estimate import DayReturns, compiled
 from .lookthrough import composition_matrix
 from .sources.holdings import canonical_ticker
-from .sources.underlyings import INDEX_PRICE_COLUMNS
+from .sources.underlyings import INDEX_PRICE_COLUMNS, TRACKING_ETFS
 
-PRICE_FILE_PATTERNS = tuple(f"{k}_close_*.{ext}" for ext in ("csv*", "parquet") for k in ("us_stocks", "us_indexes", "etfs"))
+#: close tables of a price folder, in order of precedence where two carry the same ticker on the
+#: same day (``funds_close_*`` supersedes ``etfs_close_*``, see ../shared/data/SOURCES.md)
+PRICE_FILE_PATTERNS = tuple(
+    f"{k}_close_*.{ext}" for k in ("funds", "us_stocks", "us_indexes", "etfs") for ext in ("csv*", "parquet")
+)
 VOLUME_FILE_PATTERNS = tuple(f"{k}_volume_*.{ext}" for ext in ("csv*", "parquet") for k in ("us_stocks", "etfs"))
 
 
@@ -72,13 +76,22 @@ def load_price_dir(directory: str | Path, kind: str = "close") -> pd.DataFrame:
     patterns = PRICE_FILE_PATTERNS if kind == "close" else VOLUME_FILE_PATTERNS
     if not directory.is_dir():
         raise InputError(f"{directory}: not a directory of price files")
-    files = sorted({p for pat in patterns for p in directory.glob(pat)})
+    files = list(dict.fromkeys(p for pat in patterns for p in sorted(directory.glob(pat))))
     if not files:
         raise InputError(f"{directory}: no {kind} tables ({', '.join(patterns)})")
     tables = [read_close_table(p) for p in files]
+    # long index histories (from 2010) are cut to the span of the other tables
+    spans = [t.index for p, t in zip(files, tables) if not p.name.startswith("us_indexes")]
+    if spans:
+        lo = min(ix[0] for ix in spans)
+        tables = [t.loc[lo:] if p.name.startswith("us_indexes") else t for p, t in zip(files, tables)]
     out = tables[0]
     for t in tables[1:]:
-        out = out.join(t[[c for c in t.columns if c not in out.columns]], how="outer")
+        new = [c for c in t.columns if c not in out.columns]
+        shared_cols = [c for c in t.columns if c in out.columns]
+        out = out.join(t[new], how="outer")
+        if shared_cols:  # earlier tables win; later ones fill their gaps (dates and tickers)
+            out[shared_cols] = out[shared_cols].combine_first(t[shared_cols].reindex(out.index))
     return drop_non_sessions(out)
 
 
@@ -107,7 +120,7 @@ def _day_rows(closes: pd.DataFrame, date: dt.date) -> tuple[pd.Series, pd.Series
 
 
 #: how each underlying's return was obtained, in :func:`underlying_return_matrix`
-METHOD_NONE, METHOD_PRICE, METHOD_COMPOSITION, METHOD_FUND = 0, 1, 2, 3
+METHOD_NONE, METHOD_PRICE, METHOD_COMPOSITION, METHOD_FUND, METHOD_ETF = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,12 @@ class ReturnMatrix:
         return pd.DataFrame(self.values, index=self.dates, columns=self.underlying_ids)
 
 
+def clean_fund_returns(fund_r: np.ndarray) -> np.ndarray:
+    """A fund's own daily returns with data defects blanked (NaN): changes outside
+    (-100 %, +100 %] (unadjusted splits) and exact zeros (a repeated, stale close)."""
+    return np.where((fund_r > -1.0) & (fund_r <= 1.0) & (fund_r != 0.0), fund_r, np.nan)
+
+
 def underlying_return_matrix(
     universe: Universe,
     day_returns: pd.DataFrame,
@@ -139,40 +158,38 @@ def underlying_return_matrix(
 ) -> ReturnMatrix:
     """Every underlying's return on every row of ``day_returns`` (T days x tickers, fractions).
 
-    In order of preference (see the module doc): own price column, composition
-    ``sum_s w_s r_s / sum_s w_s`` when the priced weight is at least ``min_weight``, then the
-    change of the largest daily fund on it with a value in ``fund_returns`` divided by its
-    leverage (changes outside -100 % .. +100 %, such as unadjusted reverse splits, are
-    skipped as data defects). All steps are array operations over the T rows at once.
+    In order of directness: the underlying's own price column (a stock, or an index level such
+    as ``^GSPC``); its declared tracking ETF (``TRACKING_ETFS``: QQQ for the Nasdaq-100, SOXX for
+    the semiconductor index ...); the change of the largest daily fund on it with a value in
+    ``fund_returns`` divided by its leverage (changes outside -100 % .. +100 %, such as
+    unadjusted reverse splits, and stale repeats are skipped as data defects); last, the
+    composition ``sum_s w_s r_s / sum_s w_s`` when the priced weight is at least
+    ``min_weight``. All steps are array operations over the T rows at once.
     """
     c = compiled(universe)
     T, U = len(day_returns), c.n_underlyings
     values = np.full((T, U), np.nan)
     method = np.zeros((T, U), dtype=np.int8)
 
-    # 1. own price (stocks by ticker, indexes through their index symbol)
-    cols = np.array([INDEX_PRICE_COLUMNS.get(u, u) for u in c.underlying_ids], dtype=object)
-    own = day_returns.reindex(columns=cols).to_numpy(dtype=float)
-    ok = np.isfinite(own)
-    values[ok], method[ok] = own[ok], METHOD_PRICE
+    def fill(candidate: np.ndarray, code: int) -> None:
+        use = (method == METHOD_NONE) & np.isfinite(candidate)
+        values[use], method[use] = candidate[use], code
 
-    # 2. compositions: two products with the (U, S) weight matrix
-    stock_r = day_returns.reindex(columns=c.stock_tickers).to_numpy(dtype=float)
-    priced = np.isfinite(stock_r)
-    weights = composition_matrix(c)
-    num = np.nan_to_num(stock_r) @ weights.T
-    den = priced.astype(float) @ weights.T
-    use = (method == METHOD_NONE) & c.has_composition & (den >= min_weight)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values[use] = (num / den)[use]
-    method[use] = METHOD_COMPOSITION
+    # 1. own price: a single stock by its ticker, an index through its index symbol (other ids
+    #    are names of ours, not tickers: "GOLD" or "ETH" columns are other securities)
+    cols = np.array(
+        [INDEX_PRICE_COLUMNS.get(u, u if single else "") for u, single in zip(c.underlying_ids, c.underlying_is_single_stock)],
+        dtype=object,
+    )
+    fill(day_returns.reindex(columns=cols).to_numpy(dtype=float), METHOD_PRICE)
+    # 2. the declared tracking ETF
+    etfs = np.array([TRACKING_ETFS.get(u, "") for u in c.underlying_ids], dtype=object)
+    fill(day_returns.reindex(columns=etfs).to_numpy(dtype=float), METHOD_ETF)
 
-    # 3. last resort: the largest daily fund with a change that day, change / L
+    # 3. the largest daily fund with a change that day, change / L
     fund_used = np.full((T, U), -1, dtype=np.int64)
     if fund_returns is not None and len(fund_returns.columns):
-        fund_r = fund_returns.reindex(index=day_returns.index, columns=c.tickers).to_numpy(dtype=float)
-        # a fund change outside (-100 %, +100 %] is a data defect (an unadjusted split), not a move
-        fund_r = np.where((fund_r > -1.0) & (fund_r <= 1.0), fund_r, np.nan)
+        fund_r = clean_fund_returns(fund_returns.reindex(index=day_returns.index, columns=c.tickers).to_numpy(dtype=float))
         cand = np.flatnonzero(c.resets_daily & np.isfinite(fund_r).any(axis=0))
         if len(cand):
             # candidates grouped by underlying, largest AUM first within a group
@@ -186,11 +203,22 @@ def underlying_return_matrix(
             chosen = cand[np.minimum(first, len(cand) - 1)]
             und = group[starts]
             r = fund_r[np.arange(T)[:, None], chosen] / c.leverage[chosen]
-            fill = found & (method[:, und] == METHOD_NONE)
-            rows, k = np.nonzero(fill)
+            fill_ = found & (method[:, und] == METHOD_NONE)
+            rows, k = np.nonzero(fill_)
             values[rows, und[k]] = r[rows, k]
             method[rows, und[k]] = METHOD_FUND
             fund_used[rows, und[k]] = chosen[rows, k]
+
+    # 4. compositions: two products with the (U, S) weight matrix
+    stock_r = day_returns.reindex(columns=c.stock_tickers).to_numpy(dtype=float)
+    priced = np.isfinite(stock_r)
+    weights = composition_matrix(c)
+    num = np.nan_to_num(stock_r) @ weights.T
+    den = priced.astype(float) @ weights.T
+    use = (method == METHOD_NONE) & c.has_composition & (den >= min_weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values[use] = (num / den)[use]
+    method[use] = METHOD_COMPOSITION
     return ReturnMatrix(pd.DatetimeIndex(day_returns.index), c.underlying_ids, values, method, den, fund_used)
 
 
@@ -238,12 +266,24 @@ def day_returns_from_matrix(
         values[uid] = float(m.values[row, j])
         if code == METHOD_PRICE:
             methods[uid] = f"price ({INDEX_PRICE_COLUMNS.get(uid, uid)})"
+        elif code == METHOD_ETF:
+            methods[uid] = f"tracking ETF ({TRACKING_ETFS[uid]})"
         elif code == METHOD_COMPOSITION:
-            methods[uid] = f"composition ({m.priced_weight[row, j]:.0%} of weight priced)"
+            methods[uid] = composition_label(universe, uid, m.priced_weight[row, j], m.dates[row].date())
         else:
             i = m.fund_used[row, j]
             methods[uid] = f"{c.tickers[i]} {fund_label} / {c.leverage[i]:g}"
     return DayReturns(values=values, date=m.dates[row].date(), basis="close-to-close", source=source, methods=methods)
+
+
+def composition_label(universe: Universe, underlying: str, priced_weight: float, day: dt.date) -> str:
+    """``composition (82% of weight priced, as of 2026-08-03, look-ahead)``: the composition's
+    date is shown, and one dated after the day it prices is marked as look-ahead."""
+    comp = universe.composition_of(underlying)
+    as_of = comp.as_of if comp is not None else None
+    when = f", as of {as_of}" if as_of is not None and comp.source != "single stock" else ""
+    ahead = ", look-ahead" if as_of is not None and comp.source != "single stock" and as_of > day else ""
+    return f"composition ({priced_weight:.0%} of weight priced{when}{ahead})"
 
 
 def read_returns_file(path: str | Path) -> dict[str, float]:

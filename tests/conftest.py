@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
+
+# every test, and every CLI it starts, uses one fresh AUM store of its own (seeded on first use)
+_STORE_DIR = tempfile.mkdtemp(prefix="lev_flows_test_store_")
+os.environ["LEV_FLOWS_DB"] = str(Path(_STORE_DIR) / "store.duckdb")
+os.environ.pop("LEV_FLOWS_PRICES", None)
 
 SMALL_UNIVERSE = """\
 source: hand-made test universe

@@ -143,7 +143,8 @@ def test_bad_returns(tmp_path, name):
     [
         (["estimate", "--returns", "/nonexistent/r.csv"], "not found"),
         (["estimate", "--universe", "/nonexistent/u.yaml"], "not found"),
-        (["estimate", "--date", "2026-02-05"], "built-in replay"),
+        (["estimate", "--date", "2026-02-07"], "not a trading day"),
+        (["estimate", "--date", "2026-02-05", "--prices", "/nonexistent/prices"], "not a directory"),
         (["estimate", "--date", "yesterday"], "not a date"),
         (["estimate", "--output", "/nonexistent/dir/out.json"], "does not exist"),
         (["estimate", "--format", "xml"], "xml"),

@@ -1,4 +1,4 @@
-"""History, AUM roll, tracking validation, creations and Monte Carlo: hand-worked numbers,
+"""History (point in time), tracking validation, creations and Monte Carlo: hand-worked numbers,
 properties, and the real 2024-2026 prices."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from lev_flows.creations import (
     offset_share,
     read_creations_file,
 )
-from lev_flows.history import HEADLINE_FUNDS, history, roll_aum, tracking
+from lev_flows.history import HEADLINE_FUNDS, history, tracking
 from lev_flows.montecarlo import monte_carlo, sensitivity_by_underlying
 from lev_flows.returns import load_price_dir, returns_from_prices
 from tests.conftest import run_cli
@@ -30,68 +30,43 @@ DATES = pd.DatetimeIndex(["2026-02-02", "2026-02-03", "2026-02-04", "2026-02-05"
 
 
 def small_closes() -> pd.DataFrame:
-    """Closes of the small universe's stocks and gold; IDX = 0.6 STK1 + 0.4 STK2."""
+    """Closes of the small universe's stocks and gold (GLD, its tracking ETF); IDX = 0.6 STK1 + 0.4 STK2."""
     return pd.DataFrame(
-        {"STK1": [100.0, 110.0, 99.0, 99.0], "STK2": [50.0, 50.0, 52.0, 51.0], "GOLD": [10.0, 10.0, 10.0, 10.5]},
+        {"STK1": [100.0, 110.0, 99.0, 99.0], "STK2": [50.0, 50.0, 52.0, 51.0], "GLD": [10.0, 10.0, 10.0, 10.5]},
         index=DATES,
     )
 
 
-# ---- AUM roll -----------------------------------------------------------------------------
+# ---- history on point-in-time AUM ------------------------------------------------------------
 
 
-def test_roll_aum_hand_worked():
-    # one 2x fund, AUM 100 at the start of day 1; underlying +10 %, -5 %, +2 %
-    r = np.array([[0.10], [-0.05], [0.02]])
-    dates = pd.DatetimeIndex(["2026-01-05", "2026-01-06", "2026-01-07"])
-    aum = roll_aum(np.array([100.0]), np.array([2.0]), r, dates, [dt.date(2026, 1, 6)])
-    assert aum[:, 0] == pytest.approx([100 / 1.2, 100.0, 90.0])
-    bounded = roll_aum(np.array([100.0]), np.array([2.0]), r, dates, [dt.date(2026, 1, 6)], max_roll=1.1)
-    assert bounded[:, 0] == pytest.approx([100 / 1.1, 100.0, 100 / 1.1])
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.floats(min_value=-0.2, max_value=0.2), min_size=2, max_size=30), st.sampled_from([-3.0, -1.0, 2.0, 3.0]))
-def test_roll_aum_is_the_nav_path(returns, lev):
-    """Rolling forward from day 0 gives A_0 * prod(1 + L r) exactly; the anchor day is A_0."""
-    r = np.array(returns)[:, None]
-    dates = pd.bdate_range("2026-01-05", periods=len(returns))
-    aum = roll_aum(np.array([1e9]), np.array([lev]), r, dates, [dates[0].date()])
-    expected = 1e9 * np.concatenate([[1.0], np.cumprod(1 + lev * r[:-1, 0])])
-    assert aum[:, 0] == pytest.approx(expected, rel=1e-9)
-
-
-def test_history_day_equals_one_day_estimate_with_rolled_aum(small_universe):
-    h = history(small_universe, small_closes(), max_roll=None)
+def test_history_hand_worked_on_catalog_aum(small_universe):
+    """No store observations: the catalog AUM (as of 2026-02-04, read as the close of 02-03) is the
+    one observation, carried with AUM ~ price^0.75 (long) or ^0.15 (inverse) either side."""
+    h = history(small_universe, small_closes())
     assert list(h.daily.index) == list(DATES[1:])
-    for day in DATES[1:]:
-        rets = returns_from_prices(small_universe, small_closes(), day.date())
-        aum = h.aum_usd.loc[day]
-        funds = [f.model_copy(update={"aum_usd": float(aum[f.ticker])}) for f in small_universe.funds]
-        est = estimate(small_universe.model_copy(update={"funds": funds}), rets)
-        assert h.daily.loc[day, "rebalance_usd"] == pytest.approx(est.total.rebalance_usd, rel=1e-12)
-    # the as-of day (2026-02-04) uses the catalog AUM as is
+    r_idx = {"2026-02-03": 0.06, "2026-02-04": -0.044}
+    # start of 2026-02-04 = the observation itself
     assert h.aum_usd.loc["2026-02-04", "AAA"] == pytest.approx(1e9)
-    # hand-worked on 2026-02-04: IDX = 0.6 x -10 % + 0.4 x +4 % = -4.4 %, STK1 -10 %
-    idx = -0.044
-    expected = 1e9 * 6 * idx + 5e8 * 12 * idx + 1e8 * 2 * idx + 2e8 * 2 * -0.10
+    # start of 2026-02-03 (close of 02-02): carried back over 02-03's +6 % (AAA +18 %, BBB -18 %)
+    assert h.aum_usd.loc["2026-02-03", "AAA"] == pytest.approx(1e9 / 1.18**0.75)
+    assert h.aum_usd.loc["2026-02-03", "BBB"] == pytest.approx(5e8 / 0.82**0.15)
+    # start of 2026-02-05: carried forward over 02-04's -4.4 %
+    assert h.aum_usd.loc["2026-02-05", "AAA"] == pytest.approx(1e9 * (1 - 3 * 0.044) ** 0.75)
+    # hand-worked flow of 2026-02-04: IDX = 0.6 x -10 % + 0.4 x +4 % = -4.4 %, STK1 -10 %, GLD 0
+    expected = 1e9 * 6 * r_idx["2026-02-04"] + 5e8 * 12 * r_idx["2026-02-04"] + 1e8 * 2 * r_idx["2026-02-04"] + 2e8 * 2 * -0.10
     assert h.daily.loc["2026-02-04", "rebalance_usd"] == pytest.approx(expected)
-    # the day before: AAA's AUM is 1B / (1 + 3 x IDX return of 2026-02-03 = +6 %)
-    assert h.aum_usd.loc["2026-02-03", "AAA"] == pytest.approx(1e9 / 1.18)
-
-
-def test_history_constant_aum_and_bad_input(small_universe):
-    h = history(small_universe, small_closes(), aum="constant")
-    assert (h.aum_usd["AAA"] == 1e9).all()
-    assert h.bounded_share == 0.0
-    with pytest.raises(InputError, match="aum must be"):
-        history(small_universe, small_closes(), aum="shares")
+    assert h.daily.loc["2026-02-04", "aum_median_gap"] == 0
     with pytest.raises(InputError, match="after end"):
         history(small_universe, small_closes(), start="2026-02-05", end="2026-02-03")
     with pytest.raises(InputError, match="outside the price table"):
         history(small_universe, small_closes(), start="2020-01-01", end="2020-02-01")
-    with pytest.raises(InputError, match="max_roll"):
-        history(small_universe, small_closes(), max_roll=0.5)
+
+
+def test_history_does_not_depend_on_the_range(small_universe):
+    full = history(small_universe, small_closes())
+    part = history(small_universe, small_closes(), start="2026-02-05")
+    assert part.daily.loc["2026-02-05", "rebalance_usd"] == full.daily.loc["2026-02-05", "rebalance_usd"]
 
 
 @pytest.fixture(scope="module")
@@ -99,29 +74,31 @@ def closes(shared):
     return load_price_dir(shared / "prices")
 
 
+def _packaged_observations():
+    from lev_flows.build import packaged_observations
+
+    return packaged_observations()
+
+
 @pytest.fixture(scope="module")
 def real_history(closes):
-    return history(load_universe(), closes, start="2024-01-02")
+    return history(load_universe(), closes, observations=_packaged_observations())
 
 
 def test_history_real_prices(real_history, closes):
     h = real_history
-    assert h.daily.index[0] == pd.Timestamp("2024-01-02") and h.daily.index[-1] == pd.Timestamp("2026-08-21")
+    assert h.daily.index[0] == pd.Timestamp("2024-01-03") and h.daily.index[-1] == pd.Timestamp("2026-08-21")
     assert pd.Timestamp("2026-05-25") not in h.daily.index  # Memorial Day row of the index table dropped
-    uni = load_universe()
-    one_day = estimate(uni, returns_from_prices(uni, closes, "2026-02-04")).total.rebalance_usd
-    assert h.daily.loc["2026-02-04", "rebalance_usd"] == pytest.approx(one_day, rel=1e-9)
-    assert one_day / 1e9 == pytest.approx(-11.33, abs=0.01)
-    # the tariff-pause rally (Nasdaq-100 +12 %) is the largest day of the range
+    # the tariff-pause rally (Nasdaq-100 +12 %) is the largest buying day of the range
     top = h.largest_days(3)
-    assert top.index[0] == pd.Timestamp("2025-04-09") and top["rebalance_usd"].iloc[0] > 0
+    buy = h.daily["rebalance_usd"].idxmax()
+    assert buy == pd.Timestamp("2025-04-09") and pd.Timestamp("2025-04-09") in top.index
     assert top["rank"].tolist() == [1, 2, 3]
-    # 2026-02-04 stands out: top 15 % of all days by size, a top-5 selling day of its quarter
+    # 2026-02-04 stands out: top 15 % of all days by size
     so = h.stand_out("2026-02-04")
     assert so["abs_percentile"] < 0.15 and so["rebalance_usd"] < 0
-    quarter = h.daily.loc["2025-12-01":"2026-02-27", "rebalance_usd"]
-    assert (quarter < quarter.loc["2026-02-04"]).sum() < 5
-    assert 0 < h.bounded_share < 0.3
+    # the number of funds alive grows: 329 catalog funds launched after 2024-01-02
+    assert h.daily["funds_launched"].iloc[0] < h.daily["funds_launched"].iloc[-1] - 250
     assert set(h.top_stocks.columns[:3]) <= {"PLTR", "TSLA", "NVDA", "AVGO", "AMD", "MU"}
 
 
@@ -215,7 +192,8 @@ def test_implied_creations_hand_worked(small_universe):
     assert t.loc["AAA", "performance"] == pytest.approx(perf)
     assert t.loc["AAA", "creations_usd"] == pytest.approx(1.1e9 - 1e9 * (1 + perf))
     assert t.loc["AAA", "creation_exposure_usd"] == pytest.approx(3 * t.loc["AAA", "creations_usd"])
-    reb = 1e9 * 6 * 0.06 + 1e9 * 1.18 * 6 * -0.044
+    # the rebalance is on the point-in-time AUM (the catalog's 1B at the close of 02-03)
+    reb = 1e9 / 1.18**0.75 * 6 * 0.06 + 1e9 * 6 * -0.044
     assert t.loc["AAA", "rebalance_usd"] == pytest.approx(reb)
     with pytest.raises(InputError, match="must come after"):
         implied_creations(small_universe, small_closes(), end, start)
@@ -228,15 +206,19 @@ def test_implied_creations_real_snapshots(shared, closes):
         snap = import_snapshot(shared / "letf_snapshots" / name)
         return {f["ticker"]: (f.get("aum_usd"), f.get("aum_as_of")) for f in snap.funds}
 
-    t = implied_creations(load_universe(), closes, aum("leveraged_etfs_2026-03-01.csv"), aum("leveraged_etfs_2026-06-01.csv"))
+    t = implied_creations(
+        load_universe(), closes, aum("leveraged_etfs_2026-03-01.csv"), aum("leveraged_etfs_2026-06-01.csv"),
+        observations=_packaged_observations(),
+    )
     assert t.attrs["start"] == "2026-02-20" and t.attrs["end"] == "2026-06-01"
     soxl = t.set_index("ticker").loc["SOXL"]
-    # SOXL nearly quadrupled on performance but its AUM only doubled: about $23.5B redeemed,
-    # offsetting nearly all of its rebalancing buying (the Ivanov-Lenkey effect)
-    assert soxl["creations_usd"] / 1e9 == pytest.approx(-23.5, abs=0.1)
-    assert 0.9 < soxl["offset_share"] < 1.0
+    # SOXL more than tripled on performance but its AUM only doubled: about $18.6B redeemed,
+    # offsetting more than all of its rebalancing buying (the Ivanov-Lenkey effect)
+    assert soxl["performance"] == pytest.approx(2.439, abs=0.01)
+    assert soxl["creations_usd"] / 1e9 == pytest.approx(-18.6, abs=0.1)
+    assert 1.0 < soxl["offset_share"] < 1.4
     total = -t["creation_exposure_usd"].sum() / t["rebalance_usd"].sum()
-    assert 0.6 < total < 0.7
+    assert 0.6 < total < 0.8
 
 
 # ---- Monte Carlo --------------------------------------------------------------------------
@@ -245,7 +227,7 @@ def test_implied_creations_real_snapshots(shared, closes):
 def test_monte_carlo_hand_worked(small_universe):
     # the same day repeated: every bootstrap scenario is that day's flow
     closes = pd.DataFrame(
-        {"STK1": 100 * 0.99 ** np.arange(31), "STK2": 50 * 1.01 ** np.arange(31), "GOLD": 10 * 1.02 ** np.arange(31)},
+        {"STK1": 100 * 0.99 ** np.arange(31), "STK2": 50 * 1.01 ** np.arange(31), "GLD": 10 * 1.02 ** np.arange(31)},
         index=pd.bdate_range("2026-01-02", periods=31),
     )
     res = monte_carlo(small_universe, closes, n=1000, lookback=30)
@@ -287,11 +269,12 @@ def test_cli_history_tracking_creations_montecarlo(tmp_path, shared):
     out = run_cli("history", "--start", "2026-01-02", "--end", "2026-02-27", "--prices", prices, "--format", "json")
     assert out.returncode == 0, out.stderr
     rows = {r["date"][:10]: r for r in json.loads(out.stdout)}
-    assert rows["2026-02-04"]["rebalance_usd"] / 1e9 == pytest.approx(-11.33, abs=0.01)
+    assert rows["2026-02-04"]["rebalance_usd"] / 1e9 == pytest.approx(-13.06, abs=0.01)
     chart = tmp_path / "h.png"
     out = run_cli("history", "--prices", prices, "--top", "3", "--chart", chart)
     assert out.returncode == 0, out.stderr
-    assert "2025-04-09" in out.stdout and "2026-02-04: -11.33B" in out.stdout
+    assert "2025-04-09" in out.stdout and "2026-02-04: -13.06B" in out.stdout
+    assert "exceeds 10 sessions" in out.stderr  # 2024-2025 days are far from any AUM observation
     assert chart.read_bytes()[:4] == b"\x89PNG"
     out = run_cli("tracking", "--prices", prices, "--format", "csv")
     assert out.returncode == 0 and out.stdout.splitlines()[1].startswith("TQQQ,3.0,NDX,QQQ")
@@ -301,7 +284,7 @@ def test_cli_history_tracking_creations_montecarlo(tmp_path, shared):
         "--prices", prices,
     )
     assert out.returncode == 0, out.stderr
-    assert "offset 66%" in out.stdout and "SOXL" in out.stdout
+    assert "offset 71%" in out.stdout and "SOXL" in out.stdout
     out = run_cli("montecarlo", "--prices", prices, "--scenarios", "5000", "--format", "json")
     assert out.returncode == 0, out.stderr
     assert [r["quantile"] for r in json.loads(out.stdout)] == [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
@@ -310,8 +293,6 @@ def test_cli_history_tracking_creations_montecarlo(tmp_path, shared):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["history", "--aum", "shares"], "aum must be one of"),
-        (["history", "--max-roll", "0.5"], "--max-roll must be 1 or more"),
         (["history", "--start", "2026-13-01"], "is not a date"),
         (["history", "--start", "2026-03-01", "--end", "2026-02-01"], "after end"),
         (["history", "--prices", "/nonexistent"], "not a directory"),

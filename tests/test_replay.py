@@ -31,22 +31,31 @@ def test_close_to_close_replay_matches_published_figure():
     est = replay(basis="close")
     _check_headline(est)
     assert est.basis == "close-to-close"
-    assert est.coverage.aum_with_return == pytest.approx(1.0)
+    assert est.coverage.aum_with_return > 0.999
     assert est.coverage.equity_aum_with_composition >= 0.95
-    methods = est.by_etf.set_index("ticker")["return_method"]
-    assert methods["SPXL"] == "price (^GSPC)"
-    assert methods["TQQQ"].startswith("composition")
-    # S&P 500 close on the day: -0.51 %, as published
-    spxl = est.by_etf.set_index("ticker").loc["SPXL"]
-    assert spxl["underlying_return"] == pytest.approx(-0.005072, abs=1e-5)
+    by = est.by_etf.set_index("ticker")
+    # returns fund by fund: the fund's own close first
+    assert by.loc["TQQQ", "return_method"] == "own price (TQQQ) / 3"
+    assert by.loc["SPXL", "return_method"] == "own price (SPXL) / 3"
+    # TQQQ's own close-to-close return that day was -5.2553 %: r = R / 3
+    assert by.loc["TQQQ", "underlying_return"] == pytest.approx(-0.0175177, abs=1e-7)
+    # start-of-day AUM point in time: TQQQ = the issuer's net assets at the close of 2026-02-03
+    assert by.loc["TQQQ", "aum_usd"] == pytest.approx(28_567_096_530.0, rel=1e-9)
+    assert by.loc["TQQQ", "aum_source"] == "issuer_nav" and by.loc["TQQQ", "aum_date"] == "2026-02-03"
+    # a fund known only from the screener: its 2026-02-02 observation carried one session
+    assert by.loc["SOXL", "aum_source"] == "screener" and by.loc["SOXL", "aum_gap_sessions"] == 1
+    # the packaged replay is exactly the point-in-time estimate of the day
+    from lev_flows import estimate_day
+
+    assert estimate_day("2026-02-04").total.rebalance_usd == pytest.approx(est.total.rebalance_usd, abs=1.0)
 
 
 def test_intraday_view_at_snapshot_time():
     est = replay(basis="intraday")
     _check_headline(est)
     row = est.by_etf.set_index("ticker").loc["TQQQ"]
-    # TQQQ reported -5.854912 % at 14:43: A * (L - 1) * R = 29.972B x 2 x -5.854912 %
-    assert row["rebalance_usd"] == pytest.approx(29.972e9 * 2 * -0.05854912, rel=1e-6)
+    # TQQQ reported -5.854912 % at 14:43: A * (L - 1) * R with A = issuer net assets at 02-03's close
+    assert row["rebalance_usd"] == pytest.approx(28_567_096_530.0 * 2 * -0.05854912, rel=1e-6)
 
 
 def test_shipped_universe_covers_equity_aum():

@@ -140,6 +140,12 @@ def _row_date(value: Any, fallback: dt.date) -> dt.date:
     return fallback if pd.isna(stamp) else min(stamp.date(), fallback)
 
 
+def _inception(value: Any, as_of: dt.date) -> dt.date | None:
+    """The fund's inception date (None when blank, unparseable or after the snapshot)."""
+    stamp = pd.to_datetime(value, errors="coerce")
+    return None if pd.isna(stamp) or stamp.date() > as_of else stamp.date()
+
+
 def _clean_ticker(raw: Any) -> str | None:
     if not isinstance(raw, str) or not raw.strip():
         return None
@@ -286,6 +292,7 @@ def _fund_entry(row, ticker, name, leverage, uid, asset_class, aum, as_of) -> di
         "reset": reset,
         "aum_usd": aum,
         "aum_as_of": _row_date(row.get("updated_at"), as_of) if aum is not None else None,
+        "inception_date": _inception(row.get("inception_date"), as_of),
     }
     if ticker in TICKER_OVERRIDES:
         fund["notes"] = TICKER_OVERRIDES[ticker][1]

@@ -378,3 +378,18 @@ CURATED_SECTORS: dict[str, tuple[str, str]] = {
     "NU": ("Nu Holdings Ltd", "Financials"),
     "RKLB": ("Rocket Lab Corp", "Industrials"),
 }
+
+#: declared tracking ETFs: an ETF (1x, unlevered) whose daily return stands in for an index
+#: underlying that has no index level in the price tables (used for returns after the index
+#: level and before a composition, and by ``tracking`` / ``universe verify`` as the reference)
+TRACKING_ETFS: dict[str, str] = {
+    "NDX": "QQQ", "SPX": "SPY", "RTY": "IWM", "INDU": "DIA", "MID": "IJH", "SML": "IJR",
+    "SOX": "SOXX", "DJUSSC": "SOXX", "NYFANG": "FNGS",
+    "S5INFT": "XLK", "S5FINL": "XLF", "S5ENRS": "XLE", "S5HLTH": "XLV", "S5INDU": "XLI", "S5MATR": "XLB",
+    "S5RLST": "XLRE", "S5TELS": "XLC", "S5UTIL": "XLU", "S5COND": "XLY", "S5CONS": "XLP",
+    "SPSIBI": "XBI", "SPSIRBK": "KRE", "SPSIRE": "XRT", "GDM": "GDX",
+    "FTSECN50": "FXI", "CSICHINET": "KWEB", "CSI300": "ASHR", "MSCIKR": "EWY", "MSCIBR": "EWZ", "MSCIJP": "EWJ",
+    "MSCIEM": "EEM", "MSCIEAFE": "EFA", "MSCIIN": "INDA", "X_MSCI_EM_EMERGING_MARKETS_EX_CHINA": "EMXC",
+    "GOLD": "GLD", "SILVER": "SLV", "WTI": "USO", "NATGAS": "UNG", "UST20": "TLT", "UST7": "IEF", "HY": "HYG",
+    "USDX": "UUP", "VIXF": "VIXY", "BTC": "IBIT", "ETH": "ETHA", "ARKK": "ARKK",
+}

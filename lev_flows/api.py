@@ -1,0 +1,130 @@
+"""Entry points that read the store and the price tables, then call the engine: one day
+(:func:`estimate_day`), a range (:func:`history_range`), the scorecard against published
+figures (:func:`scorecard`).
+
+Each builds the point-in-time inputs once (:func:`lev_flows.pointintime.point_in_time` over the
+whole price table, AUM observations from the store) and hands them down, so ``estimate --date
+D``, the ``history`` row for D, ``daily --date D --prices ...`` and the scorecard agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .catalog import Universe, load_universe
+from .errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .estimate import FlowEstimate
+    from .history import HistoryResult
+    from .pointintime import PointInTime
+
+PRICES_ENV = "LEV_FLOWS_PRICES"
+SHARED_PRICES = Path("../shared/data/prices")
+
+
+def default_prices() -> Path:
+    """``$LEV_FLOWS_PRICES``, else ``../shared/data/prices`` when it exists, else an error."""
+    env = os.environ.get(PRICES_ENV)
+    if env:
+        return Path(env)
+    if SHARED_PRICES.is_dir():
+        return SHARED_PRICES
+    raise InputError(
+        f"no price tables: pass --prices DIR (or set ${PRICES_ENV}); {SHARED_PRICES} does not exist here"
+    )
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a point-in-time run reads once: the universe, the close table, the AUM observations
+    and the point-in-time panel built from them."""
+
+    universe: Universe
+    closes: "pd.DataFrame"
+    observations: "pd.DataFrame"
+    pit: "PointInTime"
+    prices: str
+
+
+def load_inputs(
+    universe: Universe | str | Path | None = None,
+    prices: str | Path | "pd.DataFrame" | None = None,
+    db: str | Path | None = None,
+) -> Inputs:
+    """Universe (a path or None for the packaged one), closes (a folder, one table file, or a
+    frame; default :func:`default_prices`) and the store's observations -> :class:`Inputs`."""
+    import pandas as pd
+
+    from .pointintime import point_in_time
+    from .returns import drop_non_sessions, load_price_dir, read_close_table
+    from .store import load_best_observations
+
+    uni = universe if isinstance(universe, Universe) else load_universe(universe)
+    if isinstance(prices, pd.DataFrame):
+        closes, label = prices, "given table"
+    else:
+        path = Path(prices) if prices is not None else default_prices()
+        closes = drop_non_sessions(read_close_table(path)) if path.is_file() else load_price_dir(path)
+        label = str(path)
+    obs = load_best_observations(db)
+    return Inputs(uni, closes, obs, point_in_time(uni, closes, obs), label)
+
+
+def estimate_day(
+    date: dt.date | str,
+    *,
+    universe: Universe | str | Path | None = None,
+    prices: str | Path | "pd.DataFrame" | None = None,
+    db: str | Path | None = None,
+    creations: dict[str, float] | None = None,
+    inputs: Inputs | None = None,
+) -> "FlowEstimate":
+    """The point-in-time estimate of one past session: AUM from the store's observations as
+    they stood at the previous close, returns fund by fund in order of directness.
+
+    >>> est = estimate_day("2025-04-09", prices="../shared/data/prices")   # doctest: +SKIP
+    >>> round(est.total.rebalance_usd / 1e9, 1)                            # doctest: +SKIP
+    """
+    from .estimate import estimate
+
+    day = _as_date(date)
+    inp = inputs or load_inputs(universe, prices, db)
+    row = inp.pit.row(day)
+    returns = inp.pit.day_returns(inp.universe, row, source=inp.prices)
+    return estimate(inp.universe, returns, aum=inp.pit.aum_day(row), creations=creations)
+
+
+def history_range(
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    *,
+    universe: Universe | str | Path | None = None,
+    prices: str | Path | "pd.DataFrame" | None = None,
+    db: str | Path | None = None,
+    top_stocks: int = 10,
+    inputs: Inputs | None = None,
+) -> "HistoryResult":
+    """:func:`lev_flows.history.history` on point-in-time inputs read from the store and prices."""
+    from .history import history
+
+    inp = inputs or load_inputs(universe, prices, db)
+    return history(inp.universe, inp.closes, start=start, end=end, top_stocks=top_stocks, pit=inp.pit)
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"--date: {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+__all__ = ["estimate_day", "history_range", "load_inputs", "Inputs", "default_prices"]
