@@ -137,6 +137,21 @@ def update_from_issuers(
     return report
 
 
+def record_holdings(holdings: dict, *, db: str | Path | None = None) -> int:
+    """Store the net assets of issuer holdings files (``FundHoldings`` by ticker, as of the close
+    of their ``as_of`` date) as ``holdings`` observations; returns the rows new or changed."""
+    rows = [
+        {"ticker": t, "date": h.as_of, "aum_usd": h.nav_usd, "nav": None, "shares_outstanding": h.shares_outstanding,
+         "timing": "close", "source_kind": "holdings", "source": h.source_url or f"{h.issuer} holdings", "published": None}
+        for t, h in holdings.items()
+        if h.as_of is not None and h.nav_usd is not None and h.nav_usd > 0
+    ]
+    if not rows:
+        return 0
+    with Store(db) as store:
+        return store.add(pd.DataFrame(rows), source_label="issuer holdings (daily --holdings)")
+
+
 def aum_series(ticker: str, universe: Universe, pit: "PointInTime", db: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(modelled, observed)`` for one fund: the point-in-time start-of-day AUM per session with
     its method, source and gap; and every stored observation (all sources)."""
@@ -164,4 +179,4 @@ def aum_series(ticker: str, universe: Universe, pit: "PointInTime", db: str | Pa
     return modelled, observed
 
 
-__all__ = ["import_files", "update_from_issuers", "aum_series", "ImportReport"]
+__all__ = ["import_files", "update_from_issuers", "aum_series", "record_holdings", "ImportReport"]

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .catalog import Universe, dump_yaml, parse_yaml, universe_from_data
 from .errors import InputError
-from .report import atomic_write_text
+from .io import atomic_write_text
 from .sources import holdings as H
 from .sources.screener import ImportResult, import_snapshot
 from .sources.underlyings import COMPOSITION_NOTES, COMPOSITIONS, CURATED_SECTORS, GICS_SECTORS
@@ -169,7 +169,7 @@ def write_observations(frame: pd.DataFrame, notes: dict[str, Any]) -> Path:
     timestamp) and ``aum_sources.json`` (how each snapshot was dated)."""
     import gzip
 
-    from .report import atomic_write_bytes
+    from .io import atomic_write_bytes
 
     text = frame.to_csv(index=False, lineterminator="\n")  # full precision: issuer figures exactly
     path = PACKAGE_DATA / "aum_observations.csv.gz"

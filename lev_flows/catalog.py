@@ -452,7 +452,7 @@ def dump_yaml(data: Any, stream, header: str | None = None) -> None:
 
 def save_universe(universe: Universe, path: str | Path, header: str | None = None) -> None:
     """Write a universe to YAML atomically (temp file + rename)."""
-    from .report import atomic_write_text
+    from .io import atomic_write_text
     import io
 
     buf = io.StringIO()

@@ -89,7 +89,8 @@ def estimate(
     """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
     from .catalog import load_universe
     from .estimate import DayReturns, estimate as run_estimate
-    from .report import atomic_write_bytes, print_tables, render
+    from .io import atomic_write_bytes
+    from .report import print_tables, render
 
     from .errors import OutputError
 
@@ -169,6 +170,25 @@ def estimate(
         console.print("Published estimate for 2026-02-04 (Morgan Stanley): about $18B of selling.")
 
 
+def _universe_at_close(universe, day: Optional[dt.date], prices: Optional[Path], db: Optional[Path]):
+    """The universe with each fund's point-in-time AUM at the close of ``day`` (default: the
+    price table's last session), for scenarios about the next session; without price tables,
+    the catalog's AUM with a warning on stderr."""
+    from .api import load_inputs
+    from .pointintime import universe_with_aum
+
+    try:
+        inp = load_inputs(universe, prices, db)
+    except InputError as exc:
+        if prices is not None or day is not None:
+            raise
+        typer.echo(f"lev-flows: warning: AUM from the catalog ({universe.as_of}), not point in time ({exc})", err=True)
+        return universe
+    row = inp.pit.row(day) if day is not None else len(inp.pit.sessions) - 1
+    typer.echo(f"AUM: point in time, at the close of {inp.pit.sessions[row]:%Y-%m-%d}", err=True)
+    return universe_with_aum(universe, inp.pit.aum_close[row], inp.pit.sessions[row].date())
+
+
 def _aum_for_day(universe, day: dt.date, prices: Optional[Path], db: Optional[Path]):
     """Point-in-time AUM for ``day`` (needs the price tables to carry observations); without
     prices, the catalog AUM with a warning on stderr."""
@@ -204,9 +224,12 @@ def ladder(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     chart: Optional[Path] = typer.Option(None, "--chart", help="PNG of the ladder."),
     force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),
+    date: Optional[str] = typer.Option(None, "--date", "-d", help="AUM at the close of this session (default: the price table's last)."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close tables (default: ../shared/data/prices)."),
+    db: Optional[Path] = _DB_OPTION,
 ) -> None:
-    """Rebalance flow for hypothetical moves of all equity underlyings, per index bucket;
-    with --move, the flows of one user-given scenario instead."""
+    """Rebalance flow for hypothetical moves of all equity underlyings, per index bucket, on the
+    point-in-time AUM at a session's close; with --move, the flows of one scenario instead."""
     import numpy as np
 
     from .analysis import ladder as run_ladder, parse_moves, sensitivity_usd, what_if
@@ -215,7 +238,7 @@ def ladder(
 
     if step <= 0 or span <= 0 or span >= 100:
         raise InputError("--step and --span must be positive percentages, --span below 100")
-    uni = load_universe(universe)
+    uni = _universe_at_close(load_universe(universe), _parse_date(date), prices, db)
     if move:
         est = what_if(uni, parse_moves(move))
         if fmt is not Format.table:
@@ -228,7 +251,8 @@ def ladder(
     moves = np.round(np.arange(-span, span + step / 2, step), 6) / 100.0
     table = run_ladder(uni, moves)
     if chart is not None:
-        from .report import atomic_write_bytes, ladder_png
+        from .io import atomic_write_bytes
+        from .report import ladder_png
 
         atomic_write_bytes(chart, ladder_png(table), force=force)
         typer.echo(f"wrote {chart}", err=True)
@@ -241,30 +265,27 @@ def ladder(
 
 @app.command()
 def liquidity(
-    prices: Path = typer.Option(..., "--prices", help="Folder of close and volume tables (../shared/data/prices)."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close and volume tables (default: ../shared/data/prices)."),
     date: Optional[str] = typer.Option(None, "--date", "-d", help="Day (default: the built-in replay, 2026-02-04)."),
     top: int = typer.Option(25, "--top", "-n", min=1),
     auction_share: float = typer.Option(0.10, "--auction-share", help="Closing auction as a share of the day's volume."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    db: Optional[Path] = _DB_OPTION,
 ) -> None:
-    """Each stock's flow as a share of its 20-day dollar volume and its closing auction."""
+    """Each stock's flow (point-in-time estimate of the day) as a share of its 20-day dollar
+    volume and its closing auction."""
     from .analysis import liquidity as run_liquidity
-    from .catalog import load_universe
-    from .estimate import estimate as run_estimate
-    from .returns import load_price_dir, returns_from_prices
+    from .api import default_prices, estimate_day, load_inputs
+    from .returns import load_price_dir
 
     if not 0 < auction_share <= 1:
         raise InputError("--auction-share must be in (0, 1]")
-    uni = load_universe()
-    closes = load_price_dir(prices)
-    if date is None or date == REPLAY_DATE:
-        from .build import load_replay
-
-        est = run_estimate(uni, load_replay(REPLAY_DATE))
-    else:
-        day = _parse_date(date)
-        check_trading_day(day)
-        est = run_estimate(uni, returns_from_prices(uni, closes, day))
+    day = _parse_date(date or REPLAY_DATE)
+    check_trading_day(day)
+    prices = prices or default_prices()
+    inputs = load_inputs(None, prices, db)
+    est = estimate_day(day, inputs=inputs)
+    closes = inputs.closes
     table = run_liquidity(est, closes, load_price_dir(prices, "volume"), auction_share=auction_share, top=top)
     if _write_frame(table, fmt):
         return
@@ -278,7 +299,7 @@ SHARED_PRICES = Path("../shared/data/prices")
 
 def _write_chart(chart: Optional[Path], png: "Callable[[], bytes]", force: bool) -> None:
     if chart is not None:
-        from .report import atomic_write_bytes
+        from .io import atomic_write_bytes
 
         atomic_write_bytes(chart, png(), force=force)
         typer.echo(f"wrote {chart}", err=True)

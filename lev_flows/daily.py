@@ -75,8 +75,7 @@ def symbols_needed(universe: Universe) -> tuple[list[str], list[str]]:
     singles = {u for u, single in zip(ids, c.underlying_is_single_stock) if single}
     needs_members = c.has_composition & ~np.isin(ids, list(priced))
     members = set(map(str, c.stock_tickers[np.unique(c.comp_stock[needs_members[c.comp_underlying]])]))
-    etfs = {TRACKING_ETFS[u] for u in ids if u in TRACKING_ETFS and u not in priced}
-    symbols = {INDEX_PRICE_COLUMNS[u] for u in priced} | singles | members | etfs
+    symbols = {INDEX_PRICE_COLUMNS[u] for u in priced} | singles | members
     covered = priced | singles | {ids[j] for j in np.flatnonzero(c.has_composition)}
     by_underlying: dict[str, tuple[float, str]] = {}
     for f in universe.funds:
@@ -172,7 +171,10 @@ def run_daily(
     if observations is None:
         observations = load_best_observations(db)
     symbols, funds = symbols_needed(universe)
-    own = sorted({f.ticker for f in universe.funds} - set(funds))
+    # optional: each fund's own price (first choice for its return, and its NAV path) and the
+    # tracking ETFs; without them the return falls back to the symbols above
+    etfs = {TRACKING_ETFS[u] for u in map(str, compiled(universe).underlying_ids) if u in TRACKING_ETFS and u not in INDEX_PRICE_COLUMNS}
+    own = sorted(({f.ticker for f in universe.funds} | etfs) - set(funds) - set(symbols))
     wanted = symbols + funds + own
     if hasattr(progress, "expect"):  # a progress bar that wants its total
         progress.expect(len(wanted))
@@ -210,6 +212,10 @@ def run_daily(
             if h.as_of != prev:  # a file from another day would mix two positions
                 holdings_failed[t] = f"{t}: holdings as of {h.as_of}, not the previous close {prev}; catalog AUM used"
                 del holdings[t]
+    if holdings:  # each file's net assets is an AUM observation for the days to come
+        from .aum import record_holdings
+
+        record_holdings(holdings, db=db)
     est = estimate(universe, returns, holdings=holdings or None, creations=creations, aum=pit.aum_day(row))
     if holdings_failed:
         est.warnings.append(f"{len(holdings_failed)} issuer holdings files unusable (catalog AUM used): {', '.join(sorted(holdings_failed)[:12])}")
@@ -218,7 +224,10 @@ def run_daily(
         est.warnings.insert(0, f"{len(missing)} symbols are not in {table.source} and are left out: {', '.join(missing[:12])}")
     no_own = sorted(set(own_failed) | (set(table.missing) & set(own)))
     if no_own:
-        est.warnings.append(f"{len(no_own)} funds have no price of their own from {table.source}; their underlying's return is used")
+        est.warnings.append(
+            f"{len(no_own)} optional symbols (funds' own prices, tracking ETFs) are not in {table.source}; "
+            "the next return in order of directness is used"
+        )
     if failed:
         est.warnings.insert(0, f"{len(failed)} symbols could not be fetched and are left out: {', '.join(list(failed)[:12])}")
     return DailyResult(
@@ -240,7 +249,8 @@ def write_report(result: DailyResult, folder: str | Path, *, force: bool = False
     (top stock and sector flows). Each file is written atomically."""
     import json
 
-    from .report import atomic_write_bytes, atomic_write_text, chart_png
+    from .io import atomic_write_bytes, atomic_write_text
+    from .report import chart_png
 
     root = Path(folder)
     if root.exists() and not root.is_dir():

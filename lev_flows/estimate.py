@@ -131,7 +131,8 @@ class FlowEstimate:
     def plot(self, path: str | None = None, top: int = 15, *, force: bool = False) -> bytes:
         """Bar charts of the top stock flows and the sector flows as PNG bytes; written
         atomically to ``path`` when given. Needs matplotlib (imported only here)."""
-        from .report import atomic_write_bytes, chart_png
+        from .io import atomic_write_bytes
+        from .report import chart_png
 
         png = chart_png(self, top=top)
         if path is not None:

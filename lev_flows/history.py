@@ -87,7 +87,8 @@ class HistoryResult:
 
     def plot(self, path: str | None = None, *, marked: int = 5, force: bool = False) -> bytes:
         """PNG of the daily net flow with the ``marked`` largest days labelled."""
-        from .report import atomic_write_bytes, history_png
+        from .io import atomic_write_bytes
+        from .report import history_png
 
         png = history_png(self, marked=marked)
         if path is not None:

@@ -52,7 +52,8 @@ class MonteCarloResult:
 
     def plot(self, path: str | None = None, *, force: bool = False) -> bytes:
         """PNG histogram of the totals with the quantiles marked."""
-        from .report import atomic_write_bytes, montecarlo_png
+        from .io import atomic_write_bytes
+        from .report import montecarlo_png
 
         png = montecarlo_png(self)
         if path is not None:

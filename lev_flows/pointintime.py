@@ -375,6 +375,16 @@ def point_in_time(
     )
 
 
+def universe_with_aum(universe: Universe, aum_usd: np.ndarray, as_of: dt.date) -> Universe:
+    """A copy of ``universe`` whose funds carry ``aum_usd`` (F,) as of ``as_of`` (NaN = none):
+    for scenarios (ladder, what-if, Monte Carlo) on the point-in-time AUM."""
+    funds = [
+        f.model_copy(update={"aum_usd": None if not np.isfinite(a) else float(a), "aum_as_of": None if not np.isfinite(a) else as_of})
+        for f, a in zip(universe.funds, np.asarray(aum_usd, dtype=float))
+    ]
+    return universe.model_copy(update={"funds": funds})
+
+
 class _LazyDetail(dict):
     """Method text per underlying for one row, computed on first access (history has 660 rows
     and rarely needs the text)."""
@@ -422,6 +432,7 @@ __all__ = [
     "AumDay",
     "point_in_time",
     "carry_aum",
+    "universe_with_aum",
     "AUM_METHODS",
     "AUM_SOURCES",
     "FUND_MISMATCH",

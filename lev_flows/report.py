@@ -1,4 +1,5 @@
-"""Output at the edge: atomic file writes, rich tables, CSV / JSON / Parquet exports, charts.
+"""Presentation at the edge: rich tables, CSV / JSON / Parquet exports, charts (file writes are
+:mod:`lev_flows.io`).
 
 Nothing here computes flows; it formats a :class:`~lev_flows.estimate.FlowEstimate`.
 """
@@ -13,61 +14,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import OutputError
+from .io import atomic_write_bytes, atomic_write_text  # noqa: F401 - re-exported for callers of report
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-    from .estimate import FlowEstimate
-
-
-def _check_target(path: Path, force: bool) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.exists():
-        raise OutputError(f"{path}: directory {parent} does not exist")
-    if not parent.is_dir():
-        raise OutputError(f"{path}: {parent} is not a directory")
-    if path.is_dir():
-        raise OutputError(f"{path}: is a directory")
-    if path.exists() and not force:
-        raise OutputError(f"{path}: already exists; pass --force to overwrite")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"{path}: directory {parent} is not writable")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: str | Path, data: bytes, *, force: bool = False) -> Path:
-    """Write ``data`` to ``path`` via a temp file in the same directory and a rename, so a
-    failure (disk full, interrupt) never leaves a partial file. Refuses to overwrite an
-    existing file unless ``force``."""
-    path = Path(path)
-    _check_target(path, force)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write in {path.parent} ({exc.strerror or exc})") from None
-    try:
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | Path, text: str, *, force: bool = False) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"), force=force)
+# "FlowEstimate" in annotations is lev_flows.estimate.FlowEstimate; presentation sits above the
+# estimate and does not import it (the estimate's plot() imports this module)
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,9 +325,10 @@ def montecarlo_png(result) -> bytes:
 def scorecard_png(table) -> bytes:
     """Horizontal bars: each published figure and ours for the same day (USD billions)."""
     plt = _pyplot()
-    labels = [f"{d} {s[:28]}" for d, s in zip(table["date"], table["source"])]
+    when = table["published_basis"].astype(str).str.split("(").str[0].str.strip()
+    labels = [f"{d} {s[:24]}\n({w})" for d, s, w in zip(table["date"], table["source"], when)]
     y = np.arange(len(table))
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(table) + 1.6))
+    fig, ax = plt.subplots(figsize=(9, 0.8 * len(table) + 1.6))
     ax.barh(y + 0.2, table["published_usd"] / 1e9, height=0.38, color="#888888", label="published")
     ours = table["ours_usd"].to_numpy(dtype=float)
     ax.barh(y - 0.2, np.nan_to_num(ours) / 1e9, height=0.38, color="#1f77b4", label="lev_flows (close-to-close, point in time)")
@@ -385,7 +339,8 @@ def scorecard_png(table) -> bytes:
     ax.axvline(0, color="black", linewidth=0.6)
     ax.set_xlabel("leveraged-ETF rebalancing, USD billions (+ = buy)")
     ax.set_title("Scorecard: published desk estimates vs lev_flows")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    fig.tight_layout()
     return _png(fig)
 
 

@@ -60,6 +60,19 @@ def small_universe(tmp_path_factory):
     return load_universe(path)
 
 
+@pytest.fixture
+def server():
+    """A real HTTP server on 127.0.0.1 (pytest-httpserver), threaded, for the providers."""
+    from pytest_httpserver import HTTPServer
+
+    srv = HTTPServer(host="127.0.0.1", threaded=True)
+    srv.start()
+    yield srv
+    srv.clear()
+    if srv.is_running():
+        srv.stop()
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not SHARED.is_dir():

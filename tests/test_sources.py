@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pytest_httpserver import HTTPServer
 
 from lev_flows import formula
 from lev_flows.errors import DataSourceError
@@ -38,16 +37,6 @@ SMALL_CLOSES = pd.DataFrame(
 SMALL_TOTAL = -120e6 - 120e6 - 20e6 + 2e6 - 4e6
 
 
-@pytest.fixture
-def server():
-    srv = HTTPServer(host="127.0.0.1", threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    if srv.is_running():
-        srv.stop()
-
-
 class Sleeps(list):
     """Stands in for time.sleep: records each wait instead of waiting."""
 
@@ -64,7 +53,7 @@ def make_client(tmp_path: Path | None = None, **settings) -> tuple[HttpClient, S
     return HttpClient(HttpSettings(**base), sleep=sleeps), sleeps
 
 
-def yahoo(server: HTTPServer, faults=None, quote_at=None, closes=SMALL_CLOSES) -> FakeYahoo:
+def yahoo(server, faults=None, quote_at=None, closes=SMALL_CLOSES) -> FakeYahoo:
     fake = FakeYahoo(closes, faults, quote_at)
     server.expect_request(CHART).respond_with_handler(fake)
     return fake
@@ -499,8 +488,9 @@ def test_local_prices_from_parquet_file_and_folder(tmp_path, small_universe):
         LocalPrices(tmp_path / "bad.parquet").closes(PriceQuery(symbols=["STK1"], start="2026-02-03", end="2026-02-04"))
 
 
-def test_daily_with_issuer_holdings(server, small_universe):
+def test_daily_with_issuer_holdings(server, small_universe, tmp_path):
     from lev_flows.daily import run_daily
+    from lev_flows.store import Store
 
     issuers = {"AAA": "ProShares", "BBB": "Direxion", "EEE": "Direxion"}
     uni = small_universe.model_copy(
@@ -512,8 +502,14 @@ def test_daily_with_issuer_holdings(server, small_universe):
     server.expect_request("/holdings/EEE.csv").respond_with_handler(serve_text(stale))
     client, _ = make_client()
     holdings = IssuerHoldings(client, server.url_for("/"), server.url_for("/"))
-    result = run_daily(uni, small_source(server, client), as_of=pd.Timestamp("2026-02-04").date(), holdings_source=holdings)
+    db = tmp_path / "store.duckdb"
+    result = run_daily(uni, small_source(server, client), as_of=pd.Timestamp("2026-02-04").date(), holdings_source=holdings, db=db)
     assert result.holdings_used == ["AAA", "BBB"]
+    # the files' net assets are stored as observations of the close of 2026-02-03 for later days
+    with Store(db) as store:
+        obs = store.observations(["AAA", "BBB"])
+    assert set(obs["source_kind"]) == {"holdings"} and sorted(obs["ticker"]) == ["AAA", "BBB"]
+    assert {str(d)[:10] for d in obs["date"]} == {"2026-02-03"}
     assert result.holdings_failed == {"EEE": "EEE: holdings as of 2026-01-30, not the previous close 2026-02-03; catalog AUM used"}
     assert result.estimate.total.rebalance_usd == pytest.approx(SMALL_TOTAL + 120e6 - 172e6 + 120e6 - 96e6, abs=1e-3)
     assert any(w.startswith("1 issuer holdings files unusable") for w in result.estimate.warnings)

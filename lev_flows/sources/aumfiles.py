@@ -254,7 +254,7 @@ def detect_kind(data: bytes, where: str) -> str:
     names = {c.strip().lower() for c in head}
     if {"underlying_asset", "aum"} <= names:
         return "screener"
-    if "nav" in names and ({"shares outstanding (000)", "shares_outstanding_000"} & names):
+    if "nav" in names:  # an issuer NAV history (its reader names any missing column)
         return "issuer_nav"
     if {"ticker", "date", "aum_usd"} <= names:
         return "observations"

@@ -1,0 +1,148 @@
+"""Held-out validation of the point-in-time AUM model against the issuer's own figures.
+
+    python -m benchmarks.validate_aum            # prints the README tables, writes results/aum_validation.json
+
+1. **The carry rule.** From the ProShares daily net assets of eight funds (2024-2026): carry each
+   fund's AUM from an anchor day to every other day with ``V = V_0 (P / P_0) ** beta`` and
+   measure ``|log(V / V_true)|``. ``beta = 1`` holds shares constant, ``beta = 0`` dollars; the
+   least-squares ``beta`` per direction is fitted leaving each fund out in turn (the error of a
+   fund is measured with the ``beta`` of the other three of its direction).
+2. **Held out.** The ProShares file is removed from the observations: those eight funds' AUM is
+   modelled from the screener snapshots alone (the packaged observations minus ``issuer_nav``)
+   and compared with the issuer's net assets at the previous close, by distance (sessions) to
+   the nearest snapshot observation, median and 90th percentile of the absolute error.
+3. **History totals** with the point-in-time AUM (all observations).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lev_flows import load_universe
+from lev_flows.build import packaged_observations
+from lev_flows.history import history
+from lev_flows.pointintime import CARRY_ELASTICITY, point_in_time
+from lev_flows.returns import load_price_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+OUT = Path(__file__).parent / "results" / "aum_validation.json"
+FUNDS = {"TQQQ": 3, "QLD": 2, "SSO": 2, "UPRO": 3, "SQQQ": -3, "QID": -2, "SDS": -2, "SPXU": -3}
+GAP_BUCKETS = [(0, 0), (1, 5), (6, 20), (21, 60), (61, 125), (126, 250), (251, 10_000)]
+
+
+def issuer_net_assets() -> pd.DataFrame:
+    df = pd.read_csv(next((SHARED / "fund_history").glob("proshares_nav_*.csv")), parse_dates=["date"])
+    return df.pivot(index="date", columns="ticker", values="aum_usd")
+
+
+def carry_rule_errors(closes: pd.DataFrame, net: pd.DataFrame, step: int = 10) -> dict:
+    """Error of carrying AUM by ``(P / P_0) ** beta`` from anchors every ``step`` sessions."""
+    idx = closes.index.intersection(net.index)
+    lp = np.log(closes.loc[idx, list(FUNDS)])
+    la = np.log(net.loc[idx, list(FUNDS)])
+    pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for t in FUNDS:
+        xs, ys = [], []
+        for a in range(0, len(idx), step):
+            dx, dy = (lp[t] - lp[t].iloc[a]).to_numpy(), (la[t] - la[t].iloc[a]).to_numpy()
+            ok = np.isfinite(dx) & np.isfinite(dy) & (np.arange(len(idx)) != a)
+            xs.append(dx[ok])
+            ys.append(dy[ok])
+        pairs[t] = (np.concatenate(xs), np.concatenate(ys))
+    out: dict = {"fitted_beta": {}, "rules": {}}
+    for direction in ("long", "inverse"):
+        tickers = [t for t, lev in FUNDS.items() if (lev > 0) == (direction == "long")]
+        x = np.concatenate([pairs[t][0] for t in tickers])
+        y = np.concatenate([pairs[t][1] for t in tickers])
+        out["fitted_beta"][direction] = float(np.dot(x, y) / np.dot(x, x))
+        loo = []
+        for t in tickers:
+            xo = np.concatenate([pairs[u][0] for u in tickers if u != t])
+            yo = np.concatenate([pairs[u][1] for u in tickers if u != t])
+            beta = np.dot(xo, yo) / np.dot(xo, xo)
+            loo.append(np.abs(pairs[t][1] - beta * pairs[t][0]))
+        loo = np.concatenate(loo)
+        rules = {
+            "shares constant (beta 1)": np.abs(y - x),
+            "dollars constant (beta 0)": np.abs(y),
+            f"chosen (beta {CARRY_ELASTICITY[direction]:g})": np.abs(y - CARRY_ELASTICITY[direction] * x),
+            "least squares, fund left out": loo,
+        }
+        out["rules"][direction] = {
+            k: {"median": float(np.median(v)), "p90": float(np.quantile(v, 0.9))} for k, v in rules.items()
+        }
+    return out
+
+
+def held_out_errors(closes: pd.DataFrame, net: pd.DataFrame) -> pd.DataFrame:
+    """Model the eight funds from the screener snapshots only; error by gap bucket."""
+    uni = load_universe()
+    obs = packaged_observations()
+    obs = obs[obs["source_kind"] != "issuer_nav"]
+    pit = point_in_time(uni, closes, obs)
+    truth = net.shift(1).reindex(pit.sessions)  # net assets at the previous close
+    rows = []
+    for t in FUNDS:
+        i = int(np.flatnonzero(pit.tickers == t)[0])
+        model, true, gap = pit.aum_usd[:, i], truth[t].to_numpy(), pit.aum_gap[:, i]
+        ok = np.isfinite(model) & np.isfinite(true)
+        for g, m, tr in zip(gap[ok], model[ok], true[ok]):
+            rows.append({"ticker": t, "direction": "long" if FUNDS[t] > 0 else "inverse", "gap": int(g), "error": abs(np.log(m / tr))})
+    df = pd.DataFrame(rows)
+    out = []
+    for lo, hi in GAP_BUCKETS:
+        for direction in ("long", "inverse", "all"):
+            sel = df[(df["gap"] >= lo) & (df["gap"] <= hi)]
+            if direction != "all":
+                sel = sel[sel["direction"] == direction]
+            if sel.empty:
+                continue
+            out.append({
+                "gap_sessions": f"{lo}" if lo == hi else (f"{lo}-{hi}" if hi < 10_000 else f">{lo - 1}"),
+                "direction": direction, "fund_days": len(sel),
+                "median_abs_error": float(np.median(np.expm1(sel["error"]))),
+                "p90_abs_error": float(np.quantile(np.expm1(sel["error"]), 0.9)),
+            })
+    return pd.DataFrame(out)
+
+
+def history_totals(closes: pd.DataFrame) -> dict:
+    h = history(load_universe(), closes, observations=packaged_observations())
+    d = h.daily["rebalance_usd"]
+    top = h.largest_days(5)
+    return {
+        "sessions": len(d),
+        "mean_abs_net_usd": float(d.abs().mean()),
+        "2025-04-09": float(d.loc["2025-04-09"]),
+        "2026-02-04": float(d.loc["2026-02-04"]),
+        "largest_days": {k.date().isoformat(): float(v) for k, v in top["rebalance_usd"].items()},
+        "days_over_10_sessions": h.stale_days,
+    }
+
+
+def main() -> None:
+    closes = load_price_dir(SHARED / "prices")
+    net = issuer_net_assets()
+    rules = carry_rule_errors(closes, net)
+    held = held_out_errors(closes, net)
+    totals = history_totals(closes)
+    print("fitted elasticity (least squares):", {k: round(v, 3) for k, v in rules["fitted_beta"].items()})
+    for direction, table in rules["rules"].items():
+        print(f"\n{direction} funds, |log error| of carrying AUM by price:")
+        for name, v in table.items():
+            print(f"  {name:32s} median {v['median']:.3f}  p90 {v['p90']:.3f}")
+    print("\nheld out (ProShares file removed; modelled from screener snapshots only):")
+    print(held[held["direction"] == "all"].to_string(index=False, float_format=lambda v: f"{v:.1%}"))
+    print("\nhistory with point-in-time AUM:", json.dumps(totals, indent=1))
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text(json.dumps({"carry_rule": rules, "held_out": held.to_dict("records"), "history": totals}, indent=1) + "\n")
+    print(f"\nwrote {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

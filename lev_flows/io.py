@@ -1,0 +1,63 @@
+"""The ground floor for files: atomic writes (a temp file in the same folder, then a rename), so
+a failure or an interrupt never leaves a partial file. Imports nothing of ours but the errors."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import OutputError
+
+
+def _check_target(path: Path, force: bool) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"{path}: directory {parent} does not exist")
+    if not parent.is_dir():
+        raise OutputError(f"{path}: {parent} is not a directory")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory")
+    if path.exists() and not force:
+        raise OutputError(f"{path}: already exists; pass --force to overwrite")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{path}: directory {parent} is not writable")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, force: bool = False) -> Path:
+    """Write ``data`` to ``path`` via a temp file in the same directory and a rename, so a
+    failure (disk full, interrupt) never leaves a partial file. Refuses to overwrite an
+    existing file unless ``force``."""
+    path = Path(path)
+    _check_target(path, force)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write in {path.parent} ({exc.strerror or exc})") from None
+    try:
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str, *, force: bool = False) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), force=force)
+
+
+__all__ = ["atomic_write_bytes", "atomic_write_text"]
