@@ -89,14 +89,12 @@ def estimate(
     """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
     from .catalog import load_universe
     from .estimate import DayReturns, estimate as run_estimate
-    from .io import atomic_write_bytes
+    from .io import atomic_write_bytes, check_target
     from .report import print_tables, render
 
-    from .errors import OutputError
-
-    for target in (output, chart):
-        if target is not None and target.exists() and not force:
-            raise OutputError(f"{target}: already exists; pass --force to overwrite")
+    for target in (output, chart):  # before any work: a bad output path is the only message
+        if target is not None:
+            check_target(target, force)
     if fmt is Format.parquet and output is None:
         raise InputError("--format parquet needs --output PATH")
     day = _parse_date(date)
@@ -139,6 +137,7 @@ def estimate(
         comparison = load_replay(REPLAY_DATE, "close" if intraday else "intraday", uni)
     if day_returns is not None:
         est = run_estimate(uni, day_returns, date=day, creations=creations_usd, aum=aum_day)
+    _warn(est.warnings)
     if chart is not None:
         est.plot(chart, top=top, force=force)
         typer.echo(f"wrote {chart}", err=True)
@@ -202,6 +201,12 @@ def _aum_for_day(universe, day: dt.date, prices: Optional[Path], db: Optional[Pa
         return None
 
 
+def _warn(warnings: list[str]) -> None:
+    """An estimate's warnings, one line each on stderr, whatever the output format."""
+    for w in warnings:
+        typer.echo(f"lev-flows: warning: {w}", err=True)
+
+
 def _write_frame(frame, fmt: Format) -> bool:
     """Write an analysis table to stdout as JSON records or CSV; False for a terminal table."""
     if fmt is Format.json:
@@ -241,6 +246,7 @@ def ladder(
     uni = _universe_at_close(load_universe(universe), _parse_date(date), prices, db)
     if move:
         est = what_if(uni, parse_moves(move))
+        _warn(est.warnings)
         if fmt is not Format.table:
             from .report import render
 
@@ -306,12 +312,13 @@ def _write_chart(chart: Optional[Path], png: "Callable[[], bytes]", force: bool)
 
 
 def _refuse_existing(*targets: Optional[Path], force: bool) -> None:
-    """Fail before any work if an output exists and --force is not given."""
-    from .errors import OutputError
+    """Fail before any work if an output cannot be written (missing folder, existing file
+    without --force, ...)."""
+    from .io import check_target
 
     for target in targets:
-        if target is not None and target.exists() and not force:
-            raise OutputError(f"{target}: already exists; pass --force to overwrite")
+        if target is not None:
+            check_target(target, force)
 
 
 @app.command()
@@ -594,6 +601,7 @@ def daily(
         now=_parse_now(now), db=db,
     )
     folder = write_report(result, output_dir, force=force, top=top)
+    _warn(result.estimate.warnings)
     console = _console()
     print_tables(result.estimate, console, top=top, stocks=max(25, top))
     if result.failed:
@@ -660,7 +668,7 @@ def aum_show(
     prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close tables (default: ../shared/data/prices)."),
     universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
     db: Optional[Path] = _DB_OPTION,
-    every: int = typer.Option(21, "--every", min=1, help="Table: one session in this many (observations always shown)."),
+    every: int = typer.Option(21, "--every", min=1, help="Table: one session in this many (the last always shown)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv (every session)."),
     chart: Optional[Path] = typer.Option(None, "--chart", help="PNG of observed vs modelled AUM."),
     force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),

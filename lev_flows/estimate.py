@@ -249,12 +249,12 @@ def fund_underlying_returns(
     r_fund = np.where(has_own, fund_override, r_fund)
     source = np.where(has_own, 2, source)
     if per_fund:
-        for key, value in per_fund.items():
-            i = fund_pos.get(str(key))
-            if i is None:
-                raise InputError(f"{where}: {key}: not a fund in the universe")
-            r_fund[i] = value
-            source[i] = 3
+        idx = np.fromiter((fund_pos.get(str(k), -1) for k in per_fund), dtype=np.int64, count=len(per_fund))
+        if (idx < 0).any():
+            bad = list(per_fund)[int(np.flatnonzero(idx < 0)[0])]
+            raise InputError(f"{where}: {bad}: not a fund in the universe")
+        r_fund[idx] = np.fromiter(per_fund.values(), dtype=float, count=len(per_fund))
+        source[idx] = 3
     return r_fund, source, unused
 
 
@@ -408,7 +408,7 @@ def estimate(
     if gap is not None and math.isfinite(gap) and gap > MAX_MEDIAN_GAP:
         warnings.append(
             f"AUM is {gap:.0f} sessions from its nearest observation (AUM-weighted median; over {MAX_MEDIAN_GAP}): "
-            "import newer AUM (lev-flows aum import / aum update)"
+            "import AUM observations nearer the day (lev-flows aum import / aum update)"
         )
     as_of = dict(universe.as_of_dates())
     as_of["aum"] = provenance["label"]
@@ -455,8 +455,9 @@ def _aum_inputs(universe: Universe, c: CompiledUniverse, aum: Any | None) -> tup
         values = np.asarray(aum.aum_usd, dtype=float)
         if values.shape != (n,):
             raise InputError(f"aum: {values.shape[0]} values for {n} funds")
-        obs = np.asarray(aum.obs_date)
-        dates = np.array([None if np.isnat(d) else str(d) for d in obs.astype("datetime64[D]")], dtype=object)
+        obs = np.asarray(aum.obs_date).astype("datetime64[D]")
+        dates = np.datetime_as_string(obs, unit="D").astype(object)
+        dates[np.isnat(obs)] = None
         method = np.asarray(aum.method, dtype=object)
         gap = np.asarray(aum.gap_sessions, dtype=float)
         return values, {

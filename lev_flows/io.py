@@ -10,7 +10,10 @@ from pathlib import Path
 from .errors import OutputError
 
 
-def _check_target(path: Path, force: bool) -> None:
+def check_target(path: str | Path, force: bool) -> None:
+    """Raise :class:`OutputError` if ``path`` cannot be written: missing or unwritable folder, a
+    directory, or an existing file without ``force``."""
+    path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
         raise OutputError(f"{path}: directory {parent} does not exist")
@@ -35,7 +38,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, force: bool = False) ->
     failure (disk full, interrupt) never leaves a partial file. Refuses to overwrite an
     existing file unless ``force``."""
     path = Path(path)
-    _check_target(path, force)
+    check_target(path, force)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
@@ -60,4 +63,4 @@ def atomic_write_text(path: str | Path, text: str, *, force: bool = False) -> Pa
     return atomic_write_bytes(path, text.encode("utf-8"), force=force)
 
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "check_target"]

@@ -24,7 +24,8 @@ fund's net assets at a close. A fund's net assets ``V_c`` at the close of sessio
   direction carries with its least-squares elasticity (``carried, long`` / ``carried,
   inverse``);
 * nothing before the fund's inception (catalog ``inception_date``, or the first price of a
-  fund whose prices start after the table does) and nothing from ``closed_on``.
+  fund whose prices start after the table does) and nothing from ``closed_on`` (the first
+  session it no longer trades) on.
 
 The start-of-day AUM of session ``t`` is ``V`` at the previous session's close. ``P`` is the
 fund's own close where it has one, else ``1 + L r`` of its underlying, else flat (counted).
@@ -238,7 +239,7 @@ def _launch_bounds(universe: Universe, grid: pd.DatetimeIndex, fund_closes: np.n
             first[i] = np.searchsorted(g, np.datetime64(f.inception_date, "ns"), side="left")
         elif 0 < first_price[i] < len(grid):  # prices start after the table does: launched then
             first[i] = first_price[i]
-        if f.closed_on is not None:
+        if f.closed_on is not None:  # the first day it no longer trades (no close from then on)
             end[i] = np.searchsorted(g, np.datetime64(f.closed_on, "ns"), side="left")
     return first, end
 
@@ -347,7 +348,11 @@ def point_in_time(
     value = np.where(alive, value, np.nan)
     method = np.where(alive, method, AUM_NONE)
 
-    # start of session t (row t of day_r, close index t + 1) = close index t
+    # start of session t (row t of day_r, close index t + 1) = close index t; a fund trades on
+    # session t only if it still exists then (t + 1 < end)
+    trading = alive[:-1] & (close_idx[1:] < end[None, :])
+    value = np.where(np.vstack([trading, alive[-1:]]), value, np.nan)
+    method = np.where(np.vstack([trading, alive[-1:]]), method, AUM_NONE)
     aum = value[:-1]
     cols = np.arange(F)[None, :].repeat(T, axis=0)
     used_t = used[:-1]
@@ -369,7 +374,7 @@ def point_in_time(
         return_method=ret_code,
         return_detail=detail,
         fund_return=own,
-        launched=alive[:-1],
+        launched=trading,
         underlying_matrix=m,
         aum_close=value[1:],
     )

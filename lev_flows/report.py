@@ -75,7 +75,8 @@ def _table(title: str, columns: list[str]):
 
 
 def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks: int = 25) -> None:
-    """Total, by index, by sector, top ETFs, top stocks and coverage, as rich tables."""
+    """Total, by index, by sector, top ETFs, top stocks and coverage, as rich tables (the
+    estimate's warnings are the caller's to print, on stderr)."""
     t, c = est.total, est.coverage
     total = _table(f"Leveraged ETF rebalancing, {est.date} ({est.basis}), USD, + = buy at the close", ["", "USD"])
     total.add_row("rebalance (all funds)", _usd(t.rebalance_usd))
@@ -124,8 +125,6 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
     cov.add_row("funds missing a return", f"{c.n_funds_missing_return}" + (f": {missing}" if missing else ""))
     cov.add_row("compositions as of", _composition_dates(est))
     console.print(cov)
-    for w in est.warnings[:8]:
-        console.print(f"[yellow]warning:[/yellow] {w}")
 
 
 def aum_source_label(row) -> str:

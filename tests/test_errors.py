@@ -48,7 +48,9 @@ def test_missing_return_for_large_fund_warns(tmp_path):
     rets.write_text("underlying,return\nSTK1,-0.05\nGOLD,0.01\n")  # IDX missing: AAA ($1B) has none
     res = run_cli("estimate", "--universe", uni, "--returns", rets)
     assert res.returncode == 0, res.stderr
-    assert "no return for AAA" in res.stdout and "not counted as zero" in res.stdout
+    # warnings go to stderr, in every output format
+    assert "lev-flows: warning: no return for AAA" in res.stderr and "not counted as zero" in res.stderr
+    assert "no return for AAA" not in res.stdout
 
 
 def _price_dir(tmp_path: Path, body: str) -> Path:

@@ -210,8 +210,9 @@ def test_cli_estimate_date_equals_cli_history(shared):
     # every fund row says where its AUM came from and how old it is
     tqqq = next(r for r in doc["by_etf"] if r["ticker"] == "TQQQ")
     assert (tqqq["aum_source"], tqqq["aum_date"], tqqq["aum_gap_sessions"]) == ("issuer_nav", "2025-04-08", 0.0)
-    # far from any observation for most funds in 2025: the warning says so
+    # far from any observation for most funds in 2025: the warning says so, on stderr
     assert any("sessions from its nearest observation" in w for w in doc["warnings"])
+    assert "lev-flows: warning: AUM is 205 sessions from its nearest observation" in one.stderr
     assert doc["coverage"]["n_funds_not_launched"] > 200
 
 
@@ -220,3 +221,16 @@ def test_funds_not_launched_are_not_counted_as_missing_aum(inputs):
     by = est.by_etf.set_index("ticker")
     assert (by["status"] == "not launched").sum() == est.coverage.n_funds_not_launched > 100
     assert np.isnan(by.loc[by["status"] == "not launched", "rebalance_usd"]).all()
+
+
+def test_no_aum_after_a_fund_closes(small_universe):
+    from tests.test_history import small_closes
+
+    funds = [f.model_copy(update={"closed_on": dt.date(2026, 2, 4)}) if f.ticker == "AAA" else f for f in small_universe.funds]
+    uni = small_universe.model_copy(update={"funds": funds})
+    p = point_in_time(uni, small_closes())
+    i = int(np.flatnonzero(p.tickers == "AAA")[0])
+    # it trades on 02-03, its last day; from 02-04, the first day it no longer trades, it has none
+    assert np.isfinite(p.aum_usd[p.row("2026-02-03"), i])
+    for day in ("2026-02-04", "2026-02-05"):
+        assert np.isnan(p.aum_usd[p.row(day), i]) and not p.launched[p.row(day), i]
