@@ -77,6 +77,7 @@ def estimate(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal."),
     force: bool = typer.Option(False, "--force", help="Overwrite --output/--chart if they exist."),
     chart: Optional[Path] = typer.Option(None, "--chart", help="Also write a PNG chart of top stock and sector flows."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write the estimate as a self-contained HTML desk note."),
     creations: Optional[Path] = typer.Option(
         None, "--creations", help="CSV of net creations by fund (ticker, creations_usd): shown beside the rebalance."
     ),
@@ -92,7 +93,7 @@ def estimate(
     from .io import atomic_write_bytes, check_target
     from .report import print_tables, render
 
-    for target in (output, chart):  # before any work: a bad output path is the only message
+    for target in (output, chart, html):  # before any work: a bad output path is the only message
         if target is not None:
             check_target(target, force)
     if fmt is Format.parquet and output is None:
@@ -138,6 +139,11 @@ def estimate(
     if day_returns is not None:
         est = run_estimate(uni, day_returns, date=day, creations=creations_usd, aum=aum_day)
     _warn(est.warnings)
+    if html is not None:
+        from .io import atomic_write_text
+
+        atomic_write_text(html, est.to_html(scorecard=_published_for(est)), force=force)
+        typer.echo(f"wrote {html}", err=True)
     if chart is not None:
         est.plot(chart, top=top, force=force)
         typer.echo(f"wrote {chart}", err=True)
@@ -199,6 +205,20 @@ def _aum_for_day(universe, day: dt.date, prices: Optional[Path], db: Optional[Pa
     except InputError as exc:
         typer.echo(f"lev-flows: warning: AUM from the catalog, not point in time ({exc})", err=True)
         return None
+
+
+def _published_for(est):
+    """The published figures of the estimate's day beside it, when the shared file is there."""
+    from .scorecard import PUBLISHED_FILE, read_published
+
+    if est.date is None or not PUBLISHED_FILE.is_file():
+        return None
+    rows = read_published(PUBLISHED_FILE)
+    rows = rows[rows["date"] == est.date]
+    if rows.empty:
+        return None
+    return rows.assign(published_usd=rows["estimate_usd"], published_basis=rows["basis"], ours_usd=est.total.rebalance_usd,
+                       ratio=est.total.rebalance_usd / rows["estimate_usd"])
 
 
 def _warn(warnings: list[str]) -> None:
@@ -610,7 +630,7 @@ def daily(
             console.print(f"  {why}")
     if result.holdings_used:
         console.print(f"exact re-leveraging from issuer holdings for {len(result.holdings_used)} funds")
-    console.print(f"wrote {folder}/ (estimate.json, by_etf.csv, by_stock.csv, by_sector.csv, by_index.csv, chart.png)")
+    console.print(f"wrote {folder}/ (estimate.json, by_etf.csv, by_stock.csv, by_sector.csv, by_index.csv, chart.png, report.html) and {folder.parent}/index.html")
 
 
 @aum_app.command("import")

@@ -47,6 +47,11 @@ class DailyResult:
     missing: list[str] = field(default_factory=list)
     holdings_used: list[str] = field(default_factory=list)
     holdings_failed: dict[str, str] = field(default_factory=dict)
+    #: context for the HTML note, when the source allows it (local tables): the history the day
+    #: ranks in, the liquidity table, the published figures of the day
+    history: Any = None
+    liquidity: Any = None
+    scorecard: Any = None
 
     def to_dict(self, top: int | None = None) -> dict[str, Any]:
         out = self.estimate.to_dict(top)
@@ -230,7 +235,11 @@ def run_daily(
         )
     if failed:
         est.warnings.insert(0, f"{len(failed)} symbols could not be fetched and are left out: {', '.join(list(failed)[:12])}")
+    history, liquidity, scorecard = _note_context(universe, source, est, pit, full if isinstance(full, pd.DataFrame) else None)
     return DailyResult(
+        history=history,
+        liquidity=liquidity,
+        scorecard=scorecard,
         estimate=est,
         session=session,
         mode="live" if live else "close",
@@ -243,10 +252,47 @@ def run_daily(
     )
 
 
+def _note_context(universe: Universe, source: Any, est: FlowEstimate, pit: Any, closes: pd.DataFrame | None):
+    """History, liquidity and published figures for the note, where they can be had without
+    another fetch: a local source's whole table (history and, with volume tables, liquidity);
+    the published-estimates file when it is there. Anything missing is None (the note says so)."""
+    from .errors import LevFlowsError
+
+    history = liquidity = scorecard = None
+    if closes is not None:
+        from .history import history as run_history
+
+        history = run_history(universe, closes, pit=pit, top_stocks=0)
+        directory = getattr(source, "directory", None)
+        if directory is not None and Path(directory).is_dir():
+            try:
+                from .analysis import liquidity as run_liquidity
+                from .returns import load_price_dir
+
+                liquidity = run_liquidity(est, closes, load_price_dir(directory, "volume"), top=15)
+            except LevFlowsError:
+                liquidity = None
+    try:
+        from .scorecard import PUBLISHED_FILE, read_published
+
+        if PUBLISHED_FILE.is_file():
+            published = read_published(PUBLISHED_FILE)
+            rows = published[published["date"] == est.date]
+            if len(rows):
+                scorecard = rows.assign(
+                    published_usd=rows["estimate_usd"], published_basis=rows["basis"], ours_usd=est.total.rebalance_usd,
+                    ratio=est.total.rebalance_usd / rows["estimate_usd"],
+                )
+    except LevFlowsError:
+        scorecard = None
+    return history, liquidity, scorecard
+
+
 def write_report(result: DailyResult, folder: str | Path, *, force: bool = False, top: int = 15) -> Path:
     """A dated report folder: ``estimate.json`` (totals, coverage, every table, what failed),
-    ``by_etf.csv``, ``by_stock.csv``, ``by_sector.csv``, ``by_index.csv`` and ``chart.png``
-    (top stock and sector flows). Each file is written atomically."""
+    ``by_etf.csv``, ``by_stock.csv``, ``by_sector.csv``, ``by_index.csv``, ``chart.png`` (top
+    stock and sector flows) and ``report.html`` (the desk note, self-contained); and the root's
+    ``index.html`` listing every report. Each file is written atomically."""
     import json
 
     from .io import atomic_write_bytes, atomic_write_text
@@ -268,6 +314,11 @@ def write_report(result: DailyResult, folder: str | Path, *, force: bool = False
     for name, frame in (("by_etf", est.by_etf), ("by_stock", est.by_stock), ("by_sector", est.by_sector), ("by_index", est.by_index)):
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False, lineterminator="\n"), force=True)
     atomic_write_bytes(out / "chart.png", chart_png(est, top=top), force=True)
+    html = est.to_html(fetch=result.to_dict()["fetch"], history=result.history, liquidity=result.liquidity, scorecard=result.scorecard)
+    atomic_write_text(out / "report.html", html, force=True)
+    from .note import render_index
+
+    atomic_write_text(root / "index.html", render_index(root), force=True)
     return out
 
 

@@ -139,6 +139,14 @@ class FlowEstimate:
             atomic_write_bytes(path, png, force=force)
         return png
 
+    def to_html(self, **context: Any) -> str:
+        """The estimate as a self-contained HTML desk note (inline SVG charts, sortable tables,
+        no network); ``context`` passes ``history``, ``liquidity``, ``scorecard`` or ``fetch``
+        on to :func:`lev_flows.note.render_note`."""
+        from .note import render_note
+
+        return render_note(self, **context)
+
     def to_frame(self) -> pd.DataFrame:
         """All levels in one tidy frame: columns ``level``, ``key``, ``flow_usd``."""
         parts = [
