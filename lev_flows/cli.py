@@ -142,7 +142,9 @@ def estimate(
     if html is not None:
         from .io import atomic_write_text
 
-        atomic_write_text(html, est.to_html(scorecard=_published_for(est)), force=force)
+        from .scorecard import published_for
+
+        atomic_write_text(html, est.to_html(scorecard=published_for(est)), force=force)
         typer.echo(f"wrote {html}", err=True)
     if chart is not None:
         est.plot(chart, top=top, force=force)
@@ -205,20 +207,6 @@ def _aum_for_day(universe, day: dt.date, prices: Optional[Path], db: Optional[Pa
     except InputError as exc:
         typer.echo(f"lev-flows: warning: AUM from the catalog, not point in time ({exc})", err=True)
         return None
-
-
-def _published_for(est):
-    """The published figures of the estimate's day beside it, when the shared file is there."""
-    from .scorecard import PUBLISHED_FILE, read_published
-
-    if est.date is None or not PUBLISHED_FILE.is_file():
-        return None
-    rows = read_published(PUBLISHED_FILE)
-    rows = rows[rows["date"] == est.date]
-    if rows.empty:
-        return None
-    return rows.assign(published_usd=rows["estimate_usd"], published_basis=rows["basis"], ours_usd=est.total.rebalance_usd,
-                       ratio=est.total.rebalance_usd / rows["estimate_usd"])
 
 
 def _warn(warnings: list[str]) -> None:

@@ -273,16 +273,9 @@ def _note_context(universe: Universe, source: Any, est: FlowEstimate, pit: Any, 
             except LevFlowsError:
                 liquidity = None
     try:
-        from .scorecard import PUBLISHED_FILE, read_published
+        from .scorecard import published_for
 
-        if PUBLISHED_FILE.is_file():
-            published = read_published(PUBLISHED_FILE)
-            rows = published[published["date"] == est.date]
-            if len(rows):
-                scorecard = rows.assign(
-                    published_usd=rows["estimate_usd"], published_basis=rows["basis"], ours_usd=est.total.rebalance_usd,
-                    ratio=est.total.rebalance_usd / rows["estimate_usd"],
-                )
+        scorecard = published_for(est)
     except LevFlowsError:
         scorecard = None
     return history, liquidity, scorecard

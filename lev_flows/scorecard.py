@@ -91,4 +91,19 @@ def scorecard(published: pd.DataFrame, inputs: "Inputs") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["read_published", "scorecard", "PUBLISHED_FILE"]
+def published_for(est, path: str | Path = PUBLISHED_FILE) -> pd.DataFrame | None:
+    """The published figures of an estimate's day beside it (the scorecard rows of one day),
+    or None when the file is not there or has nothing for that day."""
+    path = Path(path)
+    if est.date is None or not path.is_file():
+        return None
+    rows = read_published(path)
+    rows = rows[rows["date"] == est.date]
+    if rows.empty:
+        return None
+    ours = est.total.rebalance_usd
+    return rows.assign(published_usd=rows["estimate_usd"], published_basis=rows["basis"], ours_usd=ours,
+                       ratio=ours / rows["estimate_usd"])
+
+
+__all__ = ["read_published", "scorecard", "published_for", "PUBLISHED_FILE"]
