@@ -5,9 +5,11 @@
     >>> round(est.total.rebalance_usd / 1e9, 1) < 0
     True
 
-Data flows one way: catalog (:mod:`lev_flows.catalog`) + returns (:mod:`lev_flows.returns`)
--> formula (:mod:`lev_flows.formula`) -> look-through (:mod:`lev_flows.lookthrough`) ->
-result (:mod:`lev_flows.estimate`) -> report (:mod:`lev_flows.report`).
+Data flows one way: catalog (:mod:`lev_flows.catalog`) + point-in-time AUM and returns
+(:mod:`lev_flows.store`, :mod:`lev_flows.pointintime`) -> formula (:mod:`lev_flows.formula`)
+-> look-through (:mod:`lev_flows.lookthrough`) -> result (:mod:`lev_flows.estimate`) ->
+presentation (:mod:`lev_flows.report`, :mod:`lev_flows.note`). :func:`estimate_day` runs it for
+a past session from the AUM store and the price tables.
 """
 
 from .catalog import LeveragedETF, Underlying, Universe, load_universe, save_universe

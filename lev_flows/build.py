@@ -400,6 +400,7 @@ def load_replay_aum(date: str = "2026-02-04", universe: "Universe | None" = None
     return AumDay(
         aum_usd=value, method=np.where(launched, parts[1].to_numpy(object), "none"), source=parts[0].to_numpy(object),
         obs_date=obs, gap_sessions=gap, median_gap=median, launched=launched,
+        label=f"point in time (packaged replay {date}, from the package's AUM observations)",
     )
 
 

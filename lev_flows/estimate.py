@@ -474,8 +474,8 @@ def _aum_inputs(universe: Universe, c: CompiledUniverse, aum: Any | None) -> tup
             "aum_date": dates,
             "aum_gap": np.where(gap < 0, np.nan, gap),
             "median_gap": None if not math.isfinite(aum.median_gap) else float(aum.median_gap),
-            "label": f"point in time (store observations; AUM-weighted median gap {aum.median_gap:.0f} sessions)"
-            if math.isfinite(aum.median_gap) else "point in time (store observations)",
+            "label": f"{aum.label[:-1]}; AUM-weighted median gap {aum.median_gap:.0f} sessions)"
+            if math.isfinite(aum.median_gap) and aum.label.endswith(")") else aum.label,
         }
     pos = {t: i for i, t in enumerate(c.tickers)}
     values = np.full(n, np.nan)

@@ -52,6 +52,8 @@ class HistoryResult:
     rebalance_by_fund: pd.DataFrame
     note: str
     stale_days: int = 0
+    #: days x funds: sessions between each start-of-day AUM and its observation (-1 = no AUM)
+    aum_gap: pd.DataFrame | None = None
 
     def stand_out(self, day: dt.date | str) -> dict[str, float]:
         """Where ``day`` ranks: by absolute net flow (1 = largest) and its percentile among all
@@ -199,6 +201,7 @@ def history(
         rebalance_by_fund=pd.DataFrame(flows, index=dates, columns=c.tickers),
         note=note,
         stale_days=stale,
+        aum_gap=pd.DataFrame(pit.aum_gap[lo:hi], index=dates, columns=c.tickers),
     )
 
 

@@ -181,6 +181,7 @@ class AumDay:
     gap_sessions: np.ndarray
     median_gap: float = float("nan")
     launched: np.ndarray | None = None
+    label: str = "point in time (store observations)"
 
 
 # ---- observations onto the session grid ---------------------------------------------------------

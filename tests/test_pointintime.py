@@ -195,6 +195,10 @@ def test_estimate_day_equals_the_history_row(inputs, day):
     # and not on where the history starts
     short = history(inputs.universe, inputs.closes, start=day, end=day, pit=inputs.pit)
     assert short.daily.loc[day, "rebalance_usd"] == h.daily.loc[day, "rebalance_usd"]
+    # and every fund-day of the history says how old its AUM is, as the estimate does
+    gaps = est.by_etf.set_index("ticker")["aum_gap_sessions"]
+    hist_gaps = h.aum_gap.loc[day].replace(-1, np.nan)
+    pd.testing.assert_series_equal(hist_gaps.reindex(gaps.index).astype(float), gaps.astype(float), check_names=False)
 
 
 def test_cli_estimate_date_equals_cli_history(shared):
