@@ -228,6 +228,32 @@ def _observation_grid(
     return value, source
 
 
+#: how far back (calendar days) a short price table is extended to reach a fund's last observation
+MAX_REACH_BACK_DAYS = 3 * 366
+
+
+def reach_back(closes: pd.DataFrame, observations: pd.DataFrame | None, tickers: np.ndarray) -> pd.DataFrame:
+    """``closes`` extended back (empty rows on NYSE sessions) to the latest observation before the
+    table of every fund that has none inside it, so a short table (a live run fetches two days)
+    still carries each fund's AUM from its last observation, with the gap counted in sessions.
+    A table that already holds an observation of every such fund is returned as it is."""
+    if observations is None or observations.empty:
+        return closes
+    first, last = closes.index[0], closes.index[-1]
+    obs = observations[observations["ticker"].isin(set(map(str, tickers)))]
+    dates = pd.to_datetime(obs["date"])
+    inside = set(obs.loc[(dates >= first) & (dates <= last), "ticker"])
+    before = dates[(dates < first) & ~obs["ticker"].isin(inside)]
+    if before.empty:
+        return closes
+    start = max(before.groupby(obs.loc[before.index, "ticker"]).max().min(), first - pd.Timedelta(days=MAX_REACH_BACK_DAYS))
+    from .calendar import nyse
+
+    sessions = pd.DatetimeIndex(nyse().sessions_in_range(start.normalize(), first))
+    sessions = sessions.tz_localize(None) if sessions.tz is not None else sessions
+    return closes.reindex(sessions.union(closes.index))
+
+
 def _launch_bounds(universe: Universe, grid: pd.DatetimeIndex, fund_closes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and one-past-last close index (C) on which each fund has net assets."""
     g = grid.to_numpy("datetime64[ns]")
@@ -312,6 +338,7 @@ def point_in_time(
     c = compiled(universe)
     if len(closes) < 2:
         raise InputError("prices: fewer than two sessions; no return can be computed")
+    closes = reach_back(closes, observations, c.tickers)
     grid = pd.DatetimeIndex(closes.index)
     day_r = daily_returns(closes)  # (T = C - 1, X)
     T, F = len(day_r), len(c.tickers)

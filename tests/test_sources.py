@@ -337,6 +337,23 @@ def test_daily_live_uses_quotes(server, small_universe):
         run_daily(small_universe, source, now=after, force_live=True)
 
 
+def test_live_run_carries_aum_from_observations_before_the_fetched_days(server, small_universe):
+    """A live run fetches two days of prices; a fund whose last AUM observation is weeks older
+    still gets it, carried (flat: no prices in between) with the gap counted in sessions."""
+    from lev_flows.daily import run_daily
+
+    obs = pd.DataFrame({"ticker": ["AAA"], "date": [pd.Timestamp("2026-01-15")], "aum_usd": [7e8], "timing": ["close"],
+                        "source_kind": ["screener"], "precedence": [10]})
+    client, _ = make_client()
+    source = small_source(server, client, quote_at="2026-02-04T15:30")
+    now = pd.Timestamp("2026-02-04T15:30", tz="America/New_York")
+    result = run_daily(small_universe, source, now=now, force_live=True, observations=obs)
+    row = result.estimate.by_etf.set_index("ticker").loc["AAA"]
+    assert row["aum_usd"] == pytest.approx(7e8)
+    assert row["aum_gap_sessions"] == 12 and row["aum_date"] == "2026-01-15"  # 01-16 .. 02-03, MLK day skipped
+    assert row["rebalance_usd"] == pytest.approx(7e8 * 6 * (0.6 * -0.05 + 0.4 * 0.025))
+
+
 def test_daily_failure_stops_or_reduces_coverage(server, small_universe):
     from lev_flows.daily import run_daily
 
