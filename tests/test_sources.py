@@ -420,7 +420,8 @@ def test_cli_daily_writes_the_report_folder(server, tmp_path, small_yaml):
     assert res.returncode == 0, res.stderr
     folder = tmp_path / "out" / "2026-02-04"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "by_etf.csv", "by_index.csv", "by_sector.csv", "by_stock.csv", "chart.png", "estimate.json"]
+        "by_etf.csv", "by_index.csv", "by_sector.csv", "by_stock.csv", "chart.png", "estimate.json", "report.html"]
+    assert (tmp_path / "out" / "index.html").exists()
     doc = json.loads((folder / "estimate.json").read_text())
     assert doc["total"]["rebalance_usd"] == pytest.approx(SMALL_TOTAL, abs=1e-3)
     assert doc["fetch"]["failed"] == {} and doc["fetch"]["mode"] == "close"
