@@ -370,6 +370,8 @@ def load_replay(date: str = "2026-02-04", basis: str = "close", universe: "Unive
     methods = dict(zip(df["key"], df["method"]))
     if basis == "close":
         und = frame[frame["kind"] == "underlying"]
+        if universe is not None:  # another universe: the underlyings it knows
+            und = und[und["key"].isin(set(universe.underlying_by_id))]
         return DayReturns(values=dict(zip(und["key"], und["value"].astype(float))), date=dt.date.fromisoformat(date),
                           basis="close-to-close", source=f"built-in replay {date}", methods=dict(zip(und["key"], und["method"])),
                           per_fund=values, fund_methods=methods)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 NEW_YORK = "America/New_York"
 
@@ -42,6 +45,8 @@ def check_trading_day(day: dt.date, what: str = "--date") -> None:
 
 def session_rows(index: pd.DatetimeIndex) -> "pd.Series[bool]":
     """True for the dates of ``index`` that are NYSE sessions (or outside the calendar)."""
+    import pandas as pd
+
     sessions = nyse().sessions.tz_localize(None) if nyse().sessions.tz is not None else nyse().sessions
     days = pd.DatetimeIndex(index).normalize()
     inside = (days >= sessions[0]) & (days <= sessions[-1])
@@ -56,6 +61,8 @@ def market_state(now: pd.Timestamp | None = None) -> tuple[dt.date, bool, pd.Tim
     True after), otherwise the last session (``closed`` True). Early closes (13:00) come from
     the calendar.
     """
+    import pandas as pd
+
     cal = nyse()
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")

@@ -78,6 +78,7 @@ def estimate(
     force: bool = typer.Option(False, "--force", help="Overwrite --output/--chart if they exist."),
     chart: Optional[Path] = typer.Option(None, "--chart", help="Also write a PNG chart of top stock and sector flows."),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write the estimate as a self-contained HTML desk note."),
+    ignore_unknown: bool = typer.Option(False, "--ignore-unknown", help="With --returns: skip and list keys that are no underlying id or fund ticker (default: an error)."),
     creations: Optional[Path] = typer.Option(
         None, "--creations", help="CSV of net creations by fund (ticker, creations_usd): shown beside the rebalance."
     ),
@@ -137,7 +138,7 @@ def estimate(
         day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close", uni)
         comparison = load_replay(REPLAY_DATE, "close" if intraday else "intraday", uni)
     if day_returns is not None:
-        est = run_estimate(uni, day_returns, date=day, creations=creations_usd, aum=aum_day)
+        est = run_estimate(uni, day_returns, date=day, creations=creations_usd, aum=aum_day, ignore_unknown=ignore_unknown)
     _warn(est.warnings)
     if html is not None:
         from .io import atomic_write_text

@@ -239,7 +239,7 @@ def fund_underlying_returns(
     fund_pos = {t: i for i, t in enumerate(c.tickers)}
     r_und = np.full(c.n_underlyings, np.nan)
     fund_override = np.full(len(c.tickers), np.nan)
-    unused = 0
+    unused: list[str] = []
     for key, value in returns.items():
         key = str(key)
         if key in und_pos:
@@ -250,7 +250,7 @@ def fund_underlying_returns(
                 check_return(key, value, where), c.leverage[i]
             )
         else:
-            unused += 1
+            unused.append(key)
     r_fund = r_und[c.fund_underlying]
     source = np.where(np.isnan(r_fund), 0, 1)
     has_own = ~np.isnan(fund_override)
@@ -266,6 +266,21 @@ def fund_underlying_returns(
     return r_fund, source, unused
 
 
+def unknown_keys_message(universe: Universe, keys: list[str], where: str = "returns") -> str:
+    """``returns: unknown key ndx (not an underlying id or fund ticker; did you mean NDX?)``."""
+    from difflib import get_close_matches
+
+    c = compiled(universe)
+    known = [str(u) for u in c.underlying_ids] + [str(t) for t in c.tickers]
+    upper = {k.upper(): k for k in known}
+    parts = []
+    for key in keys[:3]:
+        near = [upper[key.upper()]] if key.upper() in upper else get_close_matches(key, known, n=2)
+        parts.append(key + (f" (did you mean {' or '.join(near)}?)" if near else ""))
+    more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
+    return f"{where}: unknown key{'s' if len(keys) > 1 else ''} {', '.join(parts)}{more}: not an underlying id or fund ticker of the universe"
+
+
 def estimate(
     universe: Universe,
     returns: Mapping[str, float] | pd.Series | DayReturns,
@@ -274,6 +289,7 @@ def estimate(
     creations: Mapping[str, float] | None = None,
     holdings: Mapping[str, Any] | None = None,
     aum: Any | None = None,
+    ignore_unknown: bool = False,
 ) -> FlowEstimate:
     """Estimate the close-of-day rebalancing flows of every fund in ``universe``.
 
@@ -297,6 +313,9 @@ def estimate(
         with source, observation date and gap per fund; what :func:`lev_flows.estimate_day`
         passes) or a mapping ticker -> USD. Default: the catalog's ``aum_usd`` (its date in
         ``by_etf.aum_date``).
+    ignore_unknown : a return key that is neither an underlying id nor a fund ticker is an
+        :class:`InputError` naming the nearest ids (a misspelt key must not read as "no move");
+        with ``ignore_unknown=True`` such keys are skipped and listed in the warnings.
 
     Returns
     -------
@@ -326,6 +345,8 @@ def estimate(
         date = dt.date.fromisoformat(date)
     c = compiled(universe)
     r_fund, r_source, unused = fund_underlying_returns(universe, returns, per_fund=per_fund)
+    if unused and not ignore_unknown:
+        raise InputError(unknown_keys_message(universe, unused) + " (ignore_unknown=True / --ignore-unknown skips them)")
 
     creation_in = np.zeros(len(c.tickers))
     if creations:
@@ -385,7 +406,7 @@ def estimate(
     by_underlying = _sort_abs(by_underlying[by_underlying["flow_usd"] != 0], "flow_usd")
 
     not_launched = provenance["aum_method"] == "not launched"
-    coverage = _coverage(c, aum, has_aum, has_flow, fund_asset, unused)
+    coverage = _coverage(c, aum, has_aum, has_flow, fund_asset, len(unused))
     coverage = coverage.model_copy(
         update={
             "n_funds_without_aum": int((~has_aum & ~not_launched).sum()),
@@ -412,6 +433,8 @@ def estimate(
     ]
     if coverage.n_funds_without_aum:
         warnings.append(f"{coverage.n_funds_without_aum} funds have no AUM and are left out")
+    if unused:
+        warnings.append(unknown_keys_message(universe, unused) + "; skipped")
     gap = coverage.aum_median_gap_sessions
     if gap is not None and math.isfinite(gap) and gap > MAX_MEDIAN_GAP:
         warnings.append(

@@ -131,3 +131,27 @@ def test_conservation_and_aggregation(small_universe, returns):
     assert est.by_index["flow_usd"].sum() == pytest.approx(est.total.flow_usd, rel=1e-9, abs=1e-3)
     assert est.by_asset_class["flow_usd"].sum() == pytest.approx(est.total.flow_usd, rel=1e-9, abs=1e-3)
     assert est.by_etf["flow_usd"].sum() == pytest.approx(est.total.flow_usd, rel=1e-9, abs=1e-3)
+
+
+def test_unknown_return_keys_are_an_error_not_a_zero(small_universe, tmp_path):
+    """A misspelt key must not read as "no move": it is an error naming the nearest ids, or,
+    asked for, skipped and listed."""
+    from lev_flows import InputError
+    from tests.conftest import run_cli
+
+    with pytest.raises(InputError, match=r"unknown key idx \(did you mean IDX\?\)"):
+        estimate(small_universe, {"idx": -0.02})
+    est = estimate(small_universe, {"idx": -0.02, "IDX": -0.02}, ignore_unknown=True)
+    assert est.coverage.unused_return_keys == 1 and any("unknown key idx" in w for w in est.warnings)
+    uni = tmp_path / "u.yaml"
+    from tests.conftest import SMALL_UNIVERSE
+
+    uni.write_text(SMALL_UNIVERSE)
+    rets = tmp_path / "r.csv"
+    rets.write_text("underlying,return\nidx,-0.02\nSTK1,-0.05\n")
+    res = run_cli("estimate", "--universe", uni, "--returns", rets)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "unknown key idx (did you mean IDX?)" in res.stderr
+    ok = run_cli("estimate", "--universe", uni, "--returns", rets, "--ignore-unknown", "--format", "json")
+    assert ok.returncode == 0, ok.stderr
+    assert "lev-flows: warning: returns: unknown key idx" in ok.stderr
