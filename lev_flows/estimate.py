@@ -376,6 +376,9 @@ def estimate(
     flow = rebalance + creation
     has_aum = ~np.isnan(aum)
     has_flow = ~np.isnan(flow)
+    # priced = had a return (a weekly or monthly fund trades 0 on a non-reset day either way,
+    # so its flow alone would count a bucket with no return at all as "priced")
+    priced = has_flow & (r_source != 0)
 
     und_flow = sum_by_code(c.fund_underlying, flow, c.n_underlyings)
     und_rebalance = sum_by_code(c.fund_underlying, rebalance, c.n_underlyings)
@@ -391,8 +394,8 @@ def estimate(
     total_stock = stock.sum()
     by_sector["share"] = by_sector["flow_usd"] / total_stock if total_stock else np.nan
     by_sector = _sort_abs(by_sector, "flow_usd")
-    by_index = _group(c, c.underlying_bucket, "bucket", aum, rebalance, creation, flow, has_flow)
-    by_asset_class = _group(c, c.underlying_asset_class, "asset_class", aum, rebalance, creation, flow, has_flow)
+    by_index = _group(c, c.underlying_bucket, "bucket", aum, rebalance, creation, flow, priced)
+    by_asset_class = _group(c, c.underlying_asset_class, "asset_class", aum, rebalance, creation, flow, priced)
     by_underlying = pd.DataFrame(
         {
             "underlying": c.underlying_ids,

@@ -155,3 +155,16 @@ def test_unknown_return_keys_are_an_error_not_a_zero(small_universe, tmp_path):
     ok = run_cli("estimate", "--universe", uni, "--returns", rets, "--ignore-unknown", "--format", "json")
     assert ok.returncode == 0, ok.stderr
     assert "lev-flows: warning: returns: unknown key idx" in ok.stderr
+
+
+def test_a_bucket_of_funds_without_a_return_is_na_not_zero(small_universe):
+    """FFF resets monthly (it trades 0 today whatever the move); with no return for STK1 and its
+    bucket otherwise empty of returns, the bucket is unknown, not +0."""
+    import math
+
+    funds = [f.model_copy(update={"underlying": "GOLD", "asset_class": "commodity"}) if f.ticker == "FFF" else f
+             for f in small_universe.funds if f.ticker in ("AAA", "FFF")]
+    uni = small_universe.model_copy(update={"funds": funds})
+    est = estimate(uni, {"IDX": -0.02})  # GOLD has no return
+    row = est.by_index.set_index("bucket").loc["Commodities"]
+    assert math.isnan(row["rebalance_usd"]) and math.isnan(row["flow_usd"]) and row["aum_with_return"] == 0
