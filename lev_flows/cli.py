@@ -807,9 +807,17 @@ def reference_replay(
 
 
 def main() -> None:
-    """Console entry point: one line on stderr and exit 2 for user errors, 1 for bugs."""
+    """Console entry point: one line on stderr and exit 2 for user errors, 1 for bugs, 130 when
+    interrupted (Ctrl-C)."""
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
+        if rc == 130:  # typer turns Ctrl-C into this return code: an interrupt is not a success
+            raise KeyboardInterrupt
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
+    except KeyboardInterrupt:
+        typer.echo("lev-flows: interrupted", err=True)
+        sys.exit(130)
     except LevFlowsError as exc:
         typer.echo(f"lev-flows: error: {exc}", err=True)
         sys.exit(exc.exit_code)

@@ -187,3 +187,22 @@ def test_plain_estimate_imports_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_ctrl_c_is_exit_130_not_success(monkeypatch, capsys):
+    """Ctrl-C during a command: one line and exit code 130 (typer hands it back as a return code,
+    which the entry point used to drop, exiting 0)."""
+    import sys
+
+    import lev_flows.api
+    from lev_flows import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lev_flows.api, "load_inputs", interrupted)
+    monkeypatch.setattr(sys, "argv", ["lev-flows", "history"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err.strip() == "lev-flows: interrupted"
