@@ -385,7 +385,7 @@ def load_replay_aum(date: str = "2026-02-04", universe: "Universe | None" = None
     """The packaged replay's point-in-time start-of-day AUM, aligned to ``universe`` (default: the
     packaged one; funds it does not know have none)."""
     from .catalog import load_universe
-    from .pointintime import AumDay
+    from .pointintime import AumDay, weighted_median
 
     df = _replay_frame(date)
     df = df[df["kind"] == "aum"].set_index("key")
@@ -395,10 +395,7 @@ def load_replay_aum(date: str = "2026-02-04", universe: "Universe | None" = None
     launched = ~(parts[1] == "not launched").to_numpy()
     gap = pd.to_numeric(parts[3]).to_numpy()
     obs = pd.to_datetime(parts[2].replace("", None)).to_numpy("datetime64[D]")
-    w = np.where(np.isfinite(value), value, 0.0)
-    order = np.argsort(gap, kind="stable")
-    cum = np.cumsum(w[order])
-    median = float(gap[order][np.searchsorted(cum, 0.5 * cum[-1])]) if cum[-1] > 0 else float("nan")
+    median = weighted_median(gap, value)
     return AumDay(
         aum_usd=value, method=np.where(launched, parts[1].to_numpy(object), "none"), source=parts[0].to_numpy(object),
         obs_date=obs, gap_sessions=gap, median_gap=median, launched=launched,

@@ -54,6 +54,17 @@ def session_rows(index: pd.DatetimeIndex) -> "pd.Series[bool]":
     return pd.Series(~inside | is_session, index=index)
 
 
+def on_sessions(table: "pd.DataFrame", start: "pd.Timestamp | None" = None) -> "pd.DataFrame":
+    """``table`` (dates x anything) reindexed onto every NYSE session from ``start`` (default its
+    first date) to its last, empty rows where it had none; its own dates are all kept."""
+    import pandas as pd
+
+    first = table.index[0] if start is None else min(pd.Timestamp(start).normalize(), table.index[0])
+    sessions = pd.DatetimeIndex(nyse().sessions_in_range(first, table.index[-1]))
+    sessions = sessions.tz_localize(None) if sessions.tz is not None else sessions
+    return table.reindex(sessions.union(table.index))
+
+
 def market_state(now: pd.Timestamp | None = None) -> tuple[dt.date, bool, pd.Timestamp]:
     """``(session, closed, close_time)`` for ``now`` (UTC; default: the clock).
 
@@ -79,4 +90,4 @@ def previous_session(day: dt.date) -> dt.date:
     return nyse().previous_session(day.isoformat()).date()
 
 
-__all__ = ["nyse", "check_trading_day", "session_rows", "market_state", "previous_session", "NEW_YORK"]
+__all__ = ["nyse", "check_trading_day", "session_rows", "on_sessions", "market_state", "previous_session", "NEW_YORK"]

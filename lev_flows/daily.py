@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .calendar import check_trading_day, market_state, previous_session
+from .calendar import check_trading_day, market_state, on_sessions, previous_session
 from .catalog import Universe
 from .errors import DataSourceError, InputError, OutputError
 from .estimate import FlowEstimate, compiled, estimate
@@ -135,15 +135,6 @@ def _first_needed(universe: Universe, observations: pd.DataFrame, session: dt.da
     return max(latest.min().date(), floor)
 
 
-def _on_session_grid(closes: pd.DataFrame) -> pd.DataFrame:
-    """Closes reindexed onto every NYSE session of their span (a fetch may skip days)."""
-    from .calendar import nyse
-
-    sessions = nyse().sessions_in_range(closes.index[0], closes.index[-1])
-    sessions = pd.DatetimeIndex(sessions).tz_localize(None) if getattr(sessions, "tz", None) else pd.DatetimeIndex(sessions)
-    return closes.reindex(sessions.union(closes.index))
-
-
 def run_daily(
     universe: Universe,
     source: PriceSource,
@@ -186,7 +177,8 @@ def run_daily(
     table = fetch_prices(source, wanted, session, live, progress, start=_first_needed(universe, observations, session))
     # a fund's own price is the first choice but not required: without it the fund's return
     # falls back to its underlying's, so its failure is listed, not fatal
-    own_failed = {k: v for k, v in table.failed.items() if k in set(own)}
+    optional = set(own)
+    own_failed = {k: v for k, v in table.failed.items() if k in optional}
     failed = {k: v for k, v in table.failed.items() if k not in own_failed}
     required = len(symbols) + len(funds)
     closes = table.closes
@@ -201,7 +193,7 @@ def run_daily(
     if pos == 0:
         raise DataSourceError(f"{table.source}: no previous close before {session}")
     full = getattr(source, "table", None)  # a local source: its whole table, as estimate --date reads it
-    pit_closes = full if isinstance(full, pd.DataFrame) and not live else _on_session_grid(closes.iloc[: pos + 1])
+    pit_closes = full if isinstance(full, pd.DataFrame) and not live else on_sessions(closes.iloc[: pos + 1])  # a fetch may skip days
     pit = point_in_time(universe, pit_closes, observations)
     row = pit.row(session)
     returns = pit.day_returns(universe, row, source=table.source)
@@ -224,10 +216,10 @@ def run_daily(
     est = estimate(universe, returns, holdings=holdings or None, creations=creations, aum=pit.aum_day(row))
     if holdings_failed:
         est.warnings.append(f"{len(holdings_failed)} issuer holdings files unusable (catalog AUM used): {', '.join(sorted(holdings_failed)[:12])}")
-    missing = [m for m in table.missing if m not in set(own)]
+    missing = [m for m in table.missing if m not in optional]
     if missing:
         est.warnings.insert(0, f"{len(missing)} symbols are not in {table.source} and are left out: {', '.join(missing[:12])}")
-    no_own = sorted(set(own_failed) | (set(table.missing) & set(own)))
+    no_own = sorted(set(own_failed) | (set(table.missing) & optional))
     if no_own:
         est.warnings.append(
             f"{len(no_own)} optional symbols (funds' own prices, tracking ETFs) are not in {table.source}; "

@@ -230,9 +230,9 @@ def check_return(key: str, value: Any, where: str = "returns") -> float:
 
 def fund_underlying_returns(
     universe: Universe, returns: Mapping[str, float], where: str = "returns", per_fund: Mapping[str, float] | None = None
-) -> tuple[np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Per-fund underlying return (F,), its source code (0 missing, 1 underlying, 2 fund's own
-    return / L, 3 chosen per fund, point in time) and the number of keys that matched nothing.
+    return / L, 3 chosen per fund, point in time) and the keys that matched nothing.
     Underlying ids win over tickers."""
     c = compiled(universe)
     und_pos = {u: i for i, u in enumerate(c.underlying_ids)}
@@ -408,15 +408,7 @@ def estimate(
     )
     by_underlying = _sort_abs(by_underlying[by_underlying["flow_usd"] != 0], "flow_usd")
 
-    not_launched = provenance["aum_method"] == "not launched"
-    coverage = _coverage(c, aum, has_aum, has_flow, fund_asset, len(unused))
-    coverage = coverage.model_copy(
-        update={
-            "n_funds_without_aum": int((~has_aum & ~not_launched).sum()),
-            "n_funds_not_launched": int(not_launched.sum()),
-            "aum_median_gap_sessions": provenance.get("median_gap"),
-        }
-    )
+    coverage = _coverage(c, aum, has_aum, has_flow, fund_asset, len(unused), provenance)
     is_equity = fund_asset == "equity"
     total = FlowTotal(
         rebalance_usd=float(np.nansum(rebalance)),
@@ -658,7 +650,8 @@ def _group(
     return _sort_abs(out[out["n_funds"] > 0], "flow_usd")
 
 
-def _coverage(c: CompiledUniverse, aum_usd, has_aum, has_flow, fund_asset, unused: int) -> Coverage:
+def _coverage(c: CompiledUniverse, aum_usd, has_aum, has_flow, fund_asset, unused: int, provenance: dict[str, Any]) -> Coverage:
+    not_launched = provenance["aum_method"] == "not launched"
     aum = np.nan_to_num(aum_usd, nan=0.0)
     total = aum.sum()
     is_equity = fund_asset == "equity"
@@ -683,7 +676,9 @@ def _coverage(c: CompiledUniverse, aum_usd, has_aum, has_flow, fund_asset, unuse
         equity_aum_with_composition=share(aum[is_equity & c.has_composition[c.fund_underlying]].sum(), eq_total),
         equity_aum_with_sector=share((aum * fund_sector_share)[is_equity].sum(), eq_total),
         n_funds=len(c.tickers),
-        n_funds_without_aum=int((~has_aum).sum()),
+        n_funds_without_aum=int((~has_aum & ~not_launched).sum()),
+        n_funds_not_launched=int(not_launched.sum()),
+        aum_median_gap_sessions=provenance.get("median_gap"),
         n_funds_missing_return=int(missing.sum()),
         missing_returns=[(str(t), float(a)) for t, a in zip(miss_t[:25], miss_a[:25])],
         unused_return_keys=unused,

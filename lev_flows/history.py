@@ -14,7 +14,7 @@ Everything is array arithmetic over (days x funds); there is no loop over days.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np

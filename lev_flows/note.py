@@ -16,7 +16,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 #: rows in the funds and stocks tables (the full tables are in the report folder's CSV files)

@@ -51,7 +51,7 @@ import pandas as pd
 
 from .catalog import Universe
 from .errors import InputError
-from .estimate import DayReturns, compiled
+from .estimate import MAX_MEDIAN_GAP, DayReturns, compiled
 from .returns import (
     METHOD_COMPOSITION,
     METHOD_ETF,
@@ -82,8 +82,6 @@ _FROM_UNDERLYING = {METHOD_PRICE: RET_PRICE, METHOD_ETF: RET_ETF, METHOD_FUND: R
 #: a fund's own return / L that differs from its underlying's price or tracking ETF by more than
 #: this (a fraction) is a data defect (an unadjusted split, a bad print), not the day's move
 FUND_MISMATCH = 0.05
-#: warn when the AUM-weighted median distance to an observation exceeds this many sessions
-MAX_MEDIAN_GAP = 10
 
 
 @dataclass(frozen=True)
@@ -124,19 +122,9 @@ class PointInTime:
 
     def median_gap(self, row: int | None = None) -> np.ndarray | float:
         """AUM-weighted median of ``aum_gap`` (sessions), per row or for one row."""
-        aum = np.where(np.isfinite(self.aum_usd), self.aum_usd, 0.0)
-        gap = self.aum_gap.astype(float)
-        rows = range(len(self.sessions)) if row is None else [row]
-        out = []
-        for t in rows:
-            w = aum[t]
-            if w.sum() <= 0:
-                out.append(np.nan)
-                continue
-            order = np.argsort(gap[t], kind="stable")
-            cum = np.cumsum(w[order])
-            out.append(float(gap[t][order][np.searchsorted(cum, 0.5 * cum[-1])]))
-        return np.array(out) if row is None else out[0]
+        if row is not None:
+            return weighted_median(self.aum_gap[row], self.aum_usd[row])
+        return np.array([weighted_median(g, a) for g, a in zip(self.aum_gap, self.aum_usd)])
 
     def aum_day(self, row: int) -> "AumDay":
         return AumDay(
@@ -168,6 +156,18 @@ class PointInTime:
             values={}, date=self.sessions[row].date(), basis="close-to-close", source=source,
             methods={}, per_fund=per_fund, fund_methods=methods,
         )
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The ``weights``-weighted median of ``values`` (NaN weights count as 0; NaN when no weight):
+    the smallest value whose cumulative weight reaches half the total."""
+    w = np.where(np.isfinite(weights), weights, 0.0)
+    if w.sum() <= 0:
+        return float("nan")
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(w[order])
+    return float(v[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
 @dataclass(frozen=True)
@@ -247,11 +247,9 @@ def reach_back(closes: pd.DataFrame, observations: pd.DataFrame | None, tickers:
     if before.empty:
         return closes
     start = max(before.groupby(obs.loc[before.index, "ticker"]).max().min(), first - pd.Timedelta(days=MAX_REACH_BACK_DAYS))
-    from .calendar import nyse
+    from .calendar import on_sessions
 
-    sessions = pd.DatetimeIndex(nyse().sessions_in_range(start.normalize(), first))
-    sessions = sessions.tz_localize(None) if sessions.tz is not None else sessions
-    return closes.reindex(sessions.union(closes.index))
+    return on_sessions(closes, start)
 
 
 def _launch_bounds(universe: Universe, grid: pd.DatetimeIndex, fund_closes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -466,6 +464,7 @@ __all__ = [
     "point_in_time",
     "carry_aum",
     "universe_with_aum",
+    "weighted_median",
     "AUM_METHODS",
     "AUM_SOURCES",
     "FUND_MISMATCH",

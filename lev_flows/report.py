@@ -7,14 +7,11 @@ Nothing here computes flows; it formats a :class:`~lev_flows.estimate.FlowEstima
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import OutputError
-from .io import atomic_write_bytes, atomic_write_text  # noqa: F401 - re-exported for callers of report
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lev_flows import LevFlowsError, estimate, load_universe
 from lev_flows.catalog import parse_yaml, universe_from_data
 from lev_flows.errors import InputError, OutputError
-from lev_flows.report import atomic_write_text
+from lev_flows.io import atomic_write_text
 from lev_flows.returns import read_returns_file
 from lev_flows.sources.screener import import_snapshot
 from tests.conftest import SMALL_UNIVERSE, run_cli

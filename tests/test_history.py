@@ -23,7 +23,7 @@ from lev_flows.creations import (
 )
 from lev_flows.history import HEADLINE_FUNDS, history, tracking
 from lev_flows.montecarlo import monte_carlo, sensitivity_by_underlying
-from lev_flows.returns import load_price_dir, returns_from_prices
+from lev_flows.returns import load_price_dir
 from tests.conftest import run_cli
 
 DATES = pd.DatetimeIndex(["2026-02-02", "2026-02-03", "2026-02-04", "2026-02-05"])
