@@ -108,6 +108,16 @@ def build_reference(data_dir: str | Path) -> dict[str, Any]:
             row = closes.loc[recipe[2]]
             weights = row.reindex(recipe[1]).dropna()
             source, as_of = f"member list + closes of {recipe[2]} (prices/us_stocks_close_*)", recipe[2]
+        elif kind == "equal_weight_of":
+            weights = pd.Series(1.0, index=list(compositions[recipe[1]]["weights"]))
+            source, as_of = compositions[recipe[1]]["source"], compositions[recipe[1]]["as_of"]
+        elif kind == "high_beta":
+            if closes is None:
+                from .returns import read_close_table
+
+                closes = read_close_table(next((data / "prices").glob("us_stocks_close_*.csv*")))
+            weights = high_beta_weights(data, closes, sp500["ticker"], n=recipe[1], as_of=recipe[2])
+            source, as_of = "prices/us_stocks_close_* and prices/us_indexes_close_* (252-session beta to ^GSPC)", recipe[2]
         elif kind == "sub_industry":
             members = sp500[sp500["sub_industry"].isin(recipe[1])]["ticker"]
             weights = pd.Series(1.0, index=members.to_numpy())
@@ -125,6 +135,22 @@ def build_reference(data_dir: str | Path) -> dict[str, Any]:
         "stocks": dict(sorted(stocks.items())),
         "compositions": compositions,
     }
+
+
+def high_beta_weights(data: Path, closes: pd.DataFrame, members, *, n: int, as_of: str, window: int = 252) -> pd.Series:
+    """The S&P 500 High Beta rule on our prices: the ``n`` members with the highest beta to the
+    S&P 500 (``cov(r_s, r_m) / var(r_m)`` over the ``window`` sessions to ``as_of``), weighted
+    in proportion to beta."""
+    from .returns import daily_returns, read_close_table
+
+    index = read_close_table(next((data / "prices").glob("us_indexes_close_*.csv*")))["^GSPC"]
+    cols = [t for t in members if t in closes.columns]
+    r = daily_returns(closes[cols].join(index, how="inner"))
+    r = r[r.index <= pd.Timestamp(as_of)].tail(window)
+    r = r.loc[:, r.notna().sum() >= window * 0.9]
+    m = r.pop("^GSPC")
+    beta = r.apply(lambda s: s.cov(m) / m[s.notna()].var())
+    return beta.nlargest(n)
 
 
 def write_reference(reference: dict[str, Any], path: Path = PACKAGE_DATA / "reference.json") -> Path:
@@ -270,8 +296,21 @@ def _refresh(existing: Any, fresh: dict[str, Any]) -> tuple[Any, list[str]]:
             elif key in old:
                 del old[key]
         updated += 1
+    excluded_now = {e["ticker"]: e["reason"] for e in fresh["excluded"]}
+    dropped = [f["ticker"] for f in existing["funds"] if f["ticker"] in excluded_now]
+    existing["funds"] = [f for f in existing["funds"] if f["ticker"] not in excluded_now]
+    closed, reopened = [], []
+    for fund in existing["funds"]:
+        if fund["ticker"] in new_tickers:
+            if "closed_on" in fund:
+                del fund["closed_on"]
+                reopened.append(fund["ticker"])
+        elif "closed_on" not in fund:
+            # gone from the screener: closed no later than this snapshot (a fund's own last
+            # price, where known, says when exactly; point in time stops it there)
+            fund["closed_on"] = fresh["as_of"]
+            closed.append(fund["ticker"])
     existing["funds"].sort(key=lambda f: f["ticker"])
-    stale = [t for t in by_ticker if t not in new_tickers]
     und_ids = {u["id"] for u in existing.get("underlyings") or []}
     for und in fresh["underlyings"]:
         if und["id"] not in und_ids:
@@ -279,8 +318,13 @@ def _refresh(existing: Any, fresh: dict[str, Any]) -> tuple[Any, list[str]]:
     existing["underlyings"].sort(key=lambda u: u["id"])
     existing["excluded"] = fresh["excluded"]
     notes = [f"refreshed in place: {updated} funds updated, {added} added"]
-    if stale:
-        notes.append(f"{len(stale)} funds not in this snapshot kept with their old AUM: {', '.join(stale[:12])}")
+    if closed:
+        notes.append(f"{len(closed)} funds not in this snapshot marked closed on {fresh['as_of']}: {', '.join(closed[:12])}"
+                     + (" ..." if len(closed) > 12 else ""))
+    if reopened:
+        notes.append(f"{len(reopened)} funds listed again (closed_on removed): {', '.join(reopened[:12])}")
+    if dropped:
+        notes.append(f"{len(dropped)} funds now excluded and removed from the funds list: {', '.join(dropped[:12])}")
     return existing, notes
 
 

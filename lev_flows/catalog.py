@@ -129,6 +129,9 @@ class LeveragedETF(_Model):
     nav: float | None = Field(default=None, gt=0)
     source: str | None = None
     notes: str | None = None
+    #: why `lev-flows universe verify` flags this fund and the flag is expected (a proxy
+    #: composition, stale quotes of a thin ETN, ...); a flag without it is a catalog error
+    verify_note: str | None = None
 
     @field_validator("leverage")
     @classmethod
@@ -445,6 +448,7 @@ def dump_yaml(data: Any, stream, header: str | None = None) -> None:
     yaml.default_flow_style = False
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.ignore_aliases = lambda *_: True  # one date object used twice is not an anchor
     if header:
         stream.write("".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()))
     yaml.dump(data, stream)

@@ -760,6 +760,56 @@ def universe_validate(path: Path = typer.Argument(..., help="Universe YAML file.
     typer.echo(f"{path}: ok: {len(uni.funds)} funds (${aum / 1e9:,.1f}B AUM), {len(uni.underlyings)} underlyings")
 
 
+@universe_app.command("verify")
+def universe_verify(
+    universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close tables with the funds' own prices (default: ../shared/data/prices)."),
+    start: Optional[str] = typer.Option(None, "--start", help="First day of the regressions (default: a year before --end)."),
+    end: Optional[str] = typer.Option(None, "--end", help="Last day (default: the table's last)."),
+    tickers: list[str] = typer.Argument(None, help="Funds to check (default: all)."),
+    show_all: bool = typer.Option(False, "--all", help="Every fund, not only the flagged and explained ones."),
+    check: bool = typer.Option(False, "--check", help="Exit 3 when a flag is not explained by the catalog (for CI)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+) -> None:
+    """Check each fund's leverage, direction and underlying against its own prices.
+
+    Regresses every fund's daily return on its declared underlying's (index level, tracking
+    ETF, stock or composition) and on its peers'; flags a wrong sign, a beta away from L and a
+    low correlation, and suggests the likelier underlying. A flag the catalog explains
+    (``verify_note``) is listed as explained.
+    """
+    from .api import default_prices
+    from .catalog import load_universe
+    from .returns import load_price_dir
+    from .verify import verify
+
+    uni = load_universe(universe)
+    closes = load_price_dir(prices or default_prices())
+    result = verify(uni, closes, start=_parse_date(start, "--start"), end=_parse_date(end, "--end"),
+                    tickers=[t.upper() for t in tickers] if tickers else None)
+    table = result.table if show_all else result.table[result.table["status"].isin(["flagged", "explained"])]
+    typer.echo(result.summary(), err=True)
+    if not _write_frame(table.reset_index(drop=True), fmt):
+        from .report import print_frame
+
+        shown = table[["ticker", "leverage", "underlying", "reference", "days", "beta", "correlation",
+                       "weekly_correlation", "peer_beta", "status"]].rename(columns={
+            "leverage": "L", "weekly_correlation": "weekly corr", "peer_beta": "beta to peers", "correlation": "corr"})
+        console = _console()
+        print_frame(shown.reset_index(drop=True),
+                    f"Funds against their own prices, {result.start} .. {result.end} (beta: slope of R on the underlying's r)",
+                    console)
+        for row in table.itertuples():
+            if row.status in ("flagged", "explained"):
+                console.print(f"[bold]{row.ticker}[/bold] {row.flags}", highlight=False)
+                if row.suggestion:
+                    console.print(f"    best match in the price table: {row.suggestion}", highlight=False)
+                if row.note:
+                    console.print(f"    catalog note: {row.note}", highlight=False)
+    if check and len(result.flagged):
+        raise typer.Exit(3)
+
+
 @universe_app.command("import")
 def universe_import(
     snapshot: Path = typer.Argument(..., help="Screener snapshot CSV."),

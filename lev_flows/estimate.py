@@ -82,6 +82,7 @@ class Coverage(BaseModel):
     missing_returns: list[tuple[str, float]]
     unused_return_keys: int
     n_funds_not_launched: int = 0
+    n_funds_closed: int = 0
     aum_median_gap_sessions: float | None = None
 
 
@@ -517,10 +518,13 @@ def _aum_inputs(universe: Universe, c: CompiledUniverse, aum: Any | None) -> tup
 
 
 def _not_launched(universe: Universe, aum: Any) -> np.ndarray:
+    """"closed" (catalog ``closed_on`` reached), "not launched" (before inception) or "none"."""
     launched = getattr(aum, "launched", None)
     if launched is None:
         return np.array(["none"] * len(universe.funds), dtype=object)
-    return np.where(np.asarray(launched), "none", "not launched")
+    closed = getattr(aum, "closed", None)
+    closed = np.zeros(len(universe.funds), dtype=bool) if closed is None else np.asarray(closed, dtype=bool)
+    return np.where(np.asarray(launched), "none", np.where(closed, "closed", "not launched"))
 
 
 def _holdings_arrays(c: CompiledUniverse, holdings: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -549,8 +553,8 @@ def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebala
         per = np.array([fund_methods.get(t, "") for t in c.tickers], dtype=object)
         method = np.where(r_source == 3, per, method)
     status = np.select(
-        [provenance["aum_method"] == "not launched", np.isnan(aum), r_source == 0, ~c.resets_daily],
-        ["not launched", "no AUM", "no return", "no reset today"],
+        [provenance["aum_method"] == "not launched", provenance["aum_method"] == "closed", np.isnan(aum), r_source == 0, ~c.resets_daily],
+        ["not launched", "closed", "no AUM", "no return", "no reset today"],
         default="ok",
     )
     lab = _labels(c)
@@ -652,6 +656,7 @@ def _group(
 
 def _coverage(c: CompiledUniverse, aum_usd, has_aum, has_flow, fund_asset, unused: int, provenance: dict[str, Any]) -> Coverage:
     not_launched = provenance["aum_method"] == "not launched"
+    closed = provenance["aum_method"] == "closed"
     aum = np.nan_to_num(aum_usd, nan=0.0)
     total = aum.sum()
     is_equity = fund_asset == "equity"
@@ -676,8 +681,9 @@ def _coverage(c: CompiledUniverse, aum_usd, has_aum, has_flow, fund_asset, unuse
         equity_aum_with_composition=share(aum[is_equity & c.has_composition[c.fund_underlying]].sum(), eq_total),
         equity_aum_with_sector=share((aum * fund_sector_share)[is_equity].sum(), eq_total),
         n_funds=len(c.tickers),
-        n_funds_without_aum=int((~has_aum & ~not_launched).sum()),
+        n_funds_without_aum=int((~has_aum & ~not_launched & ~closed).sum()),
         n_funds_not_launched=int(not_launched.sum()),
+        n_funds_closed=int(closed.sum()),
         aum_median_gap_sessions=provenance.get("median_gap"),
         n_funds_missing_return=int(missing.sum()),
         missing_returns=[(str(t), float(a)) for t, a in zip(miss_t[:25], miss_a[:25])],

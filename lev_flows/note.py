@@ -293,7 +293,7 @@ def render_note(
 
     out.append("<h2>Coverage and caveats</h2><ul>")
     out.append(f"<li>AUM with a return: {c.aum_with_return:.1%} of {esc(usd(c.aum_usd).lstrip('+'))}; "
-               f"funds without AUM: {c.n_funds_without_aum}; not launched yet: {c.n_funds_not_launched}.</li>")
+               f"funds without AUM: {c.n_funds_without_aum}; not launched yet: {c.n_funds_not_launched}; closed: {c.n_funds_closed}.</li>")
     if c.aum_median_gap_sessions is not None:
         out.append(f"<li>AUM rests on observations an AUM-weighted median of {c.aum_median_gap_sessions:.0f} sessions old.</li>")
     out.append(f"<li>Equity AUM with a composition {c.equity_aum_with_composition:.1%}, with a GICS sector "

@@ -110,6 +110,7 @@ class PointInTime:
     launched: np.ndarray = field(repr=False, default=None)  # (T, F) bool: launched and not closed
     underlying_matrix: object = field(repr=False, default=None)  # the ReturnMatrix behind it (T, U)
     aum_close: np.ndarray = field(repr=False, default=None)  # (T, F) net assets at each session's close
+    closed_on: np.ndarray = field(repr=False, default=None)  # (F,) datetime64[D], NaT = still listed
 
     def row(self, day: dt.date | str | pd.Timestamp) -> int:
         ts = pd.Timestamp(day)
@@ -135,6 +136,7 @@ class PointInTime:
             gap_sessions=self.aum_gap[row],
             median_gap=float(self.median_gap(row)),
             launched=self.launched[row],
+            closed=None if self.closed_on is None else self.closed_on <= self.sessions[row].to_datetime64().astype("datetime64[D]"),
         )
 
     def day_returns(self, universe: Universe, row: int, *, source: str = "prices") -> DayReturns:
@@ -181,6 +183,7 @@ class AumDay:
     gap_sessions: np.ndarray
     median_gap: float = float("nan")
     launched: np.ndarray | None = None
+    closed: np.ndarray | None = None  # (F,) bool: closed (catalog closed_on) by this session
     label: str = "point in time (store observations)"
 
 
@@ -403,6 +406,7 @@ def point_in_time(
         launched=trading,
         underlying_matrix=m,
         aum_close=value[1:],
+        closed_on=np.array([np.datetime64(f.closed_on or "NaT", "D") for f in universe.funds]),
     )
 
 

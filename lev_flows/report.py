@@ -118,6 +118,8 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
     cov.add_row("funds without AUM", str(c.n_funds_without_aum))
     if c.n_funds_not_launched:
         cov.add_row("funds not launched yet", str(c.n_funds_not_launched))
+    if c.n_funds_closed:
+        cov.add_row("funds closed", str(c.n_funds_closed))
     missing = ", ".join(f"{tk} ({_usd(a).lstrip('+')})" for tk, a in c.missing_returns[:6])
     cov.add_row("funds missing a return", f"{c.n_funds_missing_return}" + (f": {missing}" if missing else ""))
     cov.add_row("compositions as of", _composition_dates(est))

@@ -21,7 +21,12 @@ from ..errors import InputError
 from .holdings import canonical_ticker
 from .underlyings import (
     COMPANY_TICKERS,
+    CURATED_FUNDS,
     EXCLUDE,
+    EXCLUDE_NAME_RULES,
+    LEVERAGE_OVERRIDES,
+    NAME_RULES,
+    VERIFY_NOTES,
     PROXY_TICKERS,
     RULES,
     SINGLE,
@@ -68,10 +73,14 @@ def parse_leverage(text: Any, direction: Any, name: str) -> float | None:
     if not m:
         return None
     magnitude = float(m.group(1))
+    # "-3x" is a direction; "7-10 Year" and "K-1 Free" are not
+    named_short = bool(re.search(r"\b(bear|short|inverse)\b|(?<![\w-])-\d", name, re.IGNORECASE))
     if isinstance(direction, str) and direction.strip():
-        short = direction.strip().lower() == "short"
+        # the fund's own name beats the screener's direction field ("Defiance Daily Target 2x
+        # Short RGTI ETF" is listed as long)
+        short = direction.strip().lower() == "short" or named_short
     else:
-        short = bool(re.search(r"\b(bear|short|inverse)\b|-\d", name, re.IGNORECASE))
+        short = named_short
     return -magnitude if short else magnitude
 
 
@@ -160,6 +169,10 @@ def resolve_underlying(row: dict[str, Any], known_stocks: dict[str, str]) -> tup
     uticker = _clean_ticker(row.get("underlying_ticker"))
     if ticker in TICKER_OVERRIDES:
         return TICKER_OVERRIDES[ticker][0], "override", text
+    fund_name = str(row.get("name") or "").lower()
+    for pattern, uid in NAME_RULES:
+        if pattern.search(fund_name):
+            return uid, "fund name rule", text
     fund_type = str(row.get("fund_type") or "").lower()
     single = "single stock" in fund_type
     for pattern, uid in RULES[:_N_BASKET_RULES]:  # two-stock baskets before single stocks
@@ -211,8 +224,9 @@ def import_snapshot(path: str | Path, known_stocks: dict[str, str] | None = None
             continue
         seen.add(ticker)
         row = {**row, "ticker": ticker}
-        if ticker in EXCLUDE:
-            result.excluded.append({"ticker": ticker, "name": name, "reason": EXCLUDE[ticker], "aum_usd": aum})
+        reason = EXCLUDE.get(ticker) or next((why for rx, why in EXCLUDE_NAME_RULES if rx.search(name)), None)
+        if reason:
+            result.excluded.append({"ticker": ticker, "name": name, "reason": reason, "aum_usd": aum})
             continue
         leverage = parse_leverage(row.get("leverage"), row.get("direction"), name)
         if leverage is None:
@@ -238,6 +252,12 @@ def import_snapshot(path: str | Path, known_stocks: dict[str, str] | None = None
         change = row.get("percent_change_from_prev_day")
         if change is not None and not pd.isna(change):
             result.reported_change[ticker] = float(change) / 100.0
+    for entry in CURATED_FUNDS:
+        if entry["ticker"] not in seen:
+            uid = str(entry["underlying"])
+            result.underlyings.setdefault(uid, _underlying_entry(uid, "rule", uid, str(entry["asset_class"])))
+            result.funds.append({**entry, "inception_date": dt.date.fromisoformat(str(entry["inception_date"]))})
+            result.mapped_by["curated"] = result.mapped_by.get("curated", 0) + 1
     result.funds.sort(key=lambda f: f["ticker"])
     result.excluded.sort(key=lambda e: e["ticker"])
     result.underlyings = dict(sorted(result.underlyings.items()))
@@ -276,7 +296,9 @@ def _fund_entry(row, ticker, name, leverage, uid, asset_class, aum, as_of) -> di
     fund_type = str(row.get("fund_type") or "").strip().lower()
     etn = fund_type in ETN_SPELLINGS or bool(re.search(r"\bETNs?\b|exchange[- ]traded notes?", name, re.I))
     reset = "daily"
-    if re.search(r"monthly", name, re.I):
+    if re.search(r"quarterly", name, re.I):
+        reset = "quarterly"
+    elif re.search(r"monthly", name, re.I):
         reset = "monthly"
     elif re.search(r"weekly", name, re.I):
         reset = "weekly"
@@ -294,8 +316,12 @@ def _fund_entry(row, ticker, name, leverage, uid, asset_class, aum, as_of) -> di
         "aum_as_of": _row_date(row.get("updated_at"), as_of) if aum is not None else None,
         "inception_date": _inception(row.get("inception_date"), as_of),
     }
+    if ticker in LEVERAGE_OVERRIDES:
+        fund["leverage"], fund["notes"] = LEVERAGE_OVERRIDES[ticker]
     if ticker in TICKER_OVERRIDES:
         fund["notes"] = TICKER_OVERRIDES[ticker][1]
+    if ticker in VERIFY_NOTES:
+        fund["verify_note"] = VERIFY_NOTES[ticker]
     if aum is None:
         fund["notes"] = "no AUM in the snapshot"
     return {k: v for k, v in fund.items() if v is not None}

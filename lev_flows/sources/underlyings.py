@@ -41,6 +41,12 @@ class UnderlyingDef:
 U = UnderlyingDef
 UNDERLYINGS: dict[str, UnderlyingDef] = {
     "NDX": U("Nasdaq-100", "index", "equity", NASDAQ_100),
+    "SPXEW": U("S&P 500 Equal Weight", "index", "equity", SP_500),
+    "SP5HB": U("S&P 500 High Beta", "index", "equity", OTHER_EQ),
+    "SPSIOP": U("S&P Oil & Gas Exploration & Production Select Industry", "index", "equity", SECTOR),
+    "MSOGEP": U("Solactive MicroSectors U.S. Oil & Gas Exploration & Production", "index", "equity", SECTOR),
+    "GDMJ": U("MVIS Global Junior Gold Miners", "index", "equity", OTHER_EQ),
+    "DJINET": U("Dow Jones Internet Composite", "index", "equity", SECTOR),
     "NDX30": U("Nasdaq-100 Top 30", "index", "equity", NASDAQ_100),
     "NDXMEGA": U("Nasdaq-100 Mega", "index", "equity", NASDAQ_100),
     "SPX": U("S&P 500", "index", "equity", SP_500),
@@ -187,6 +193,65 @@ RULES: list[tuple[re.Pattern[str], str]] = [
     ]
 ]
 
+#: (pattern on the lower-cased fund *name*, underlying id): the fund's own name beats the
+#: screener's underlying text, which is wrong for these (GUSH reads "WTI Crude Oil", HIBL "S&P
+#: 500 Index", JNUG "NYSE Arca Gold Miners", WEBL "Dow Jones Industrial Average"); each was
+#: found by `lev-flows universe verify` (the fund regresses on the named index's ETF, not the text's)
+NAME_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), uid)
+    for p, uid in [
+        (r"microsectors oil & gas exploration & production", "MSOGEP"),
+        (r"oil & gas exploration & production", "SPSIOP"),
+        (r"s&p 500 high beta", "SP5HB"),
+        (r"junior gold miners", "GDMJ"),
+        (r"dow jones internet", "DJINET"),
+        (r"s&p 500 equal weight", "SPXEW"),
+    ]
+]
+
+#: products the fund name shows are not daily-reset leveraged funds: (pattern, reason)
+EXCLUDE_NAME_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p, re.I), reason)
+    for p, reason in [
+        (r"accelerated|buffer|outcome",
+         "option-based outcome fund (accelerated / buffer / capped): its payoff runs over an outcome period, not a daily leverage reset"),
+        (r"long \+ income|incomestkd|volatility premium|boosted .*income",
+         "leveraged income fund (options written on top of the exposure): not a daily-reset leveraged fund"),
+    ]
+]
+
+#: fund ticker -> (signed leverage, why), where the screener's leverage is wrong
+LEVERAGE_OVERRIDES: dict[str, tuple[float, str]] = {
+    "TSLR": (2.0, "GraniteShares runs TSLR at 2x daily (desk review); the screener and the old fund name read 1.25x"),
+    "BRZU": (2.0, "BRZU targets 2x daily (regresses at beta 1.98 on EWZ, correlation 0.998); the screener reads 3x"),
+}
+
+#: funds the screener snapshots do not list, added by every import: (entry, why)
+CURATED_FUNDS: list[dict[str, object]] = [
+    {"ticker": "UVXY", "name": "ProShares Ultra VIX Short-Term Futures ETF", "issuer": "ProShares", "leverage": 1.5,
+     "underlying": "VIXF", "asset_class": "volatility", "structure": "ETF", "reset": "daily",
+     "inception_date": "2011-10-03",
+     "notes": "curated: missing from the screener snapshots; AUM from the issuer (lev-flows aum update UVXY)"},
+    {"ticker": "SVXY", "name": "ProShares Short VIX Short-Term Futures ETF", "issuer": "ProShares", "leverage": -0.5,
+     "underlying": "VIXF", "asset_class": "volatility", "structure": "ETF", "reset": "daily",
+     "inception_date": "2011-10-03",
+     "notes": "curated: missing from the screener snapshots; AUM from the issuer (lev-flows aum update SVXY)"},
+]
+
+#: fund ticker -> why `lev-flows universe verify` flags it and the flag is expected (the flag
+#: is then "explained"; any other flag is a catalog error)
+VERIFY_NOTES: dict[str, str] = {
+    "UCO": "USO, the only WTI series in the price table, holds a different futures mix (beta 1.2); UCO and SCO agree with each other at beta +2.0 / -2.0 (peer check)",
+    "SCO": "USO, the only WTI series in the price table, holds a different futures mix (beta 1.2); UCO and SCO agree with each other at beta +2.0 / -2.0 (peer check)",
+    "SMU": "SMR is not in the price table; checked against peers only (SMUP, SMZ), whose own tracking differs; leverage 2x per the fund name",
+    "AIBU": "no series for the Solactive AI Big Data index; the only peer is the inverse AIBD (compounding differs); 2x per the fund name",
+    "PILL": "proxy composition: S&P 500 pharma members stand in for the S&P Pharmaceuticals Select Industry index (mostly small caps); XPH is not in the price table",
+    "IWML": "thinly traded ETN (about $6M): stale closes lower the daily correlation; weekly correlation 0.90",
+    "TEXU": "tracks the five largest energy names (equal capped); the Energy Select Sector ETF is the nearest series here",
+    "DGZ": "thinly traded ETN (about $1M): stale closes, beta has the right sign",
+    "DZZ": "thinly traded ETN (about $1M): stale closes, beta has the right sign",
+}
+
 #: fund ticker -> stock ticker, where the screener's own fields are wrong or missing
 TICKER_OVERRIDES: dict[str, tuple[str, str]] = {
     "MUU": ("MU", "screener name reads 'Muni Bond'; the fund is 2x Micron (Direxion MU Bull 2X)"),
@@ -250,6 +315,7 @@ EXCLUDE: dict[str, str] = {
     "GMMA": "tactical allocation fund, leverage varies with a signal",
     "RAAA": "leveraged CLO fund, no daily reset to a tradable underlying",
     "BEGS": "two-underlying crypto + precious-metals fund",
+    "WTIB": "two-underlying oil + bitcoin strategy fund",
     "MSOX": "2x of an ETF of cannabis stocks traded OTC; no tradable underlying here",
 }
 
@@ -286,7 +352,12 @@ COMPOSITIONS: dict[str, tuple] = {
         "NVDA PG SHW TRV UNH V VZ WMT".split(),
         "2026-01-02",
     ),
-    "NYFANG": ("members", "AAPL AMZN AVGO CRWD GOOGL META MSFT NFLX NVDA TSLA".split(), "2025-12-19"),
+    "NYFANG": ("members", "AAPL AMZN AVGO CRWD GOOGL META MSFT NFLX NOW NVDA".split(), "2025-12-19"),
+    "SPXEW": ("equal_weight_of", "SPX"),
+    "SP5HB": ("high_beta", 100, "2025-12-19"),
+    "SPSIOP": ("sub_industry", ["Oil & Gas Exploration & Production"]),
+    "MSOGEP": ("sub_industry", ["Oil & Gas Exploration & Production", "Integrated Oil & Gas"]),
+    "DJINET": ("members", "AMZN META GOOGL NFLX CSCO CRM ANET PYPL ABNB DASH UBER BKNG".split(), "2025-12-19"),
     "FANGINNO": (
         "members",
         "AAPL AMD AMZN AVGO CRM GOOGL INTC META MSFT MSTR MU NFLX NVDA QCOM TSLA".split(),
@@ -322,7 +393,12 @@ COMPOSITION_NOTES: dict[str, str] = {
     "SML": "SPSM holdings",
     "NDX": "QQQ holdings",
     "INDU": "the 30 Dow members as announced by S&P DJI through 2024, price-weighted",
-    "NYFANG": "ten members as we read the 2025 reconstitutions (unverified here), equal weight per the methodology",
+    "NYFANG": "ten members through 2025 (NOW, not TSLA: FNGU/FNGD regress on this basket, not on the one with TSLA), equal weight per the methodology",
+    "SPXEW": "the S&P 500 composition's members, equal weight (the index's own rule)",
+    "SP5HB": "the 100 S&P 500 members with the highest beta to ^GSPC over the 252 sessions to the date, weights proportional to beta (the index's rule, our computation)",
+    "SPSIOP": "proxy: S&P 500 oil & gas E&P members, equal weight (the index adds smaller producers)",
+    "MSOGEP": "proxy: S&P 500 oil & gas E&P and integrated members, equal weight (FENY stands in for the index's returns)",
+    "DJINET": "proxy: twelve largest US internet names, equal weight (no holdings file here)",
     "FANGINNO": "15 members after the June 2025 reconstitution (issuer notice), equal weight",
     "MAG7": "the seven names, equal weight",
     "GDM": "proxy: ten largest US-listed gold miners, equal weight (the index is cap-weighted; no holdings file here)",
@@ -384,7 +460,8 @@ CURATED_SECTORS: dict[str, tuple[str, str]] = {
 #: level and before a composition, and by ``tracking`` / ``universe verify`` as the reference)
 TRACKING_ETFS: dict[str, str] = {
     "NDX": "QQQ", "SPX": "SPY", "RTY": "IWM", "INDU": "DIA", "MID": "IJH", "SML": "IJR",
-    "SOX": "SOXX", "DJUSSC": "SOXX", "NYFANG": "FNGS",
+    "SOX": "SOXX", "DJUSSC": "SMH", "NYFANG": "FNGS", "SPSIOP": "XOP", "MSOGEP": "FENY", "GDMJ": "GDXJ", "SPXEW": "RSP",
+    "DJUSHB": "ITB",
     "S5INFT": "XLK", "S5FINL": "XLF", "S5ENRS": "XLE", "S5HLTH": "XLV", "S5INDU": "XLI", "S5MATR": "XLB",
     "S5RLST": "XLRE", "S5TELS": "XLC", "S5UTIL": "XLU", "S5COND": "XLY", "S5CONS": "XLP",
     "SPSIBI": "XBI", "SPSIRBK": "KRE", "SPSIRE": "XRT", "GDM": "GDX",
