@@ -68,9 +68,11 @@ def _check_tickers(frame: pd.DataFrame, universe: Universe, where: str, allow_pa
 
 
 def import_files(
-    paths: list[str | Path], universe: Universe, *, db: str | Path | None = None, allow_partial: bool = False
+    paths: list[str | Path], universe: Universe, *, db: str | Path | None = None, allow_partial: bool = False,
+    source: str | None = None,
 ) -> ImportReport:
-    """Import AUM files (issuer NAV histories, screener snapshots, observation CSVs) into the store."""
+    """Import AUM files (issuer NAV histories, screener snapshots, observation CSVs) into the store.
+    ``source`` replaces the file name as the observations' source (a URL the file came from)."""
     from .sources.aumfiles import read_aum_file
 
     if not paths:
@@ -92,6 +94,9 @@ def import_files(
             if frame.empty:
                 report.skipped[str(path)] = "no observation left to import"
                 continue
+            if source:
+                frame = frame.assign(source=source)
+                path = Path(source)
             how = f"dated {note['date']} ({note['how']})" if note else ""
             report.files[str(path)] = (kind, len(frame), str(frame["date"].min()), str(frame["date"].max()), how)
             frames.append((str(path), frame))

@@ -242,11 +242,20 @@ def _known_stock_names() -> dict[str, str]:
 def import_universe(snapshot: str | Path, output: str | Path, *, fresh: bool = False) -> tuple[ImportResult, str]:
     """Import a snapshot into ``output``. If ``output`` exists (and not ``fresh``) it is
     refreshed in place: snapshot-owned fields (AUM and its date) are updated, new funds and
-    underlyings added, and everything else in existing entries, comments included, kept.
-    Returns the import result and a one-paragraph summary."""
+    underlyings added, funds gone from the snapshot marked closed, and everything else in
+    existing entries, comments included, kept. Returns the import result and a summary."""
+    result, text, summary = plan_import(snapshot, output, fresh=fresh)
+    atomic_write_text(Path(output), text, force=True)
+    return result, summary
+
+
+def plan_import(
+    snapshot: str | Path, output: str | Path, *, fresh: bool = False, source: str | None = None
+) -> tuple[ImportResult, str, str]:
+    """What :func:`import_universe` would write: ``(result, yaml text, summary)``; writes nothing."""
     from ruamel.yaml import YAML
 
-    result = import_snapshot(snapshot, _known_stock_names())
+    result = import_snapshot(snapshot, _known_stock_names(), source=source)
     output = Path(output)
     doc = _fresh_document(result)
     notes: list[str] = []
@@ -264,9 +273,79 @@ def import_universe(snapshot: str | Path, output: str | Path, *, fresh: bool = F
     dump_yaml(doc, buf, header=header)
     text = buf.getvalue()
     universe_from_data(parse_yaml(text, output), output)  # never write a file that will not load
-    atomic_write_text(output, text, force=True)
     summary = result.summary() + ("\n" + "\n".join(notes) if notes else "")
-    return result, summary
+    return result, text, summary
+
+
+def changed_funds(before: "Universe | None", after: "Universe") -> list[str]:
+    """Funds new in ``after`` or whose leverage, underlying or reset changed."""
+    if before is None:
+        return [f.ticker for f in after.funds]
+    old = before.fund_by_ticker
+    return [
+        f.ticker for f in after.funds
+        if f.ticker not in old or (old[f.ticker].leverage, old[f.ticker].underlying, old[f.ticker].reset) != (f.leverage, f.underlying, f.reset)
+    ]
+
+
+def update_universe(
+    client, output: str | Path, *, url: str | None = None, prices: str | Path | None = None,
+    db: str | Path | None = None, accept_flags: bool = False,
+) -> list[str]:
+    """Fetch the screener export, refresh ``output`` with it (new funds added, funds gone marked
+    closed), check what changed with ``universe verify`` before writing, then record the
+    export's AUM in the store. A flag on a changed fund stops the update (nothing written)
+    unless ``accept_flags``. Returns the lines to print."""
+    import tempfile
+
+    from .aum import import_files
+    from .catalog import load_universe
+    from .sources.screener import ScreenerExport
+
+    provider = ScreenerExport(client, url)
+    body = provider.fetch()
+    output = Path(output)
+    before = load_universe(output) if output.exists() else None
+    with tempfile.TemporaryDirectory(prefix="lev_flows_screener_") as tmp:
+        frame = pd.read_csv(io.BytesIO(body), usecols=lambda c: c == "updated_at") if b"updated_at" in body[:4096] else None
+        stamped = frame is not None and pd.to_datetime(frame.get("updated_at"), errors="coerce", utc=True).notna().any()
+        name = "screener_export.csv" if stamped else f"screener_export_{dt.date.today().isoformat()}.csv"
+        path = Path(tmp) / name
+        path.write_bytes(body)
+        result, text, summary = plan_import(path, output, source=provider.url)
+        after = universe_from_data(parse_yaml(text, output), output)
+        lines = [f"fetched {provider.url} ({len(body) / 1024:,.0f} KB)", *summary.splitlines()]
+        changed = changed_funds(before, after)
+        lines += _verify_changes(after, changed, prices, accept_flags)
+        report = import_files([path], after, db=db, source=provider.url)  # one transaction; a failure writes neither
+        atomic_write_text(output, text, force=True)
+        lines.append(f"wrote {output}")
+        lines += [f"store: {line}" for line in report.lines()]
+    return lines
+
+
+def _verify_changes(universe: "Universe", changed: list[str], prices: str | Path | None, accept_flags: bool) -> list[str]:
+    if not changed:
+        return ["verify: no fund changed"]
+    from .api import default_prices
+    from .returns import load_price_dir
+    from .verify import verify
+
+    try:
+        closes = load_price_dir(prices or default_prices())
+    except InputError as exc:
+        return [f"verify: skipped ({exc})"]
+    res = verify(universe, closes, tickers=changed)
+    counts = res.table["status"].value_counts().to_dict()
+    lines = [f"verify: {len(changed)} new or changed funds: " + ", ".join(f"{v} {k}" for k, v in counts.items())]
+    flagged = res.flagged
+    if len(flagged):
+        detail = "; ".join(f"{r.ticker}: {r.flags}" + (f" (best match {r.suggestion})" if r.suggestion else "") for r in flagged.itertuples())
+        if not accept_flags:
+            raise InputError(f"universe update: verify flags {len(flagged)} changed fund(s), nothing written: {detail} "
+                             "(fix the catalog rules, or --accept-flags to write anyway)")
+        lines.append(f"verify: accepted with flags: {detail}")
+    return lines
 
 
 def _refresh(existing: Any, fresh: dict[str, Any]) -> tuple[Any, list[str]]:

@@ -824,6 +824,33 @@ def universe_import(
     typer.echo(f"wrote {output}")
 
 
+@universe_app.command("update")
+def universe_update(
+    url: Optional[str] = typer.Option(None, "--url", help="The screener's CSV export (default $LEV_FLOWS_SCREENER_URL)."),
+    output: Path = typer.Option(Path("etf_universe.yaml"), "--output", "-o", help="Universe YAML to refresh (created when absent)."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Price tables for verifying what changed (default: ../shared/data/prices)."),
+    db: Optional[Path] = _DB_OPTION,
+    accept_flags: bool = typer.Option(False, "--accept-flags", help="Write even when verify flags a changed fund."),
+    timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Seconds per request before retrying."),
+    retries: int = typer.Option(3, "--retries", min=0, max=9, help="Retries on timeouts, 429 and 5xx."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the HTTP cache."),
+) -> None:
+    """Fetch the screener's export and refresh the catalog: new funds added, funds gone marked
+    closed, what changed verified against its prices before writing, the export's AUM stored.
+    One request."""
+    from .build import update_universe
+    from .sources.http import HttpClient, HttpSettings, default_cache_dir
+
+    settings = HttpSettings(
+        timeout_s=timeout, deadline_s=max(3 * timeout, timeout + 5), attempts=retries + 1,
+        cache_dir=None if no_cache else default_cache_dir(),
+    )
+    with HttpClient(settings) as client:
+        lines = update_universe(client, output, url=url, prices=prices, db=db, accept_flags=accept_flags)
+    for line in lines:
+        typer.echo(line)
+
+
 @reference_app.command("build")
 def reference_build(
     data: Path = typer.Option(Path("../shared/data"), "--data", help="The shared raw data folder."),

@@ -183,3 +183,93 @@ def test_cli_verify_check_and_json(shared):
     assert "0 flagged" in proc.stderr
     one = run_cli("universe", "verify", "GUSH", "--all", "--format", "csv")
     assert one.returncode == 0 and "GUSH" in one.stdout and "XOP (tracking ETF)" in one.stdout
+
+
+# ---- universe update: the screener export over HTTP -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def february_catalog(shared, tmp_path_factory):
+    from lev_flows.build import import_universe
+
+    path = tmp_path_factory.mktemp("cat") / "feb.yaml"
+    import_universe(shared / "letf_snapshots/leveraged_etfs_2026-02-04.csv", path, fresh=True)
+    return path
+
+
+def _copy(src, tmp_path):
+    dst = tmp_path / "u.yaml"
+    dst.write_bytes(src.read_bytes())
+    return dst
+
+
+def test_universe_update_refreshes_closes_verifies_and_stores(server, shared, february_catalog, tmp_path):
+    from lev_flows.build import update_universe
+    from lev_flows.store import Store
+    from tests.test_sources import make_client
+
+    march = (shared / "letf_snapshots/leveraged_etfs_2026-03-01.csv").read_bytes()
+    hits = []
+
+    def busy_then_ok(request):  # one 503, then the export: retried, not a failure
+        from werkzeug import Response
+
+        hits.append(1)
+        return Response("busy", status=503) if len(hits) == 1 else Response(march, content_type="text/csv")
+
+    server.expect_request("/export.csv").respond_with_handler(busy_then_ok)
+    out, db = _copy(february_catalog, tmp_path), tmp_path / "s.duckdb"
+    client, sleeps = make_client()
+    lines = update_universe(client, out, url=server.url_for("/export.csv"), db=db)
+    assert sleeps and len(hits) == 2
+    text = "\n".join(lines)
+    assert "19 added" in text and "22 funds not in this snapshot marked closed on 2026-02-20" in text
+    assert "verify: 19 new or changed funds: 11 ok, 8 not checked" in text and "flagged" not in text
+    u = load_universe(out)
+    # the export's updated_at (2026-02-20) dates it, as for the file (SOURCES.md)
+    assert u.fund_by_ticker["DVHL"].closed_on.isoformat() == "2026-02-20"
+    with Store(db) as store:
+        obs = store.observations(["TQQQ"])
+    assert (obs["source"] == server.url_for("/export.csv")).sum() == 1
+    # the same export again: nothing new in the store, the file unchanged
+    before = out.read_bytes()
+    client, _ = make_client()
+    again = "\n".join(update_universe(client, out, url=server.url_for("/export.csv"), db=db))
+    assert "0 observations new or changed" in again and out.read_bytes() == before
+
+
+def test_universe_update_refuses_a_flagged_change_and_writes_nothing(server, shared, february_catalog, tmp_path):
+    from lev_flows.build import update_universe
+    from lev_flows.errors import InputError
+    from lev_flows.store import Store
+    from tests.test_sources import make_client
+
+    rows = pd.read_csv(shared / "letf_snapshots/leveraged_etfs_2026-02-04.csv")
+    rows.loc[rows["ticker"] == "TQQQ", "direction"] = "short"  # a screener error: TQQQ as a bear fund
+    server.expect_request("/bad.csv").respond_with_data(rows.to_csv(index=False), content_type="text/csv")
+    server.expect_request("/page.csv").respond_with_data("<html><body>log in</body></html>", content_type="text/html")
+    from lev_flows import save_universe
+
+    feb = load_universe(february_catalog)  # a catalog without TQQQ: the export brings it in as new
+    out, db = tmp_path / "u.yaml", tmp_path / "s.duckdb"
+    save_universe(feb.model_copy(update={"funds": [f for f in feb.funds if f.ticker != "TQQQ"]}), out)
+    before = out.read_bytes()
+    client, _ = make_client()
+    with pytest.raises(InputError, match=r"verify flags 1 changed fund.*TQQQ: wrong sign.*nothing written|nothing written.*TQQQ"):
+        update_universe(client, out, url=server.url_for("/bad.csv"), db=db)
+    with pytest.raises(Exception, match="an HTML page"):
+        update_universe(client, out, url=server.url_for("/page.csv"), db=db)
+    assert out.read_bytes() == before
+    with Store(db) as store:
+        assert (store.observations(["TQQQ"])["source"].str.contains("127.0.0.1")).sum() == 0
+    client, _ = make_client()
+    lines = update_universe(client, out, url=server.url_for("/bad.csv"), db=db, accept_flags=True)
+    assert any("accepted with flags" in line for line in lines)
+    assert load_universe(out).fund_by_ticker["TQQQ"].leverage == -3.0  # written as the export says, flag listed
+
+
+def test_cli_universe_update_needs_a_url(tmp_path):
+    proc = run_cli("universe", "update", "--output", tmp_path / "u.yaml")
+    assert proc.returncode == 2 and "no screener URL" in proc.stderr and "LEV_FLOWS_SCREENER_URL" in proc.stderr
+    bad = run_cli("universe", "update", "--url", "ftp://x", "--output", tmp_path / "u.yaml")
+    assert bad.returncode == 2 and "not an http(s) URL" in bad.stderr

@@ -203,12 +203,13 @@ def _looks_like_company(text: str) -> bool:
     return bool(re.search(r"\b(inc|corp|corporation|company|ltd|limited|plc|holdings|group|n\.v\.|co\.)\b", text, re.I))
 
 
-def import_snapshot(path: str | Path, known_stocks: dict[str, str] | None = None) -> ImportResult:
-    """Turn a screener snapshot into catalog entries (funds, underlyings, exclusions)."""
+def import_snapshot(path: str | Path, known_stocks: dict[str, str] | None = None, *, source: str | None = None) -> ImportResult:
+    """Turn a screener snapshot into catalog entries (funds, underlyings, exclusions).
+    ``source`` names where it came from (default ``letf_snapshots/<file name>``)."""
     path = Path(path)
     df = read_snapshot(path)
     as_of = snapshot_date(df, path)
-    result = ImportResult(source=f"letf_snapshots/{path.name}", as_of=as_of)
+    result = ImportResult(source=source or f"letf_snapshots/{path.name}", as_of=as_of)
     known = {k.lower(): v for k, v in (known_stocks or {}).items()}
     seen: set[str] = set()
     for row in df.to_dict("records"):
@@ -325,3 +326,45 @@ def _fund_entry(row, ticker, name, leverage, uid, asset_class, aum, as_of) -> di
     if aum is None:
         fund["notes"] = "no AUM in the snapshot"
     return {k: v for k, v in fund.items() if v is not None}
+
+
+# ---- the screener's export over HTTP --------------------------------------------------------
+
+SCREENER_URL_ENV = "LEV_FLOWS_SCREENER_URL"
+SCREENER_TTL_S = 3600.0
+
+
+class ScreenerExport:
+    """The screener's CSV export of every US leveraged/inverse ETF and ETN, fetched over HTTP
+    (one request) through the shared client; the body is the same format as the snapshot files,
+    read by the same importer. URL: the constructor or ``$LEV_FLOWS_SCREENER_URL``."""
+
+    name = "screener export"
+
+    def __init__(self, client, url: str | None = None):
+        import os
+
+        self.client = client
+        url = url if url is not None else os.environ.get(SCREENER_URL_ENV, "")
+        if not url.strip():
+            raise InputError(f"universe update: no screener URL; pass --url or set ${SCREENER_URL_ENV}")
+        if not re.match(r"^https?://[^/\s]+", url.strip()):
+            raise InputError(f"universe update: {url!r} is not an http(s) URL")
+        self.url = url.strip()
+
+    def fetch(self) -> bytes:
+        """The export's bytes, checked to be a screener CSV (header with the required columns)."""
+        from .http import BadResponse
+
+        def parse(status: int, body: bytes) -> bytes:
+            if status >= 400:
+                raise BadResponse(f"HTTP {status}")
+            head = body[:4096].decode("utf-8-sig", errors="replace").splitlines()[:1]
+            columns = [c.strip().strip('"').lower() for c in head[0].split(",")] if head else []
+            missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+            if missing:
+                what = "an HTML page" if body.lstrip()[:1] == b"<" else "not a screener CSV"
+                raise BadResponse(f"{what} (missing column(s) {', '.join(missing)})")
+            return body
+
+        return self.client.get(self.url, parse, what=self.name, ttl_s=SCREENER_TTL_S)
