@@ -6,6 +6,7 @@ All amounts are USD (positive = buy at the close); moves and returns are fractio
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,78 @@ def sensitivity_usd(universe: Universe, asset_classes: Sequence[str] = ("equity"
     out = out[out["usd_per_unit"] != 0]
     out["usd_per_1pct"] = out["usd_per_unit"] * 0.01
     return out.sort_values("usd_per_1pct", ascending=False, key=np.abs).reset_index(drop=True)
+
+
+#: sessions of the beta regression for the beta-weighted sensitivity (one trading year)
+BETA_WINDOW = 250
+
+
+@dataclass(frozen=True)
+class MarketBetas:
+    """Each underlying's beta to the market (``beta``, NaN where the window lacks days) over the
+    ``window`` sessions ``start .. end``, regressed on ``market``'s daily returns."""
+
+    beta: np.ndarray  # (U,)
+    days: np.ndarray  # (U,) common days used
+    start: str
+    end: str
+    market: str
+    window: int
+
+
+def market_betas(
+    universe: Universe, closes: pd.DataFrame, *, end=None, window: int = BETA_WINDOW, market: str = "SPX",
+    min_share: float = 0.8,
+) -> MarketBetas:
+    """``beta_u = cov(r_u, r_m) / var(r_m)`` of every underlying on the market (the S&P 500:
+    its index level), over the ``window`` sessions up to ``end`` (nothing after it). Underlying
+    returns as for the Monte Carlo: own price, tracking ETF, composition, else the largest
+    fund's change / L. An underlying with fewer than ``min_share * window`` common days has no
+    beta (NaN)."""
+    from .returns import daily_returns, underlying_return_matrix
+    from .verify import regression_stats
+
+    table = closes if end is None else closes.loc[: pd.Timestamp(end)]
+    win = table.iloc[-(window + 1):]
+    if len(win) < 21:
+        raise InputError(f"market beta: only {len(win) - 1} sessions before {end or 'the end of the table'}")
+    day_r = daily_returns(win)
+    m = underlying_return_matrix(universe, day_r, fund_returns=day_r)
+    ids = list(m.underlying_ids)
+    if market not in ids:
+        raise InputError(f"market beta: {market} is not an underlying of the catalog")
+    x = m.values[:, ids.index(market)]
+    if np.isfinite(x).sum() < 21:
+        raise InputError(f"market beta: no {market} returns in the window")
+    stats = regression_stats(m.values, np.repeat(x[:, None], m.values.shape[1], axis=1), int(min_share * len(day_r)))
+    return MarketBetas(stats["beta"], stats["n"], day_r.index[0].date().isoformat(), day_r.index[-1].date().isoformat(),
+                       market, len(day_r))
+
+
+def beta_sensitivity(universe: Universe, betas: MarketBetas, asset_classes: Sequence[str] = ("equity",)) -> pd.DataFrame:
+    """Rebalance per 1 % move of the market, by index bucket, each underlying moved by its beta:
+    ``usd_per_1pct_beta = 0.01 * sum_u beta_u * s_u`` beside the uniform ``0.01 * sum_u s_u``
+    (``s_u = sum A L (L - 1)`` over daily funds on ``u``, USD). ``beta_coverage`` is the share of
+    ``sum |s_u|`` whose underlying has a beta; the others are left out of the beta figure (never
+    moved by an assumed beta of 1)."""
+    c = compiled(universe)
+    und_ok = np.isin(c.underlying_asset_class.astype(str), list(asset_classes))
+    per_fund = scheduled_rebalance_usd(np.nan_to_num(c.aum_usd), c.leverage, und_ok[c.fund_underlying].astype(float), c.resets_daily)
+    s = np.bincount(c.fund_underlying, weights=per_fund, minlength=c.n_underlyings)
+    has = np.isfinite(betas.beta)
+    frame = pd.DataFrame({
+        "bucket": c.underlying_bucket.astype(str),
+        "usd_per_1pct": s * 0.01,
+        "usd_per_1pct_beta": np.where(has, s * np.nan_to_num(betas.beta), 0.0) * 0.01,
+        "abs_s": np.abs(s),
+        "abs_s_beta": np.where(has, np.abs(s), 0.0),
+    })
+    out = frame.groupby("bucket", as_index=False).sum()
+    out = out[out["abs_s"] > 0]
+    out["beta_coverage"] = out["abs_s_beta"] / out["abs_s"]
+    out["implied_beta"] = np.where(out["usd_per_1pct"] != 0, out["usd_per_1pct_beta"] / out["usd_per_1pct"], np.nan)
+    out = out.drop(columns=["abs_s", "abs_s_beta"])
+    return out.sort_values("usd_per_1pct_beta", ascending=False, key=np.abs).reset_index(drop=True)
 
 
 def ladder(
@@ -70,8 +143,9 @@ def what_if(universe: Universe, moves: Mapping[str, float]) -> FlowEstimate:
     return estimate(universe, DayReturns(values=values, basis=f"what-if: {label}; others unchanged", source="what-if"))
 
 
-def parse_moves(items: Sequence[str]) -> dict[str, float]:
-    """``["NDX=-3", "SOX=-6"]`` (percent) -> ``{"NDX": -0.03, "SOX": -0.06}``."""
+def parse_moves(items: Sequence[str], option: str = "--move") -> dict[str, float]:
+    """``["NDX=-3", "SOX=-6"]`` (percent) -> ``{"NDX": -0.03, "SOX": -0.06}``; an id given twice
+    is an error (the last would silently win)."""
     out: dict[str, float] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -80,9 +154,11 @@ def parse_moves(items: Sequence[str]) -> dict[str, float]:
         except ValueError:
             pct = float("nan")
         if not sep or not key.strip() or not np.isfinite(pct):
-            raise InputError(f"--move {item!r}: expected ID=PERCENT, e.g. NDX=-3")
+            raise InputError(f"{option} {item!r}: expected ID=PERCENT, e.g. NDX=-3")
         if abs(pct) >= 100:
-            raise InputError(f"--move {item!r}: a move of {pct:g}% is not possible")
+            raise InputError(f"{option} {item!r}: a move of {pct:g}% is not possible")
+        if key.strip().upper() in out:
+            raise InputError(f"{option} {key.strip().upper()} is given twice")
         out[key.strip().upper()] = pct / 100.0
     return out
 

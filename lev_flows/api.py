@@ -85,6 +85,7 @@ def estimate_day(
     db: str | Path | None = None,
     creations: dict[str, float] | None = None,
     inputs: Inputs | None = None,
+    exclude_etns: bool = False,
 ) -> "FlowEstimate":
     """The point-in-time estimate of one past session: AUM from the store's observations as
     they stood at the previous close, returns fund by fund in order of directness.
@@ -98,7 +99,7 @@ def estimate_day(
     inp = inputs or load_inputs(universe, prices, db)
     row = inp.pit.row(day)
     returns = inp.pit.day_returns(inp.universe, row, source=inp.prices)
-    return estimate(inp.universe, returns, aum=inp.pit.aum_day(row), creations=creations)
+    return estimate(inp.universe, returns, aum=inp.pit.aum_day(row), creations=creations, exclude_etns=exclude_etns)
 
 
 def history_range(
@@ -110,12 +111,14 @@ def history_range(
     db: str | Path | None = None,
     top_stocks: int = 10,
     inputs: Inputs | None = None,
+    exclude_etns: bool = False,
 ) -> "HistoryResult":
     """:func:`lev_flows.history.history` on point-in-time inputs read from the store and prices."""
     from .history import history
 
     inp = inputs or load_inputs(universe, prices, db)
-    return history(inp.universe, inp.closes, start=start, end=end, top_stocks=top_stocks, pit=inp.pit)
+    return history(inp.universe, inp.closes, start=start, end=end, top_stocks=top_stocks, pit=inp.pit,
+                   exclude_etns=exclude_etns)
 
 
 def _as_date(value: dt.date | str) -> dt.date:

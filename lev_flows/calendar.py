@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from .errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
 
 NEW_YORK = "America/New_York"
@@ -86,8 +87,42 @@ def market_state(now: pd.Timestamp | None = None) -> tuple[dt.date, bool, pd.Tim
     return session, bool(now >= close), close
 
 
+#: pandas period codes of the reset schedules other than daily
+RESET_PERIODS = {"weekly": "W-FRI", "monthly": "M", "quarterly": "Q"}
+
+
+def period_end_sessions(days: "pd.DatetimeIndex", reset: str) -> "tuple[np.ndarray, bool]":
+    """For a reset schedule (``weekly``, ``monthly``, ``quarterly``): which of ``days`` are the
+    last NYSE session of their week / month / quarter (the fund resets at that close), and
+    whether ``days[0]`` is the first session of its period (so a period starting there is whole).
+    """
+    import numpy as np
+    import pandas as pd
+
+    freq = RESET_PERIODS[reset]
+    cal = nyse()
+    sessions = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
+    days = pd.DatetimeIndex(days).normalize()
+    pos = sessions.searchsorted(days, side="right")  # index of the next session after each day
+    nxt = sessions[np.minimum(pos, len(sessions) - 1)]
+    beyond = pos >= len(sessions)
+    ends = (days.to_period(freq) != nxt.to_period(freq)) | beyond
+    prev = sessions[max(int(sessions.searchsorted(days[0])) - 1, 0)] if len(days) else None
+    starts_period = bool(len(days)) and prev.to_period(freq) != days[0].to_period(freq)
+    return np.asarray(ends, dtype=bool), starts_period
+
+
+def is_reset_day(day: dt.date, reset: str) -> bool:
+    """True when ``day`` is the close at which a fund on the ``reset`` schedule resets."""
+    import pandas as pd
+
+    if reset == "daily":
+        return True
+    return bool(period_end_sessions(pd.DatetimeIndex([pd.Timestamp(day)]), reset)[0][0])
+
+
 def previous_session(day: dt.date) -> dt.date:
     return nyse().previous_session(day.isoformat()).date()
 
 
-__all__ = ["nyse", "check_trading_day", "session_rows", "on_sessions", "market_state", "previous_session", "NEW_YORK"]
+__all__ = ["period_end_sessions", "is_reset_day", "RESET_PERIODS", "nyse", "check_trading_day", "session_rows", "on_sessions", "market_state", "previous_session", "NEW_YORK"]

@@ -242,6 +242,18 @@ class Universe(_Model):
                 raise ValueError(f"funds[{i}] ({fund.ticker}).aum_as_of: {fund.aum_as_of} is in the future")
         return self
 
+    def with_funds(self, funds: list[LeveragedETF]) -> "Universe":
+        """A copy holding ``funds`` (already validated entries of this universe), with no cached
+        lookup carried over from this one."""
+        copy = self.model_copy(update={"funds": list(funds)})
+        for name in ("fund_by_ticker", "underlying_by_id"):
+            copy.__dict__.pop(name, None)
+        return copy
+
+    def without_etns(self) -> "Universe":
+        """The universe without its exchange-traded notes (``structure: ETN``)."""
+        return self.with_funds([f for f in self.funds if f.structure != Structure.ETN.value])
+
     @cached_property
     def underlying_by_id(self) -> dict[str, Underlying]:
         return {u.id: u for u in self.underlyings}

@@ -50,6 +50,7 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, width=max(100, int(os.environ.get("COLUMNS", "120"))))
 
 
+_ETN_OPTION = typer.Option(False, "--exclude-etns", help="Leave exchange-traded notes out (listed as excluded, never as zero).")
 _DB_OPTION = typer.Option(None, "--db", help="AUM store (default $LEV_FLOWS_DB or the user data folder).")
 
 #: the clock, for replays and tests of the intraday path: "--now 2026-02-04T15:30" (New York)
@@ -86,6 +87,7 @@ def estimate(
     live: bool = typer.Option(False, "--live", help="Intraday: live quotes vs the previous close, from the HTTP source."),
     allow_partial: bool = typer.Option(False, "--allow-partial", help="With --live: finish without symbols that fail."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="With --live: price source base URL."),
+    exclude_etns: bool = _ETN_OPTION,
     now: Optional[str] = _NOW_OPTION,
 ) -> None:
     """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
@@ -115,7 +117,7 @@ def estimate(
         source, client = _online_options_source(base_url=base_url)
         est = _run_daily(
             uni, source, as_of=None, allow_partial=allow_partial, holdings=False, force_live=True, client=client,
-            creations=creations_usd, now=_parse_now(now), db=db,
+            creations=creations_usd, now=_parse_now(now), db=db, exclude_etns=exclude_etns,
         ).estimate
     elif returns is not None:
         from .returns import read_returns_file
@@ -130,7 +132,7 @@ def estimate(
         if intraday:
             raise InputError("--intraday is the built-in replay's 14:43 view; it cannot be combined with --prices")
         check_trading_day(day)
-        est = estimate_day(day, universe=uni, prices=prices, db=db, creations=creations_usd)
+        est = estimate_day(day, universe=uni, prices=prices, db=db, creations=creations_usd, exclude_etns=exclude_etns)
     else:
         from .build import load_replay, load_replay_aum
 
@@ -138,7 +140,8 @@ def estimate(
         day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close", uni)
         comparison = load_replay(REPLAY_DATE, "close" if intraday else "intraday", uni)
     if day_returns is not None:
-        est = run_estimate(uni, day_returns, date=day, creations=creations_usd, aum=aum_day, ignore_unknown=ignore_unknown)
+        est = run_estimate(uni, day_returns, date=day, creations=creations_usd, aum=aum_day, ignore_unknown=ignore_unknown,
+                           exclude_etns=exclude_etns)
     _warn(est.warnings)
     if html is not None:
         from .io import atomic_write_text
@@ -168,7 +171,7 @@ def estimate(
             usd=("rebalance_usd", "creation_usd", "flow_usd"), pct=("offset_share",),
         )
     if comparison is not None:
-        other = run_estimate(uni, comparison, date=day, aum=aum_day)
+        other = run_estimate(uni, comparison, date=day, aum=aum_day, exclude_etns=exclude_etns)
         intraday_est = est if intraday else other
         close_est = other if intraday else est
         console.print(
@@ -179,9 +182,9 @@ def estimate(
 
 
 def _universe_at_close(universe, day: Optional[dt.date], prices: Optional[Path], db: Optional[Path]):
-    """The universe with each fund's point-in-time AUM at the close of ``day`` (default: the
-    price table's last session), for scenarios about the next session; without price tables,
-    the catalog's AUM with a warning on stderr."""
+    """``(universe, inputs, row)``: the universe with each fund's point-in-time AUM at the close
+    of ``day`` (default: the last session with the funds' own prices), for scenarios about the
+    next session; without price tables, the catalog's AUM with a warning on stderr (inputs None)."""
     from .api import load_inputs
     from .pointintime import universe_with_aum
 
@@ -191,10 +194,10 @@ def _universe_at_close(universe, day: Optional[dt.date], prices: Optional[Path],
         if prices is not None or day is not None:
             raise
         typer.echo(f"lev-flows: warning: AUM from the catalog ({universe.as_of}), not point in time ({exc})", err=True)
-        return universe
-    row = inp.pit.row(day) if day is not None else len(inp.pit.sessions) - 1
+        return universe, None, None
+    row = inp.pit.row(day) if day is not None else inp.pit.last_complete_row()
     typer.echo(f"AUM: point in time, at the close of {inp.pit.sessions[row]:%Y-%m-%d}", err=True)
-    return universe_with_aum(universe, inp.pit.aum_close[row], inp.pit.sessions[row].date())
+    return universe_with_aum(universe, inp.pit.aum_close[row], inp.pit.sessions[row].date()), inp, row
 
 
 def _aum_for_day(universe, day: dt.date, prices: Optional[Path], db: Optional[Path]):
@@ -241,9 +244,12 @@ def ladder(
     date: Optional[str] = typer.Option(None, "--date", "-d", help="AUM at the close of this session (default: the price table's last)."),
     prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close tables (default: ../shared/data/prices)."),
     db: Optional[Path] = _DB_OPTION,
+    exclude_etns: bool = _ETN_OPTION,
+    beta_window: int = typer.Option(250, "--beta-window", min=60, max=2000, help="Sessions of the beta-to-S&P 500 regression."),
 ) -> None:
     """Rebalance flow for hypothetical moves of all equity underlyings, per index bucket, on the
-    point-in-time AUM at a session's close; with --move, the flows of one scenario instead."""
+    point-in-time AUM at a session's close, and the "$ per 1 % S&P 500 move" with each underlying
+    moved by its beta; with --move, the flows of one scenario instead."""
     import numpy as np
 
     from .analysis import ladder as run_ladder, parse_moves, sensitivity_usd, what_if
@@ -252,7 +258,9 @@ def ladder(
 
     if step <= 0 or span <= 0 or span >= 100:
         raise InputError("--step and --span must be positive percentages, --span below 100")
-    uni = _universe_at_close(load_universe(universe), _parse_date(date), prices, db)
+    uni, inp, row = _universe_at_close(load_universe(universe), _parse_date(date), prices, db)
+    if exclude_etns:
+        uni = uni.without_etns()
     if move:
         est = what_if(uni, parse_moves(move))
         _warn(est.warnings)
@@ -273,9 +281,13 @@ def ladder(
         typer.echo(f"wrote {chart}", err=True)
     if _write_frame(table.reset_index(), fmt):
         return
+    from .analysis import beta_sensitivity, market_betas
     from .report import print_ladder
 
-    print_ladder(table, sensitivity_usd(uni), _console())
+    betas = None
+    if inp is not None:
+        betas = market_betas(uni, inp.closes, end=inp.pit.sessions[row], window=beta_window)
+    print_ladder(table, sensitivity_usd(uni), _console(), beta=None if betas is None else beta_sensitivity(uni, betas), betas=betas)
 
 
 @app.command()
@@ -286,6 +298,7 @@ def liquidity(
     auction_share: float = typer.Option(0.10, "--auction-share", help="Closing auction as a share of the day's volume."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     db: Optional[Path] = _DB_OPTION,
+    exclude_etns: bool = _ETN_OPTION,
 ) -> None:
     """Each stock's flow (point-in-time estimate of the day) as a share of its 20-day dollar
     volume and its closing auction."""
@@ -299,7 +312,7 @@ def liquidity(
     check_trading_day(day)
     prices = prices or default_prices()
     inputs = load_inputs(None, prices, db)
-    est = estimate_day(day, inputs=inputs)
+    est = estimate_day(day, inputs=inputs, exclude_etns=exclude_etns)
     closes = inputs.closes
     table = run_liquidity(est, closes, load_price_dir(prices, "volume"), auction_share=auction_share, top=top)
     if _write_frame(table, fmt):
@@ -341,12 +354,14 @@ def history(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv (the daily series)."),
     chart: Optional[Path] = typer.Option(None, "--chart", help="PNG of the daily series, largest days marked."),
     force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),
+    exclude_etns: bool = _ETN_OPTION,
 ) -> None:
     """Daily point-in-time flows over a date range, with the largest days."""
     from .api import history_range
 
     _refuse_existing(chart, force=force)
-    h = history_range(_parse_date(start, "--start"), _parse_date(end, "--end"), universe=universe, prices=prices, db=db)
+    h = history_range(_parse_date(start, "--start"), _parse_date(end, "--end"), universe=universe, prices=prices, db=db,
+                      exclude_etns=exclude_etns)
     _write_chart(chart, lambda: h.plot(marked=min(top, 8)), force)
     if h.stale_days:
         typer.echo(
@@ -455,14 +470,18 @@ def montecarlo(
     scenarios: int = typer.Option(100_000, "--scenarios", "-s", help="Number of scenarios."),
     method: str = typer.Option("bootstrap", "--method", help="bootstrap (historical days) or normal."),
     lookback: int = typer.Option(500, "--lookback", help="Sessions of history to draw from."),
-    end: Optional[str] = typer.Option(None, "--end", help="Last day of the history window."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same draw)."),
+    end: Optional[str] = typer.Option(None, "--end", help="The estimate date: last day of the window, whose close AUM applies (default: the last session with the funds' prices)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed (same seed, same draw)."),
+    vol: str = typer.Option("ewma", "--vol", help="ewma (scale each day to today's EWMA volatility) or none."),
+    lam: float = typer.Option(0.94, "--lambda", help="EWMA decay per day (RiskMetrics 0.94)."),
+    given: list[str] = typer.Option([], "--given", "-g", help="Condition on a move already known, in percent, e.g. --given NDX=-2."),
     prices: Optional[Path] = typer.Option(None, "--prices", help="Folder of close tables (default: ../shared/data/prices)."),
     universe: Optional[Path] = typer.Option(None, "--universe", "-u", help="Universe YAML (default: packaged catalog)."),
     db: Optional[Path] = _DB_OPTION,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv (the quantiles)."),
     chart: Optional[Path] = typer.Option(None, "--chart", help="PNG histogram of the totals."),
     force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),
+    exclude_etns: bool = _ETN_OPTION,
 ) -> None:
     """Distribution of tomorrow's total rebalance from simulated joint returns."""
     from .api import load_inputs
@@ -470,10 +489,13 @@ def montecarlo(
 
     _refuse_existing(chart, force=force)
     inp = load_inputs(universe, prices, db)
-    end_day = _parse_date(end, "--end") or inp.pit.sessions[-1].date()
+    end_day = _parse_date(end, "--end") or inp.pit.sessions[inp.pit.last_complete_row()].date()
+    from .analysis import parse_moves
+
     res = monte_carlo(
-        inp.universe, inp.closes, n=scenarios, method=method, lookback=lookback, end=end, seed=seed,
-        aum_usd=inp.pit.aum_close[inp.pit.row(end_day)],
+        inp.universe, inp.closes, n=scenarios, method=method, lookback=lookback, end=end_day, seed=seed,
+        aum_usd=inp.pit.aum_close[inp.pit.row(end_day)], vol=vol, lam=lam, given=parse_moves(given, "--given"),
+        exclude_etns=exclude_etns,
     )
     _write_chart(chart, res.plot, force)
     if _write_frame(res.quantiles.reset_index(), fmt):
@@ -482,12 +504,19 @@ def montecarlo(
 
     console = _console()
     left = ", ".join(f"{u} ({v * 0.01 / 1e9:+.2f}B per 1%)" for u, v in res.left_out[:5])
+    given_text = ", ".join(f"{k} {v:+.1%}" for k, v in (res.given or {}).items())
     console.print(
-        f"[bold]{len(res.totals):,} scenarios[/bold] ({res.method}, {res.lookback} sessions {res.window[0]} .. {res.window[1]}); "
-        f"{res.coverage:.1%} of the sensitivity simulated" + (f"; left out: {left}" if left else "")
+        f"[bold]{len(res.totals):,} scenarios[/bold] ({res.method}, {res.lookback} sessions {res.window[0]} .. {res.window[1]}, "
+        f"demeaned, volatility: {res.vol}" + (f", given {given_text}" if given_text else "") + "); "
+        f"{res.coverage:.1%} of the sensitivity simulated" + (f"; left out: {left}" if left else ""),
+        highlight=False,
     )
-    cols = list(res.quantiles.columns[:7])
-    print_frame(res.quantiles[cols], "Quantiles of tomorrow's rebalance (USD)", console, usd=tuple(cols), index="quantile")
+    cov = res.coverage_by_class.rename(columns={"asset_class": "asset class", "usd_per_1pct": "USD per 1%", "simulated": "simulated"})
+    print_frame(cov, "Sensitivity simulated, by asset class", console, usd=("USD per 1%",), pct=("simulated",))
+    cols = list(res.quantiles.columns[:8])
+    shown = res.quantiles[cols].rename(columns={"total_lo": f"total {res.ci_level:.0%} CI low", "total_hi": f"total {res.ci_level:.0%} CI high"})
+    print_frame(shown, "Quantiles of the next close's rebalance (USD); CI: the window's days resampled",
+                console, usd=tuple(shown.columns), index="quantile")
 
 
 def _online_options_source(prices: Optional[Path] = None, base_url: Optional[str] = None, *,
@@ -554,7 +583,8 @@ def _parse_now(text: Optional[str]):
     return stamp.tz_localize("America/New_York") if stamp.tzinfo is None else stamp
 
 
-def _run_daily(universe, source, *, as_of, allow_partial, holdings, force_live, client, creations=None, now=None, db=None):
+def _run_daily(universe, source, *, as_of, allow_partial, holdings, force_live, client, creations=None, now=None, db=None,
+               exclude_etns=False):
     from .daily import run_daily
 
     holdings_source = None
@@ -568,7 +598,7 @@ def _run_daily(universe, source, *, as_of, allow_partial, holdings, force_live, 
         with _ProgressBar("fetching") as bar:
             return run_daily(
                 universe, source, as_of=as_of, allow_partial=allow_partial, holdings_source=holdings_source,
-                progress=bar, force_live=force_live, creations=creations, now=now, db=db,
+                progress=bar, force_live=force_live, creations=creations, now=now, db=db, exclude_etns=exclude_etns,
             )
     finally:
         if client is not None:
@@ -592,6 +622,7 @@ def daily(
     top: int = typer.Option(15, "--top", "-n", min=1),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing report folder."),
     db: Optional[Path] = _DB_OPTION,
+    exclude_etns: bool = _ETN_OPTION,
     now: Optional[str] = _NOW_OPTION,
 ) -> None:
     """The daily estimate: fetch the session's prices, estimate, write a dated report folder
@@ -607,7 +638,7 @@ def daily(
     )
     result = _run_daily(
         uni, source, as_of=day, allow_partial=allow_partial, holdings=holdings, force_live=False, client=client,
-        now=_parse_now(now), db=db,
+        now=_parse_now(now), db=db, exclude_etns=exclude_etns,
     )
     folder = write_report(result, output_dir, force=force, top=top)
     _warn(result.estimate.warnings)
@@ -722,13 +753,14 @@ def scorecard(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     chart: Optional[Path] = typer.Option(None, "--chart", help="PNG of published vs our figures."),
     force: bool = typer.Option(False, "--force", help="Overwrite --chart if it exists."),
+    exclude_etns: bool = _ETN_OPTION,
 ) -> None:
     """Each published desk estimate beside our point-in-time estimate of the same day."""
     from .api import load_inputs
     from .scorecard import PUBLISHED_FILE, read_published, scorecard as run_scorecard
 
     _refuse_existing(chart, force=force)
-    table = run_scorecard(read_published(published or PUBLISHED_FILE), load_inputs(universe, prices, db))
+    table = run_scorecard(read_published(published or PUBLISHED_FILE), load_inputs(universe, prices, db), exclude_etns=exclude_etns)
     for note in table["note"][table["note"] != ""].unique():
         typer.echo(f"lev-flows: warning: {note}", err=True)
     from .report import scorecard_png

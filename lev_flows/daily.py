@@ -148,6 +148,7 @@ def run_daily(
     creations: dict[str, float] | None = None,
     observations: pd.DataFrame | None = None,
     db: str | Path | None = None,
+    exclude_etns: bool = False,
 ) -> DailyResult:
     """Fetch, compute returns and estimate the session's flows (see the module doc).
 
@@ -213,7 +214,8 @@ def run_daily(
         from .aum import record_holdings
 
         record_holdings(holdings, db=db)
-    est = estimate(universe, returns, holdings=holdings or None, creations=creations, aum=pit.aum_day(row))
+    est = estimate(universe, returns, holdings=holdings or None, creations=creations, aum=pit.aum_day(row),
+                   exclude_etns=exclude_etns)
     if holdings_failed:
         est.warnings.append(f"{len(holdings_failed)} issuer holdings files unusable (catalog AUM used): {', '.join(sorted(holdings_failed)[:12])}")
     missing = [m for m in table.missing if m not in optional]

@@ -52,6 +52,9 @@ class DayReturns:
     #: :mod:`lev_flows.pointintime`); it wins over ``values`` for that fund
     per_fund: Mapping[str, float] = field(default_factory=dict)
     fund_methods: Mapping[str, str] = field(default_factory=dict)
+    #: weekly / monthly / quarterly funds that reset at this close (their ``per_fund`` value is
+    #: the return since the last reset); None = not known (told by the calendar from ``date``)
+    resets: frozenset[str] | None = None
 
 
 class FlowTotal(BaseModel):
@@ -83,6 +86,7 @@ class Coverage(BaseModel):
     unused_return_keys: int
     n_funds_not_launched: int = 0
     n_funds_closed: int = 0
+    n_funds_excluded: int = 0
     aum_median_gap_sessions: float | None = None
 
 
@@ -291,6 +295,7 @@ def estimate(
     holdings: Mapping[str, Any] | None = None,
     aum: Any | None = None,
     ignore_unknown: bool = False,
+    exclude_etns: bool = False,
 ) -> FlowEstimate:
     """Estimate the close-of-day rebalancing flows of every fund in ``universe``.
 
@@ -317,6 +322,9 @@ def estimate(
     ignore_unknown : a return key that is neither an underlying id nor a fund ticker is an
         :class:`InputError` naming the nearest ids (a misspelt key must not read as "no move");
         with ``ignore_unknown=True`` such keys are skipped and listed in the warnings.
+    exclude_etns : leave exchange-traded notes (catalog ``structure: ETN``) out: an ETN is the
+        issuer's debt, and its hedge may not trade in the closing auction. They are listed with
+        status ``excluded (ETN)`` and counted in ``coverage.n_funds_excluded``, never as zero.
 
     Returns
     -------
@@ -332,10 +340,11 @@ def estimate(
     True
     """
     basis, methods, source_name, per_fund, fund_methods = "close-to-close", {}, "user", {}, {}
+    resets = None
     if isinstance(returns, DayReturns):
         date = date or returns.date
         basis, methods, source_name = returns.basis, dict(returns.methods), returns.source
-        per_fund, fund_methods = returns.per_fund, returns.fund_methods
+        per_fund, fund_methods, resets = returns.per_fund, returns.fund_methods, returns.resets
         returns = returns.values
     elif isinstance(returns, pd.Series):
         if returns.isna().any():
@@ -370,7 +379,14 @@ def estimate(
         aum = np.where(np.isfinite(nav0), nav0, aum)
         rebalance_method[issuer_nav] = "A*L*(L-1)*r, A = issuer NAV"
         rebalance_method[exact] = "holdings L*N1-E1"
-    rebalance = formula.scheduled_rebalance_usd(aum, c.leverage, r_fund, c.resets_daily)
+    if exclude_etns:  # the notes stay in the tables, marked, with no AUM and no flow
+        etn = c.fund_structures == "ETN"
+        aum = np.where(etn, np.nan, aum)
+        exact = exact & ~etn
+        creation_in = np.where(etn, 0.0, creation_in)
+        provenance = {**provenance, "aum_method": np.where(etn, "excluded (ETN)", provenance["aum_method"])}
+    resets_today, r_fund = _resets_today(universe, c, date, resets, r_fund, basis)
+    rebalance = formula.scheduled_rebalance_usd(aum, c.leverage, r_fund, resets_today)
     if exact.any():
         rebalance = np.where(exact, formula.holdings_rebalance_usd(nav0, exp0, c.leverage, r_fund), rebalance)
     creation = formula.creation_exposure_usd(creation_in, c.leverage)
@@ -379,7 +395,7 @@ def estimate(
     has_flow = ~np.isnan(flow)
     # priced = had a return (a weekly or monthly fund trades 0 on a non-reset day either way,
     # so its flow alone would count a bucket with no return at all as "priced")
-    priced = has_flow & (r_source != 0)
+    priced = has_flow & (r_source != 0) & resets_today
 
     und_flow = sum_by_code(c.fund_underlying, flow, c.n_underlyings)
     und_rebalance = sum_by_code(c.fund_underlying, rebalance, c.n_underlyings)
@@ -388,7 +404,7 @@ def estimate(
     sector = sector_flows(c, stock)
 
     fund_asset = c.underlying_asset_class[c.fund_underlying]
-    by_etf = _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods, provenance)
+    by_etf = _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods, provenance, resets_today)
     by_stock = _by_stock(c, stock, stock_single)
     by_sector = pd.DataFrame({"sector": c.sectors, "flow_usd": sector})
     by_sector = by_sector[by_sector["flow_usd"] != 0].reset_index(drop=True)
@@ -454,6 +470,29 @@ def estimate(
         as_of=as_of,
         warnings=warnings,
     )
+
+
+def _resets_today(universe: Universe, c: CompiledUniverse, date, resets, r_fund: np.ndarray, basis: str) -> tuple[np.ndarray, np.ndarray]:
+    """Which funds reset at this close, and their returns for the formula.
+
+    Daily funds always. Weekly / monthly / quarterly funds: those named in ``resets`` (point in
+    time gives their period return). Without that, on a dated close-to-close estimate the NYSE
+    calendar says which reset today; their return for the period is not known from one day's
+    returns, so it is NaN (listed as missing, never the day's move and never 0). Undated
+    scenarios (what-if, ladder) treat them as not resetting.
+    """
+    if resets is not None:
+        named = np.isin(c.tickers, list(resets))
+        return c.resets_daily | named, r_fund
+    if date is None or basis != "close-to-close" or c.resets_daily.all():
+        return c.resets_daily.copy(), r_fund
+    from .calendar import in_range, is_reset_day
+
+    if not in_range(date):
+        return c.resets_daily.copy(), r_fund
+    today = {kind: is_reset_day(date, kind) for kind in ("weekly", "monthly", "quarterly")}
+    due = np.array([not d and today.get(k, False) for d, k in zip(c.resets_daily, c.fund_resets)], dtype=bool)
+    return c.resets_daily | due, np.where(due, np.nan, r_fund)
 
 
 def _sort_abs(df: pd.DataFrame, col: str) -> pd.DataFrame:
@@ -545,7 +584,7 @@ def _holdings_arrays(c: CompiledUniverse, holdings: Mapping[str, Any]) -> tuple[
     return nav0, exp0
 
 
-def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods, provenance) -> pd.DataFrame:
+def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods, provenance, resets_today) -> pd.DataFrame:
     und_method = np.array([methods.get(u, "") for u in c.underlying_ids], dtype=object)
     method = und_method[c.fund_underlying] if len(und_method) else np.zeros(0, dtype=object)
     method = np.where(r_source == 2, "fund's own return / L", method)
@@ -553,8 +592,9 @@ def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebala
         per = np.array([fund_methods.get(t, "") for t in c.tickers], dtype=object)
         method = np.where(r_source == 3, per, method)
     status = np.select(
-        [provenance["aum_method"] == "not launched", provenance["aum_method"] == "closed", np.isnan(aum), r_source == 0, ~c.resets_daily],
-        ["not launched", "closed", "no AUM", "no return", "no reset today"],
+        [provenance["aum_method"] == "not launched", provenance["aum_method"] == "closed",
+         provenance["aum_method"] == "excluded (ETN)", np.isnan(aum), r_source == 0, ~resets_today],
+        ["not launched", "closed", "excluded (ETN)", "no AUM", "no return", "no reset today"],
         default="ok",
     )
     lab = _labels(c)
@@ -568,6 +608,7 @@ def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebala
             "bucket": lab["fund_bucket"],
             "asset_class": lab["fund_asset"],
             "reset": lab["fund_reset"],
+            "structure": lab["fund_structure"],
             "aum_usd": aum,
             "aum_source": provenance["aum_source"],
             "aum_method": provenance["aum_method"],
@@ -598,6 +639,7 @@ def _labels(c: CompiledUniverse) -> dict[str, pd.Series]:
                 "fund_bucket": pd.Series(c.underlying_bucket[c.fund_underlying]),
                 "fund_asset": pd.Series(c.underlying_asset_class[c.fund_underlying]),
                 "fund_reset": pd.Series(c.fund_resets),
+                "fund_structure": pd.Series(c.fund_structures),
                 "stock_ticker": pd.Series(c.stock_tickers),
                 "stock_name": pd.Series(c.stock_names),
                 "stock_sector": pd.Series(c.sectors[c.stock_sector]),
@@ -657,6 +699,7 @@ def _group(
 def _coverage(c: CompiledUniverse, aum_usd, has_aum, has_flow, fund_asset, unused: int, provenance: dict[str, Any]) -> Coverage:
     not_launched = provenance["aum_method"] == "not launched"
     closed = provenance["aum_method"] == "closed"
+    excluded = provenance["aum_method"] == "excluded (ETN)"
     aum = np.nan_to_num(aum_usd, nan=0.0)
     total = aum.sum()
     is_equity = fund_asset == "equity"
@@ -681,7 +724,8 @@ def _coverage(c: CompiledUniverse, aum_usd, has_aum, has_flow, fund_asset, unuse
         equity_aum_with_composition=share(aum[is_equity & c.has_composition[c.fund_underlying]].sum(), eq_total),
         equity_aum_with_sector=share((aum * fund_sector_share)[is_equity].sum(), eq_total),
         n_funds=len(c.tickers),
-        n_funds_without_aum=int((~has_aum & ~not_launched & ~closed).sum()),
+        n_funds_without_aum=int((~has_aum & ~not_launched & ~closed & ~excluded).sum()),
+        n_funds_excluded=int(excluded.sum()),
         n_funds_not_launched=int(not_launched.sum()),
         n_funds_closed=int(closed.sum()),
         aum_median_gap_sessions=provenance.get("median_gap"),

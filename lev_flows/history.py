@@ -134,6 +134,7 @@ def history(
     observations: pd.DataFrame | None = None,
     pit: PointInTime | None = None,
     min_weight: float = 0.5,
+    exclude_etns: bool = False,
 ) -> HistoryResult:
     """Estimated rebalancing flows for every trading day of ``closes`` in ``start .. end``.
 
@@ -143,6 +144,7 @@ def history(
     fund: ``A_t * L * (L - 1) * r_t`` with ``A_t`` and ``r_t`` from
     :func:`lev_flows.pointintime.point_in_time` computed over the whole table, so the figure of
     a day never depends on where the range starts. ``pit`` reuses one already computed.
+    ``exclude_etns`` leaves the exchange-traded notes out (as :func:`lev_flows.estimate`).
     """
     start, end = _as_date(start, "--start"), _as_date(end, "--end")
     c = compiled(universe)
@@ -154,9 +156,11 @@ def history(
     if hi - lo < 1:
         raise InputError(f"history: no session between {start} and {end}")
     dates = pit.sessions[lo:hi]
-    aum_t = pit.aum_usd[lo:hi]
+    keep = np.where(c.fund_structures == "ETN", np.nan, 1.0) if exclude_etns else np.ones(len(c.tickers))
+    aum_t = pit.aum_usd[lo:hi] * keep
     fund_r = pit.underlying_return[lo:hi]
-    flows = scheduled_rebalance_usd(aum_t, c.leverage, fund_r, c.resets_daily)  # (T, F)
+    # weekly / monthly / quarterly funds trade on their reset close only, on the period's return
+    flows = scheduled_rebalance_usd(pit.rebalance_aum[lo:hi] * keep, c.leverage, pit.rebalance_return[lo:hi], pit.resets[lo:hi])  # (T, F)
 
     aum0 = np.nan_to_num(aum_t, nan=0.0)
     with_return = np.where(np.isfinite(fund_r), aum0, 0.0).sum(axis=1)

@@ -14,13 +14,68 @@ of it is numpy over arrays; there is no Python loop over funds or holdings on th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .catalog import Universe, UnderlyingKind
+from .sources.underlyings import TRACKING_ETFS
 
 UNKNOWN_SECTOR = "Unknown"
+
+#: index-futures roots -> the underlying whose members a future stands for (a future whose
+#: root is not listed stands for the index of the composition holding it: an S&P Select
+#: Sector future in a Select Sector fund's holdings)
+FUTURES_ROOTS = {
+    "ES": "SPX", "MES": "SPX", "NQ": "NDX", "MNQ": "NDX", "RTY": "RTY", "M2K": "RTY",
+    "YM": "INDU", "MYM": "INDU", "EMD": "MID",
+}
+_ETF_UNDERLYING = {etf: uid for uid, etf in TRACKING_ETFS.items()}
+_FUTURE = re.compile(r"^([A-Z0-9]{1,4}?)[FGHJKMNQUVXZ][0-9]{1,2}$")
+
+
+def holding_target(ticker: str, holder: str, universe: Universe) -> str | None:
+    """The underlying a composition line stands for when it is not a stock: an index future
+    (``RTYZ5`` -> RTY, ``IXTZ5`` in the technology index -> that index) or an ETF that tracks
+    an underlying with a composition (``QQQ`` -> NDX). None for a stock (one with a GICS
+    sector in the reference is always a stock)."""
+    stock = universe.stocks.get(ticker)
+    if stock is not None and stock.sector:
+        return None
+    uid = _ETF_UNDERLYING.get(ticker)
+    if uid is not None and uid in universe.underlying_by_id and universe.composition_of(uid) is not None:
+        return uid
+    m = _FUTURE.match(ticker)
+    if m:
+        target = FUTURES_ROOTS.get(m.group(1), holder)
+        return target if target in universe.underlying_by_id else holder
+    return None
+
+
+def looked_through(universe: Universe, uid: str) -> dict[str, float]:
+    """An underlying's composition with futures and ETF lines replaced by the members they
+    stand for (one level): a line of weight ``w`` on index ``J`` becomes ``w * W[J, s]`` on each
+    member ``s`` of ``J``; a future on the holder's own index is spread over its other lines
+    pro rata. Weights sum to 1."""
+    comp = universe.composition_of(uid)
+    weights = dict(comp.weights)
+    out: dict[str, float] = {}
+    own = 0.0
+    for ticker, w in weights.items():
+        target = holding_target(ticker, uid, universe)
+        if target is None:
+            out[ticker] = out.get(ticker, 0.0) + w
+        elif target == uid:
+            own += w
+        else:
+            inner = universe.composition_of(target).weights
+            total = sum(inner.values())
+            for t, v in inner.items():
+                if holding_target(t, target, universe) is None:
+                    out[t] = out.get(t, 0.0) + w * v / total
+    total = sum(out.values())
+    return {t: v / total for t, v in out.items()} if total > 0 else weights
 
 
 @dataclass(frozen=True)
@@ -46,6 +101,7 @@ class CompiledUniverse:
     fund_names: np.ndarray  # (F,)
     fund_issuers: np.ndarray  # (F,)
     fund_resets: np.ndarray  # (F,)
+    fund_structures: np.ndarray  # (F,) "ETF" or "ETN"
     fund_underlying_ids: np.ndarray  # (F,)
     stock_names: np.ndarray  # (S,) None where unknown
     labels: dict = field(default_factory=dict)  # text columns converted once for result tables
@@ -80,10 +136,11 @@ def compile_universe(universe: Universe) -> CompiledUniverse:
         if comp is None:
             continue
         has_comp[j] = True
-        names = list(comp.weights)
+        flat = looked_through(universe, uid)  # futures and ETF lines through to their members
+        names = list(flat)
         for name in names:
             stock_index.setdefault(name, len(stock_index))
-        weights = np.fromiter(comp.weights.values(), dtype=np.float64, count=len(names))
+        weights = np.fromiter(flat.values(), dtype=np.float64, count=len(names))
         rows.append(np.full(len(names), j, dtype=np.int64))
         cols.append(np.fromiter((stock_index[n] for n in names), dtype=np.int64, count=len(names)))
         vals.append(weights / weights.sum())
@@ -121,6 +178,7 @@ def compile_universe(universe: Universe) -> CompiledUniverse:
         fund_names=np.array([f.name for f in funds], dtype=object),
         fund_issuers=np.array([f.issuer for f in funds], dtype=object),
         fund_resets=np.array([f.reset for f in funds], dtype=object),
+        fund_structures=np.array([f.structure for f in funds], dtype=object),
         fund_underlying_ids=np.array([f.underlying for f in funds], dtype=object),
         stock_names=np.array(
             [universe.stocks[t].name if t in universe.stocks else None for t in stock_tickers], dtype=object

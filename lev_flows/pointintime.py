@@ -111,6 +111,15 @@ class PointInTime:
     underlying_matrix: object = field(repr=False, default=None)  # the ReturnMatrix behind it (T, U)
     aum_close: np.ndarray = field(repr=False, default=None)  # (T, F) net assets at each session's close
     closed_on: np.ndarray = field(repr=False, default=None)  # (F,) datetime64[D], NaT = still listed
+    #: (T, F) the fund resets at this session's close (always for daily funds; weekly, monthly
+    #: and quarterly funds on the last session of their period)
+    resets: np.ndarray = field(repr=False, default=None)
+    #: (T, F) the return the rebalance formula takes: the day's ``r`` for a daily fund, the
+    #: underlying's compounded return since the last reset for another fund on its reset day
+    rebalance_return: np.ndarray = field(repr=False, default=None)
+    #: (T, F) the AUM the formula takes: start of day, or at the last reset (period start)
+    rebalance_aum: np.ndarray = field(repr=False, default=None)
+    period_start: np.ndarray = field(repr=False, default=None)  # (T, F) row of the period's first session
 
     def row(self, day: dt.date | str | pd.Timestamp) -> int:
         ts = pd.Timestamp(day)
@@ -121,6 +130,16 @@ class PointInTime:
             raise InputError(f"prices: {ts.date()} is not a session of the price table ({ts:%A})")
         return int(self.sessions.get_loc(ts))
 
+    def last_complete_row(self) -> int:
+        """The last session on which the funds' own prices are in the table (at least half as
+        many funds with their own return as on a typical session): the default estimate date
+        of scenarios, so that a table whose stocks run past its funds does not carry AUM on
+        underlying returns alone."""
+        own = (self.return_method == RET_OWN).sum(axis=1)
+        typical = np.median(own[own > 0]) if (own > 0).any() else 0
+        rows = np.flatnonzero(own >= 0.5 * typical) if typical else np.arange(len(own))
+        return int(rows[-1]) if len(rows) else len(own) - 1
+
     def median_gap(self, row: int | None = None) -> np.ndarray | float:
         """AUM-weighted median of ``aum_gap`` (sessions), per row or for one row."""
         if row is not None:
@@ -129,7 +148,7 @@ class PointInTime:
 
     def aum_day(self, row: int) -> "AumDay":
         return AumDay(
-            aum_usd=self.aum_usd[row],
+            aum_usd=self.aum_usd[row] if self.rebalance_aum is None else self.rebalance_aum[row],
             method=AUM_METHODS[self.aum_method[row]],
             source=AUM_SOURCES[self.aum_source[row]],
             obs_date=self.aum_obs_date[row],
@@ -142,21 +161,31 @@ class PointInTime:
     def day_returns(self, universe: Universe, row: int, *, source: str = "prices") -> DayReturns:
         """One session's per-fund underlying returns as :class:`DayReturns` (``per_fund``)."""
         c = compiled(universe)
-        r = self.underlying_return[row]
+        r = self.underlying_return[row] if self.rebalance_return is None else self.rebalance_return[row]
         codes = self.return_method[row]
         detail = self.return_detail[row]
         per_fund: dict[str, float] = {}
         methods: dict[str, str] = {}
+        resets: set[str] = set()
         for i in np.flatnonzero(codes != RET_NONE):
             t = str(c.tickers[i])
-            per_fund[t] = float(r[i])
+            if np.isfinite(r[i]):
+                per_fund[t] = float(r[i])
             if codes[i] == RET_OWN:
                 methods[t] = f"own price ({t}) / {c.leverage[i]:g}"
             else:
                 methods[t] = detail.get(str(c.fund_underlying_ids[i]), "")
+        if self.resets is not None:
+            for i in np.flatnonzero(~c.resets_daily & self.resets[row]):
+                t = str(c.tickers[i])
+                resets.add(t)
+                start = self.sessions[self.period_start[row, i]].date()
+                n = row - self.period_start[row, i] + 1
+                what = f"{c.fund_resets[i]} reset: underlying return {start} .. {self.sessions[row].date()} ({n} sessions)"
+                methods[t] = what + (f" via {methods[t]}" if methods.get(t) else "") + ("" if t in per_fund else ", a day unknown")
         return DayReturns(
             values={}, date=self.sessions[row].date(), basis="close-to-close", source=source,
-            methods={}, per_fund=per_fund, fund_methods=methods,
+            methods={}, per_fund=per_fund, fund_methods=methods, resets=frozenset(resets),
         )
 
 
@@ -321,6 +350,46 @@ def carry_aum(
     return np.where(has, observed, np.exp(log_v)), method, used, gap
 
 
+def reset_schedule(
+    universe: Universe, sessions: pd.DatetimeIndex, r: np.ndarray, aum: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Reset days, period returns and period-start AUM for funds that do not reset daily.
+
+    A fund on a weekly, monthly or quarterly schedule holds its exposure between resets, so on
+    its reset close it trades ``A0 * L * (L - 1) * R`` with ``A0`` its AUM at the period's start
+    (the previous reset) and ``R = prod(1 + r_s) - 1`` the underlying's return over the period's
+    sessions; on other sessions it trades nothing. A period that began before the table, or with
+    a day of unknown return, has no ``R`` (NaN, never 0). Returns ``(resets, R, A0, start)``,
+    each (T, F); daily funds keep ``r`` and start-of-day AUM.
+    """
+    from .calendar import RESET_PERIODS, period_end_sessions
+
+    T, F = r.shape
+    resets = np.ones((T, F), dtype=bool)
+    rebalance_r, rebalance_aum = r.copy(), aum.copy()
+    start_row = np.tile(np.arange(T)[:, None], (1, F))
+    kinds = np.array([f.reset for f in universe.funds], dtype=object)
+    rows = np.arange(T)
+    for kind in RESET_PERIODS:
+        cols = np.flatnonzero(kinds == kind)
+        if not len(cols) or not T:
+            continue
+        ends, whole_first = period_end_sessions(sessions, kind)
+        prev = np.r_[-1, np.maximum.accumulate(np.where(ends, rows, -1))[:-1]]  # last reset before t
+        start = prev + 1
+        known = (prev >= 0) | whole_first
+        x = r[:, cols]
+        cum = np.vstack([np.zeros((1, len(cols))), np.cumsum(np.log1p(np.where(np.isfinite(x), x, 0.0)), axis=0)])
+        gaps = np.vstack([np.zeros((1, len(cols))), np.cumsum(~np.isfinite(x), axis=0)])
+        period_r = np.expm1(cum[rows + 1] - cum[start])
+        whole = (gaps[rows + 1] - gaps[start] == 0) & known[:, None]
+        resets[:, cols] = ends[:, None]
+        rebalance_r[:, cols] = np.where(ends[:, None], np.where(whole, period_r, np.nan), x)
+        rebalance_aum[:, cols] = np.where(ends[:, None], aum[start][:, cols], aum[:, cols])
+        start_row[:, cols] = start[:, None]
+    return resets, rebalance_r, rebalance_aum, start_row
+
+
 def point_in_time(
     universe: Universe,
     closes: pd.DataFrame,
@@ -391,6 +460,7 @@ def point_in_time(
     gap_t = np.where(method[:-1] != AUM_NONE, gap[:-1], -1)
 
     detail = [_return_detail(universe, m, t) for t in range(T)]
+    resets, rebalance_r, rebalance_aum, period_start = reset_schedule(universe, pd.DatetimeIndex(day_r.index), r, aum)
     return PointInTime(
         sessions=pd.DatetimeIndex(day_r.index),
         tickers=c.tickers,
@@ -407,6 +477,10 @@ def point_in_time(
         underlying_matrix=m,
         aum_close=value[1:],
         closed_on=np.array([np.datetime64(f.closed_on or "NaT", "D") for f in universe.funds]),
+        resets=resets,
+        rebalance_return=rebalance_r,
+        rebalance_aum=rebalance_aum,
+        period_start=period_start,
     )
 
 
@@ -417,7 +491,7 @@ def universe_with_aum(universe: Universe, aum_usd: np.ndarray, as_of: dt.date) -
         f.model_copy(update={"aum_usd": None if not np.isfinite(a) else float(a), "aum_as_of": None if not np.isfinite(a) else as_of})
         for f, a in zip(universe.funds, np.asarray(aum_usd, dtype=float))
     ]
-    return universe.model_copy(update={"funds": funds})
+    return universe.with_funds(funds)
 
 
 class _LazyDetail(dict):

@@ -137,12 +137,29 @@ def aum_source_label(row) -> str:
     return text + (f" +{gap:.0f}" if gap == gap and gap > 0 else "")
 
 
-def print_ladder(table, sensitivity, console: "Console") -> None:
-    """The ladder (rows: moves, columns: the largest buckets and the total) and $ per 1 %."""
-    sens = _table("Rebalance per 1% move of all equity underlyings", ["bucket", "AUM", "USD per 1%"])
+def print_ladder(table, sensitivity, console: "Console", *, beta=None, betas=None) -> None:
+    """The ladder (rows: moves, columns: the largest buckets and the total), $ per 1 % uniform
+    and, with ``beta`` (:func:`lev_flows.analysis.beta_sensitivity`), per 1 % S&P 500 move."""
+    heads = ["bucket", "AUM", "USD per 1% (uniform)"]
+    by_beta = {}
+    if beta is not None:
+        heads += ["USD per 1% S&P 500 (beta)", "beta"]
+        by_beta = {r.bucket: r for r in beta.itertuples()}
+    title = "Rebalance per 1% move of all equity underlyings"
+    if betas is not None:
+        title += f"; beta to the S&P 500 over {betas.window} sessions {betas.start} .. {betas.end}"
+    sens = _table(title, heads)
     for r in sensitivity.itertuples():
-        sens.add_row(r.bucket, _usd(r.aum_usd).lstrip("+"), _usd(r.usd_per_1pct))
-    sens.add_row("total", "", _usd(sensitivity["usd_per_1pct"].sum()))
+        row = [r.bucket, _usd(r.aum_usd).lstrip("+"), _usd(r.usd_per_1pct)]
+        if beta is not None:
+            b = by_beta.get(r.bucket)
+            row += ["n/a", "n/a"] if b is None else [_usd(b.usd_per_1pct_beta), f"{b.implied_beta:.2f}"]
+        sens.add_row(*row)
+    total = ["total", "", _usd(sensitivity["usd_per_1pct"].sum())]
+    if beta is not None:
+        bt = beta["usd_per_1pct_beta"].sum()
+        total += [_usd(bt), f"{bt / sensitivity['usd_per_1pct'].sum():.2f}"]
+    sens.add_row(*total)
     console.print(sens)
     cols = list(sensitivity["bucket"].head(5)) + ["total"]
     lad = _table("Ladder: rebalance if every equity underlying moves by", ["move"] + cols)

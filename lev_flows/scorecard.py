@@ -50,7 +50,7 @@ def read_published(path: str | Path) -> pd.DataFrame:
     return out
 
 
-def scorecard(published: pd.DataFrame, inputs: "Inputs") -> pd.DataFrame:
+def scorecard(published: pd.DataFrame, inputs: "Inputs", *, exclude_etns: bool = False) -> pd.DataFrame:
     """One row per published figure: ``published_usd``, ``ours_usd`` (all funds),
     ``ours_equity_usd`` (equity funds), ``ratio`` (ours / published), our AUM coverage and the
     AUM-weighted median gap (sessions) to an AUM observation. Days outside the price table get
@@ -63,7 +63,7 @@ def scorecard(published: pd.DataFrame, inputs: "Inputs") -> pd.DataFrame:
         note = ""
         if r.date not in cache:
             try:
-                cache[r.date] = estimate_day(r.date, inputs=inputs)
+                cache[r.date] = estimate_day(r.date, inputs=inputs, exclude_etns=exclude_etns)
             except InputError as exc:
                 cache[r.date] = exc
         est = cache[r.date]
