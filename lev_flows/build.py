@@ -455,6 +455,10 @@ def build_replay(data_dir: str | Path, date: str = "2026-02-04") -> pd.DataFrame
         {"key": k, "kind": "underlying", "basis": "close", "value": v, "method": und.methods[k]}
         for k, v in sorted(und.values.items())
     ]
+    rows += [  # weekly / monthly / quarterly funds resetting at this close (none on 2026-02-04)
+        {"key": t, "kind": "reset", "basis": "close", "value": 1.0, "method": close.fund_methods.get(t, "")}
+        for t in sorted(close.resets or ())
+    ]
     rows += [
         {"key": t, "kind": "fund", "basis": "intraday", "value": v, "method": "screener percent_change_from_prev_day"}
         for t, v in sorted(changes.items())
@@ -495,12 +499,13 @@ def load_replay(date: str = "2026-02-04", basis: str = "close", universe: "Unive
         und = frame[frame["kind"] == "underlying"]
         if universe is not None:  # another universe: the underlyings it knows
             und = und[und["key"].isin(set(universe.underlying_by_id))]
+        resets = frame[frame["kind"] == "reset"]["key"]
         return DayReturns(values=dict(zip(und["key"], und["value"].astype(float))), date=dt.date.fromisoformat(date),
                           basis="close-to-close", source=f"built-in replay {date}", methods=dict(zip(und["key"], und["method"])),
-                          per_fund=values, fund_methods=methods)
+                          per_fund=values, fund_methods=methods, resets=frozenset(resets))
     return DayReturns(
         values=values, date=dt.date.fromisoformat(date), basis="intraday 14:43 New York (funds' reported changes)",
-        source=f"built-in replay {date}", methods=methods,
+        source=f"built-in replay {date}", methods=methods, resets=frozenset(),
     )
 
 

@@ -369,6 +369,7 @@ def estimate(
                 raise InputError(f"creations: {ticker}: creation {usd!r} is not a finite number")
             creation_in[pos[ticker]] = value
 
+    aum_in = aum
     aum, provenance = _aum_inputs(universe, c, aum)  # an issuer's published NAV replaces it below
     rebalance_method = np.full(len(c.tickers), "A*L*(L-1)*r", dtype=object)
     exact = np.zeros(len(c.tickers), dtype=bool)
@@ -445,6 +446,13 @@ def estimate(
     ]
     if coverage.n_funds_without_aum:
         warnings.append(f"{coverage.n_funds_without_aum} funds have no AUM and are left out")
+    if aum_in is None and date is not None:
+        later = [f.aum_as_of for f in universe.funds if f.aum_as_of is not None and f.aum_as_of > date]
+        if later:
+            warnings.append(
+                f"catalog AUM of {len(later)} funds is dated after {date} (up to {max(later)}): look-ahead; "
+                "estimate_day / --prices use point-in-time AUM"
+            )
     if unused:
         warnings.append(unknown_keys_message(universe, unused) + "; skipped")
     gap = coverage.aum_median_gap_sessions

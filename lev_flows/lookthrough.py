@@ -33,6 +33,8 @@ FUTURES_ROOTS = {
 }
 _ETF_UNDERLYING = {etf: uid for uid, etf in TRACKING_ETFS.items()}
 _FUTURE = re.compile(r"^([A-Z0-9]{1,4}?)[FGHJKMNQUVXZ][0-9]{1,2}$")
+#: how holdings files name a futures line ("E-MINI RUSS 2000  DEC25", "XAK TECHNOLOGY    DEC25")
+_FUTURE_NAME = re.compile(r"E-?MINI|FUTURE|\b(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)\s?\d{2}\b", re.I)
 
 
 def holding_target(ticker: str, holder: str, universe: Universe) -> str | None:
@@ -47,7 +49,9 @@ def holding_target(ticker: str, holder: str, universe: Universe) -> str | None:
     if uid is not None and uid in universe.underlying_by_id and universe.composition_of(uid) is not None:
         return uid
     m = _FUTURE.match(ticker)
-    if m:
+    # a ticker shaped like a future is one only when nothing says it is a stock ("STK2" with a
+    # name in the reference is a stock; "RTYZ5" named "E-MINI RUSS 2000 DEC25" is a future)
+    if m and (stock is None or _FUTURE_NAME.search(stock.name or "")):
         target = FUTURES_ROOTS.get(m.group(1), holder)
         return target if target in universe.underlying_by_id else holder
     return None

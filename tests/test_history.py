@@ -225,35 +225,33 @@ def test_implied_creations_real_snapshots(shared, closes):
 
 
 def test_monte_carlo_hand_worked(small_universe):
-    # the same day repeated: every bootstrap scenario is that day's flow
+    # the same day repeated: demeaned, every scenario is zero (a drift is not a forecast)
     closes = pd.DataFrame(
         {"STK1": 100 * 0.99 ** np.arange(31), "STK2": 50 * 1.01 ** np.arange(31), "GLD": 10 * 1.02 ** np.arange(31)},
         index=pd.bdate_range("2026-01-02", periods=31),
     )
-    res = monte_carlo(small_universe, closes, n=1000, lookback=30)
-    idx = 0.6 * -0.01 + 0.4 * 0.01
-    expected = (1e9 * 6 + 5e8 * 12 + 1e8 * 2) * idx + 2e8 * 2 * -0.01 + 1e8 * 2 * 0.02
-    assert res.totals == pytest.approx(np.full(1000, expected))
-    assert res.coverage == 1.0 and res.left_out == []
-    assert res.quantiles["total"].tolist() == pytest.approx([expected] * 7)
+    for vol in ("none", "ewma"):
+        res = monte_carlo(small_universe, closes, n=1000, lookback=30, vol=vol)
+        assert res.totals == pytest.approx(np.zeros(1000), abs=1e-3)
+        assert res.coverage == 1.0 and res.left_out == []
     s = sensitivity_by_underlying(small_universe)
     assert s.sum() == pytest.approx(1e9 * 6 + 5e8 * 12 + 1e8 * 2 + 2e8 * 2 + 1e8 * 2)
 
 
 def test_monte_carlo_real(closes):
     uni = load_universe()
-    a = monte_carlo(uni, closes, n=20_000, seed=7)
-    b = monte_carlo(uni, closes, n=20_000, seed=7)
+    a = monte_carlo(uni, closes, n=20_000, seed=7, end="2026-08-03")
+    b = monte_carlo(uni, closes, n=20_000, seed=7, end="2026-08-03")
     assert np.array_equal(a.totals, b.totals)  # same seed, same draw
     q = a.quantiles["total"]
     assert q.is_monotonic_increasing
     # a 1-in-100 down day sells more than $15B, and the buckets add up to the total
     assert q.loc[0.01] < -15e9 and q.loc[0.99] > 15e9
-    assert a.quantiles.drop(columns="total").sum(axis=1).loc[0.5] == pytest.approx(
+    assert a.quantiles.drop(columns=["total", "total_lo", "total_hi"]).sum(axis=1).loc[0.5] == pytest.approx(
         np.quantile(a.totals, 0.5), rel=0.5
     )
-    assert 0.8 < a.coverage < 0.9 and a.left_out[0][0] == "UST20"
-    normal = monte_carlo(uni, closes, n=20_000, method="normal", seed=7)
+    assert a.coverage > 0.95  # the funds' own prices stand in where no index or ETF series exists
+    normal = monte_carlo(uni, closes, n=20_000, method="normal", seed=7, end="2026-08-03")
     assert abs(normal.quantiles.loc[0.5, "total"]) < 0.5e9  # zero-mean normal
     assert np.std(normal.totals) == pytest.approx(np.std(a.totals), rel=0.25)
     for kwargs, msg in [({"method": "garch"}, "method"), ({"n": 0}, "scenarios"), ({"lookback": 5}, "too short")]:
@@ -269,11 +267,11 @@ def test_cli_history_tracking_creations_montecarlo(tmp_path, shared):
     out = run_cli("history", "--start", "2026-01-02", "--end", "2026-02-27", "--prices", prices, "--format", "json")
     assert out.returncode == 0, out.stderr
     rows = {r["date"][:10]: r for r in json.loads(out.stdout)}
-    assert rows["2026-02-04"]["rebalance_usd"] / 1e9 == pytest.approx(-13.06, abs=0.01)
+    assert rows["2026-02-04"]["rebalance_usd"] / 1e9 == pytest.approx(-13.08, abs=0.01)
     chart = tmp_path / "h.png"
     out = run_cli("history", "--prices", prices, "--top", "3", "--chart", chart)
     assert out.returncode == 0, out.stderr
-    assert "2025-04-09" in out.stdout and "2026-02-04: -13.06B" in out.stdout
+    assert "2025-04-09" in out.stdout and "2026-02-04: -13.08B" in out.stdout
     assert "exceeds 10 sessions" in out.stderr  # 2024-2025 days are far from any AUM observation
     assert chart.read_bytes()[:4] == b"\x89PNG"
     out = run_cli("tracking", "--prices", prices, "--format", "csv")
@@ -284,7 +282,7 @@ def test_cli_history_tracking_creations_montecarlo(tmp_path, shared):
         "--prices", prices,
     )
     assert out.returncode == 0, out.stderr
-    assert "offset 71%" in out.stdout and "SOXL" in out.stdout
+    assert "offset 70%" in out.stdout and "SOXL" in out.stdout
     out = run_cli("montecarlo", "--prices", prices, "--scenarios", "5000", "--format", "json")
     assert out.returncode == 0, out.stderr
     assert [r["quantile"] for r in json.loads(out.stdout)] == [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]

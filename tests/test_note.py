@@ -76,7 +76,7 @@ def test_what_a_person_sees(browser, report):
     browser.get((folder / "report.html").as_uri())
     head = browser.find_element("id", "headline-total")
     assert float(head.get_attribute("data-usd")) == pytest.approx(doc["total"]["rebalance_usd"], abs=0.01)
-    assert head.text == "-$13.06B" and "of selling at the close" in browser.find_element("css selector", "p.headline").text
+    assert head.text == "-$13.08B" and "of selling at the close" in browser.find_element("css selector", "p.headline").text
     # each chart is drawn, one bar per row of its table
     for chart, n in (("chart-index", len(doc["by_index"])), ("chart-sector", len(doc["by_sector"])), ("chart-stocks", 15)):
         bars = _bars(browser, chart)
@@ -156,9 +156,9 @@ def test_index_page_lists_reports_and_links_to_them(browser, report, tmp_path):
     index = folder.parent / "index.html"
     browser.get(index.as_uri())
     rows = browser.find_elements("css selector", "#table-reports tbody tr")
-    assert len(rows) == 1 and "2026-02-04" in rows[0].text and "-$13.06B" in rows[0].text
+    assert len(rows) == 1 and "2026-02-04" in rows[0].text and "-$13.08B" in rows[0].text
     rows[0].find_element("tag name", "a").click()
-    assert browser.find_element("id", "headline-total").text == "-$13.06B"
+    assert browser.find_element("id", "headline-total").text == "-$13.08B"
 
 
 def test_estimate_html_option_and_api(tmp_path):
@@ -168,7 +168,7 @@ def test_estimate_html_option_and_api(tmp_path):
     res = run_cli("estimate", "--html", out)
     assert res.returncode == 0, res.stderr
     text = out.read_text()
-    assert 'id="headline-total"' in text and "-$13.06B" in text
+    assert 'id="headline-total"' in text and "-$13.08B" in text
     again = run_cli("estimate", "--html", out)
     assert again.returncode == 2 and "already exists" in again.stderr
     uni = load_universe()

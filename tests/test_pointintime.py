@@ -210,7 +210,7 @@ def test_cli_estimate_date_equals_cli_history(shared):
     day = {r["date"][:10]: r for r in json.loads(rows.stdout)}["2025-04-09"]
     doc = json.loads(one.stdout)
     assert doc["total"]["rebalance_usd"] == pytest.approx(day["rebalance_usd"], abs=1.0)
-    assert doc["total"]["rebalance_usd"] / 1e9 == pytest.approx(45.29, abs=0.01)
+    assert doc["total"]["rebalance_usd"] / 1e9 == pytest.approx(45.21, abs=0.01)
     # every fund row says where its AUM came from and how old it is
     tqqq = next(r for r in doc["by_etf"] if r["ticker"] == "TQQQ")
     assert (tqqq["aum_source"], tqqq["aum_date"], tqqq["aum_gap_sessions"]) == ("issuer_nav", "2025-04-08", 0.0)

@@ -88,10 +88,15 @@ def test_reference_rebuilds_from_raw_data(shared):
 
 
 def test_universe_import_rebuilds_shipped_yaml_exactly(shared, tmp_path):
-    snap = shared / "letf_snapshots/leveraged_etfs_2026-02-04.csv"
+    # the shipped catalog: the 2026-02-04 snapshot, then each later one refreshing it in place
+    # (funds added, funds gone marked closed on the snapshot's date)
+    snaps = [shared / f"letf_snapshots/leveraged_etfs_2026-{d}.csv" for d in ("02-04", "03-01", "04-01", "05-01", "06-01")]
     fresh = tmp_path / "fresh.yaml"
-    import_universe(snap, fresh, fresh=True)
+    import_universe(snaps[0], fresh, fresh=True)
+    for snap in snaps[1:]:
+        import_universe(snap, fresh)
     assert fresh.read_text() == (ROOT / "etf_universe.yaml").read_text()
+    snap = snaps[-1]
     # refreshing the shipped file with its own snapshot changes nothing
     again = tmp_path / "again.yaml"
     shutil.copy(ROOT / "etf_universe.yaml", again)
@@ -103,6 +108,7 @@ def test_replay_rebuilds_from_raw_data(shared):
     rebuilt = build_replay(shared, "2026-02-04")
     text = resources.files("lev_flows").joinpath("data/replay_2026-02-04.csv").read_text()
     shipped = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    shipped["value"] = pd.to_numeric(shipped["value"].replace("", None))  # funds not launched yet: no AUM
     pd.testing.assert_frame_equal(rebuilt.reset_index(drop=True), shipped, check_dtype=False)
 
 
@@ -113,8 +119,12 @@ def test_headline_recomputed_from_raw_prices(shared):
 
     uni = load_universe()
     changes = import_snapshot(shared / "letf_snapshots/leveraged_etfs_2026-02-04.csv").reported_change
+    from lev_flows.build import load_replay_aum
+
     rets = returns_from_prices(uni, load_price_dir(shared / "prices"), "2026-02-04", fund_changes=changes)
-    _check_headline(estimate(uni, rets))
+    _check_headline(estimate(uni, rets, aum=load_replay_aum("2026-02-04", uni)))
+    # the catalog's own AUM is dated after the day: said, not silently used
+    assert any("look-ahead" in w for w in estimate(uni, rets).warnings)
 
 
 @pytest.mark.parametrize("day", ["2026-03-01", "2026-06-01"])
