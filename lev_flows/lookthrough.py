@@ -31,6 +31,8 @@ FUTURES_ROOTS = {
     "ES": "SPX", "MES": "SPX", "NQ": "NDX", "MNQ": "NDX", "RTY": "RTY", "M2K": "RTY",
     "YM": "INDU", "MYM": "INDU", "EMD": "MID",
 }
+#: a futures / ETF line lighter than this (a fraction) is spread over the holder's other lines
+MIN_EXPANDED_WEIGHT = 0.001
 _ETF_UNDERLYING = {etf: uid for uid, etf in TRACKING_ETFS.items()}
 _FUTURE = re.compile(r"^([A-Z0-9]{1,4}?)[FGHJKMNQUVXZ][0-9]{1,2}$")
 #: how holdings files name a futures line ("E-MINI RUSS 2000  DEC25", "XAK TECHNOLOGY    DEC25")
@@ -60,8 +62,10 @@ def holding_target(ticker: str, holder: str, universe: Universe) -> str | None:
 def looked_through(universe: Universe, uid: str) -> dict[str, float]:
     """An underlying's composition with futures and ETF lines replaced by the members they
     stand for (one level): a line of weight ``w`` on index ``J`` becomes ``w * W[J, s]`` on each
-    member ``s`` of ``J``; a future on the holder's own index is spread over its other lines
-    pro rata. Weights sum to 1."""
+    member ``s`` of ``J``; a future on the holder's own index, and any line under
+    ``MIN_EXPANDED_WEIGHT`` (a cash-equitization future such as the Russell 2000 E-mini's
+    0.002 % in the S&P 600 holdings, which would otherwise add 2,000 names), is spread over the
+    other lines pro rata. Weights sum to 1."""
     comp = universe.composition_of(uid)
     weights = dict(comp.weights)
     out: dict[str, float] = {}
@@ -70,7 +74,7 @@ def looked_through(universe: Universe, uid: str) -> dict[str, float]:
         target = holding_target(ticker, uid, universe)
         if target is None:
             out[ticker] = out.get(ticker, 0.0) + w
-        elif target == uid:
+        elif target == uid or w < MIN_EXPANDED_WEIGHT:
             own += w
         else:
             inner = universe.composition_of(target).weights

@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from .report import fund_label
+
 #: rows in the funds and stocks tables (the full tables are in the report folder's CSV files)
 TOP_ROWS = 40
 
@@ -239,7 +241,7 @@ def render_note(
     etf = est.by_etf.head(TOP_ROWS)
     out.append(f"<h2>Top {len(etf)} funds</h2>")
     out.append(table(
-        [[(r.ticker, r.ticker), (r.name, r.name), (f"{r.leverage:+g}", r.leverage), (r.underlying, r.underlying),
+        [[(fund_label(r), r.ticker), (r.name, r.name), (f"{r.leverage:+g}", r.leverage), (r.underlying, r.underlying),
           (usd(r.aum_usd).lstrip("+"), _f(r.aum_usd)), (_aum_source(r), _f(getattr(r, "aum_gap_sessions", float("nan")))),
           (pct(r.underlying_return, 2), _f(r.underlying_return)), (usd(_f(r.rebalance_usd)), _f(r.rebalance_usd)),
           (r.return_method, r.return_method)] for r in etf.itertuples()],
@@ -293,7 +295,7 @@ def render_note(
 
     out.append("<h2>Coverage and caveats</h2><ul>")
     out.append(f"<li>AUM with a return: {c.aum_with_return:.1%} of {esc(usd(c.aum_usd).lstrip('+'))}; "
-               f"funds without AUM: {c.n_funds_without_aum}; not launched yet: {c.n_funds_not_launched}; closed: {c.n_funds_closed}.</li>")
+               f"funds without AUM: {c.n_funds_without_aum}; not launched yet: {c.n_funds_not_launched}; closed: {c.n_funds_closed}; ETNs excluded: {c.n_funds_excluded}.</li>")
     if c.aum_median_gap_sessions is not None:
         out.append(f"<li>AUM rests on observations an AUM-weighted median of {c.aum_median_gap_sessions:.0f} sessions old.</li>")
     out.append(f"<li>Equity AUM with a composition {c.equity_aum_with_composition:.1%}, with a GICS sector "

@@ -71,6 +71,14 @@ def _table(title: str, columns: list[str]):
     return t
 
 
+def fund_label(r) -> str:
+    """A fund's ticker, marked when it is an exchange-traded note (the issuer's debt) or resets
+    on a schedule other than daily: ``FNGU (ETN)``, ``QQQP (quarterly)``."""
+    marks = [m for m in (getattr(r, "structure", "ETF") if getattr(r, "structure", "ETF") == "ETN" else None,
+                         getattr(r, "reset", "daily") if getattr(r, "reset", "daily") != "daily" else None) if m]
+    return f"{r.ticker} ({', '.join(marks)})" if marks else r.ticker
+
+
 def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks: int = 25) -> None:
     """Total, by index, by sector, top ETFs, top stocks and coverage, as rich tables (the
     estimate's warnings are the caller's to print, on stderr)."""
@@ -99,7 +107,7 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
     for r in est.by_etf.head(top).itertuples():
         ret = "n/a" if r.underlying_return != r.underlying_return else f"{r.underlying_return:+.2%}"
         etf.add_row(
-            r.ticker, f"{r.leverage:+g}", r.underlying, _usd(r.aum_usd).lstrip("+"), aum_source_label(r), ret,
+            fund_label(r), f"{r.leverage:+g}", r.underlying, _usd(r.aum_usd).lstrip("+"), aum_source_label(r), ret,
             _usd(r.rebalance_usd), r.return_method,
         )
     console.print(etf)
@@ -120,6 +128,8 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
         cov.add_row("funds not launched yet", str(c.n_funds_not_launched))
     if c.n_funds_closed:
         cov.add_row("funds closed", str(c.n_funds_closed))
+    if c.n_funds_excluded:
+        cov.add_row("ETNs excluded (--exclude-etns)", str(c.n_funds_excluded))
     missing = ", ".join(f"{tk} ({_usd(a).lstrip('+')})" for tk, a in c.missing_returns[:6])
     cov.add_row("funds missing a return", f"{c.n_funds_missing_return}" + (f": {missing}" if missing else ""))
     cov.add_row("compositions as of", _composition_dates(est))
