@@ -340,9 +340,12 @@ def montecarlo_png(result) -> bytes:
         ax.axvline(v / 1e9, color="black", linewidth=0.7, linestyle="--")
         ax.annotate(f"q{q:g}: {v / 1e9:+.1f}B", (v / 1e9, top * (0.95 - 0.07 * (i % 2))), ha="center", fontsize=8,
                     bbox={"boxstyle": "round", "fc": "white", "ec": "none", "alpha": 0.8})
-    ax.set_xlabel("tomorrow's rebalance at the close (USD billions)")
+    ax.set_xlabel("the next close's rebalance (USD billions)")
     ax.set_ylabel("scenarios")
-    ax.set_title(f"Monte Carlo, {len(result.totals):,} scenarios ({result.method})")
+    vol = "EWMA-scaled" if result.vol.startswith("EWMA") else "raw days"
+    given = ", given " + ", ".join(f"{k} {v:+.1%}" for k, v in result.given.items()) if result.given else ""
+    ax.set_title(f"Monte Carlo, {len(result.totals):,} scenarios ({result.method}, {vol}, demeaned; "
+                 f"window {result.window[0]} .. {result.window[1]}{given})", fontsize=10)
     ax.grid(alpha=0.3)
     return _png(fig)
 
