@@ -35,16 +35,16 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def replay(date: str = "2026-02-04", basis: str = "close") -> FlowEstimate:
+def replay(date: str = "2026-02-04", basis: str = "close", *, exclude_etns: bool = False) -> FlowEstimate:
     """The built-in replay: the packaged universe, that day's packaged point-in-time AUM and its
     returns (``basis="close"`` close-to-close, fund by fund, exactly what
     :func:`estimate_day` computes from the shared prices; ``"intraday"`` the funds' 14:43
-    reported changes on the same AUM)."""
+    reported changes on the same AUM). ``exclude_etns`` leaves the exchange-traded notes out."""
     from .build import load_replay, load_replay_aum
 
     if basis not in ("close", "intraday"):
         raise InputError(f"replay: basis must be 'close' or 'intraday', not {basis!r}")
-    return estimate(load_universe(), load_replay(date, basis), aum=load_replay_aum(date))
+    return estimate(load_universe(), load_replay(date, basis), aum=load_replay_aum(date), exclude_etns=exclude_etns)
 
 
 def estimate_day(date, **kwargs) -> FlowEstimate:
