@@ -115,11 +115,15 @@ UNDERLYINGS: dict[str, UnderlyingDef] = {
     "MULTI": U("Stocks plus crypto or gold (stacked)", "basket", "multi", MULTI),
 }
 
+def _compiled(table: list[tuple[str, str]], flags: int = 0) -> list[tuple[re.Pattern[str], str]]:
+    """``(regex text, value)`` rows -> ``(compiled pattern, value)``, in order (first match wins)."""
+    return [(re.compile(p, flags), value) for p, value in table]
+
+
 # (pattern on the cleaned, lower-cased underlying text, underlying id). First match wins, so
 # the specific patterns come before the general ones.
-RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), uid)
-    for p, uid in [
+RULES: list[tuple[re.Pattern[str], str]] = _compiled(
+    [
         (r"^nvidia corp and advanced micro devices", "NVDAAMD"),
         (r"^coinbase & strategy", "COINMSTR"),
         (r"^tesla and ford", "TSLAF"),
@@ -191,15 +195,14 @@ RULES: list[tuple[re.Pattern[str], str]] = [
         (r"euro/us dollar", "EUR"),
         (r"usdx", "USDX"),
     ]
-]
+)
 
 #: (pattern on the lower-cased fund *name*, underlying id): the fund's own name beats the
 #: screener's underlying text, which is wrong for these (GUSH reads "WTI Crude Oil", HIBL "S&P
 #: 500 Index", JNUG "NYSE Arca Gold Miners", WEBL "Dow Jones Industrial Average"); each was
 #: found by `lev-flows universe verify` (the fund regresses on the named index's ETF, not the text's)
-NAME_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), uid)
-    for p, uid in [
+NAME_RULES: list[tuple[re.Pattern[str], str]] = _compiled(
+    [
         (r"microsectors oil & gas exploration & production", "MSOGEP"),
         (r"oil & gas exploration & production", "SPSIOP"),
         (r"s&p 500 high beta", "SP5HB"),
@@ -207,18 +210,18 @@ NAME_RULES: list[tuple[re.Pattern[str], str]] = [
         (r"dow jones internet", "DJINET"),
         (r"s&p 500 equal weight", "SPXEW"),
     ]
-]
+)
 
 #: products the fund name shows are not daily-reset leveraged funds: (pattern, reason)
-EXCLUDE_NAME_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p, re.I), reason)
-    for p, reason in [
+EXCLUDE_NAME_RULES: list[tuple[re.Pattern[str], str]] = _compiled(
+    [
         (r"accelerated|buffer|outcome",
          "option-based outcome fund (accelerated / buffer / capped): its payoff runs over an outcome period, not a daily leverage reset"),
         (r"long \+ income|incomestkd|volatility premium|boosted .*income",
          "leveraged income fund (options written on top of the exposure): not a daily-reset leveraged fund"),
-    ]
-]
+    ],
+    re.I,
+)
 
 #: fund ticker -> (signed leverage, why), where the screener's leverage is wrong
 LEVERAGE_OVERRIDES: dict[str, tuple[float, str]] = {
