@@ -12,9 +12,18 @@ presentation (:mod:`lev_flows.report`, :mod:`lev_flows.note`). :func:`estimate_d
 a past session from the AUM store and the price tables.
 """
 
-from .catalog import LeveragedETF, Underlying, Universe, load_universe, save_universe
+import importlib
+import sys
+import types
+
 from .errors import CatalogError, InputError, LevFlowsError, OutputError
-from .estimate import DayReturns, FlowEstimate, estimate
+
+# Everything else loads on first use (PEP 562), so `lev-flows --help` does not import pandas.
+_LAZY = {
+    "LeveragedETF": "catalog", "Underlying": "catalog", "Universe": "catalog",
+    "load_universe": "catalog", "save_universe": "catalog",
+    "DayReturns": "estimate", "FlowEstimate": "estimate",
+}
 
 __all__ = [
     "CatalogError",
@@ -32,23 +41,58 @@ __all__ = [
     "replay",
     "save_universe",
 ]
-__version__ = "0.1.0"
 
 
-def replay(date: str = "2026-02-04", basis: str = "close", *, exclude_etns: bool = False) -> FlowEstimate:
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """``lev_flows.estimate`` is both a submodule and the public function; as an attribute of
+    the package it is always the function (the import system's record of the submodule, made
+    when it first loads, is ignored: the module stays in ``sys.modules``)."""
+
+    @property
+    def estimate(self):
+        return importlib.import_module(".estimate", __name__).estimate
+
+    @estimate.setter
+    def estimate(self, _module) -> None:
+        pass
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def replay(date: str = "2026-02-04", basis: str = "close", *, exclude_etns: bool = False):
     """The built-in replay: the packaged universe, that day's packaged point-in-time AUM and its
     returns (``basis="close"`` close-to-close, fund by fund, exactly what
     :func:`estimate_day` computes from the shared prices; ``"intraday"`` the funds' 14:43
     reported changes on the same AUM). ``exclude_etns`` leaves the exchange-traded notes out."""
     from .build import load_replay, load_replay_aum
+    from .catalog import load_universe
+    from .estimate import estimate
 
     if basis not in ("close", "intraday"):
         raise InputError(f"replay: basis must be 'close' or 'intraday', not {basis!r}")
     return estimate(load_universe(), load_replay(date, basis), aum=load_replay_aum(date), exclude_etns=exclude_etns)
 
 
-def estimate_day(date, **kwargs) -> FlowEstimate:
+def estimate_day(date, **kwargs):
     """The point-in-time estimate of a past session (see :func:`lev_flows.api.estimate_day`)."""
     from .api import estimate_day as _estimate_day
 
     return _estimate_day(date, **kwargs)
+
+
+__version__ = "0.1.0"
+
+

@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 NEW_YORK = "America/New_York"
+#: the clock's stand-in (a replay of a past afternoon)
+NOW_ENV = "LEV_FLOWS_NOW"
 
 
 @lru_cache(maxsize=1)
@@ -71,11 +73,20 @@ def market_state(now: pd.Timestamp | None = None) -> tuple[dt.date, bool, pd.Tim
 
     ``session`` is today's session if New York is in one (``closed`` False before its close,
     True after), otherwise the last session (``closed`` True). Early closes (13:00) come from
-    the calendar.
+    the calendar. ``$LEV_FLOWS_NOW`` (ISO, naive = New York) stands in for the clock, to replay
+    a session's afternoon.
     """
+    import os
+
     import pandas as pd
 
     cal = nyse()
+    if now is None and os.environ.get(NOW_ENV):
+        try:
+            now = pd.Timestamp(os.environ[NOW_ENV])
+        except ValueError:
+            raise InputError(f"${NOW_ENV}: {os.environ[NOW_ENV]!r} is not a timestamp (expected e.g. 2026-02-04T15:30)") from None
+        now = now.tz_localize(NEW_YORK) if now.tzinfo is None else now
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
     today = now.tz_convert(NEW_YORK).date()

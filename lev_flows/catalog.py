@@ -242,6 +242,18 @@ class Universe(_Model):
                 raise ValueError(f"funds[{i}] ({fund.ticker}).aum_as_of: {fund.aum_as_of} is in the future")
         return self
 
+    def __repr__(self) -> str:
+        aum = sum(f.aum_usd or 0.0 for f in self.funds)
+        return (f"<Universe {self.source or ''} as of {self.as_of}: {len(self.funds)} funds (${aum / 1e9:,.1f}B catalog AUM), "
+                f"{len(self.underlyings)} underlyings, {len(self.stocks)} stocks, {len(self.excluded)} excluded>")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<p>{html.escape(repr(self))}</p>"
+
+    __str__ = __repr__
+
     def with_funds(self, funds: list[LeveragedETF]) -> "Universe":
         """A copy holding ``funds`` (already validated entries of this universe), with no cached
         lookup carried over from this one."""

@@ -110,6 +110,23 @@ class FlowEstimate:
     as_of: dict[str, Any]
     warnings: list[str]
 
+    def __repr__(self) -> str:
+        t = self.total
+        when = f" {self.date}" if self.date else ""
+        return (f"<FlowEstimate{when} ({self.basis}): rebalance {_bn(t.rebalance_usd)}, gross {_bn(t.gross_rebalance_usd)}, "
+                f"{t.n_funds_with_flow} of {t.n_funds} funds with a flow; .summary(), .by_etf, .by_stock, .by_sector, .by_index>")
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the headline and the by-index table (the full note: ``to_html()``)."""
+        import html as _html
+
+        rows = "".join(
+            f"<tr><td>{_html.escape(str(r.bucket))}</td><td style='text-align:right'>{_bn(r.rebalance_usd)}</td></tr>"
+            for r in self.by_index.head(8).itertuples()
+        )
+        return (f"<p><b>{_html.escape(repr(self)[1:-1].split(';')[0])}</b></p>"
+                f"<table><tr><th>bucket</th><th>rebalance</th></tr>{rows}</table>")
+
     def summary(self) -> str:
         """A short plain-text account of the estimate, as a desk note would put it."""
         t, c = self.total, self.coverage

@@ -65,9 +65,12 @@ def _usd(v: float) -> str:
 def _table(title: str, columns: list[str]):
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
+    # at least as wide as its title (up to 120 columns), so the title reads on one line
+    t = Table(title=title, title_justify="left", show_edge=False, header_style="bold", min_width=min(len(title), 120))
     for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if i == 0 or c in ("name", "sector", "underlying", "method") else "right")
+        # a header is never cut: each word keeps its width, cells wrap instead
+        t.add_column(c, justify="left" if i == 0 or c in ("name", "sector", "underlying", "method") else "right",
+                     min_width=max((len(w) for w in str(c).split()), default=1), overflow="fold")
     return t
 
 
@@ -83,7 +86,8 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
     """Total, by index, by sector, top ETFs, top stocks and coverage, as rich tables (the
     estimate's warnings are the caller's to print, on stderr)."""
     t, c = est.total, est.coverage
-    total = _table(f"Leveraged ETF rebalancing, {est.date} ({est.basis}), USD, + = buy at the close", ["", "USD"])
+    when = f", {est.date}" if est.date else ""
+    total = _table(f"Leveraged ETF rebalancing{when}: {est.basis}; USD, + = buy at the close", ["", "USD"])
     total.add_row("rebalance (all funds)", _usd(t.rebalance_usd))
     total.add_row("  of which equity funds", _usd(t.equity_rebalance_usd))
     total.add_row("  looked through to stocks", _usd(t.lookthrough_usd))
@@ -192,29 +196,47 @@ def print_liquidity(table, est: "FlowEstimate", auction_share: float, console: "
     console.print(t)
 
 
+#: column names -> what a person reads (the frames keep their names in csv / json / parquet)
+_WORDS = {"aum": "AUM", "adv": "ADV", "usd": "$", "etf": "ETF", "pct": "%", "bp": "bp", "l": "L"}
+
+
+def human_label(column: str) -> str:
+    """``gross_rebalance_usd`` -> ``gross rebalance $``, ``aum_with_return`` -> ``AUM with return``."""
+    if not column.islower() or "_" not in column and column not in _WORDS:
+        return column
+    return " ".join(_WORDS.get(w, w) for w in column.split("_"))
+
+
+def pct_text(v: float, signed: bool = True) -> str:
+    """A fraction as a percentage, never ``-0.0%``; ``signed=False`` for shares (``88.8%``)."""
+    text = f"{float(v):+.1%}" if signed else f"{float(v):.1%}"
+    return text.replace("-0.0%", "0.0%").replace("+0.0%", "0.0%")
+
+
 def print_frame(
     df, title: str, console: "Console", *, usd: tuple[str, ...] = (), pct: tuple[str, ...] = (),
-    bp: tuple[str, ...] = (), index: str | None = None,
+    share: tuple[str, ...] = (), bp: tuple[str, ...] = (), index: str | None = None,
 ) -> None:
-    """Any analysis table as a rich table: ``usd`` columns as +1.23B, ``pct`` as +1.2%,
-    ``bp`` (fractions) as basis points, the rest as text (floats to 3 decimals)."""
+    """Any analysis table as a rich table with human column labels: ``usd`` columns as +1.23B,
+    ``pct`` (signed changes) as +1.2%, ``share`` (parts of a whole) as 88.8%, ``bp`` (fractions)
+    as basis points, the rest as text (floats to 3 decimals); NaN and None as n/a."""
     frame = df.reset_index().rename(columns={df.index.name or "index": index}) if index else df
     cols = [str(c) for c in frame.columns]
-    t = _table(title, cols)
+    t = _table(title, [human_label(c) for c in cols])
 
     def cell(col, v):
         if v is None or (isinstance(v, float) and v != v):
             return "n/a"
-        if col in usd:
-            return _usd(float(v))
-        if col in pct:
-            return f"{float(v):+.1%}"
+        if col in usd:  # amounts of AUM carry no sign; flows do
+            return _usd(float(v)).lstrip("+") if col.lower().startswith("aum") else _usd(float(v))
+        if col in pct or col in share:
+            return pct_text(v, signed=col in pct)
         if col in bp:
             return f"{float(v) * 1e4:.1f}"
         if hasattr(v, "strftime"):
             return f"{v:%Y-%m-%d}"
         if isinstance(v, float):
-            return f"{v:,.3f}"
+            return f"{v:,.3f}".replace("-0.000", "0.000")
         return str(v)
 
     for row in frame.itertuples(index=False):
@@ -347,6 +369,21 @@ def montecarlo_png(result) -> bytes:
     ax.set_title(f"Monte Carlo, {len(result.totals):,} scenarios ({result.method}, {vol}, demeaned; "
                  f"window {result.window[0]} .. {result.window[1]}{given})", fontsize=10)
     ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def bars_png(labels: list[str], values: list[float], title: str, xlabel: str) -> bytes:
+    """Horizontal bars, one per label (largest first as given), negatives in red."""
+    plt = _pyplot()
+    vals = [0.0 if v != v else float(v) for v in values]
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(vals) + 1.6))
+    y = np.arange(len(vals))[::-1]
+    ax.barh(y, vals, color=["#c0392b" if v < 0 else "#1e8449" for v in vals])
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.axvline(0, color="black", linewidth=0.6)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
     return _png(fig)
 
 

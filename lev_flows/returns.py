@@ -248,7 +248,7 @@ def returns_from_prices(
     today, prev = _day_rows(closes, date)
     with np.errstate(divide="ignore", invalid="ignore"):
         day = (today / prev - 1.0).replace([np.inf, -np.inf], np.nan)
-    frame = day.to_frame().T
+    frame = day.to_frame(name=pd.Timestamp(date)).T  # the day's own date: the arithmetic drops the rows' names
     funds = pd.DataFrame([fund_changes], index=frame.index) if fund_changes else None
     m = underlying_return_matrix(universe, frame, fund_returns=funds, min_weight=min_weight)
     return day_returns_from_matrix(universe, m, 0, source=source, fund_label=fund_changes_label)

@@ -15,7 +15,7 @@ def test_default_replay_prints_every_table():
     for title in ["Leveraged ETF rebalancing, 2026-02-04", "By index", "By GICS sector", "Top 15 ETFs", "Top 25 stocks", "Coverage"]:
         assert title in out
     assert "SOXL" in out and "TQQQ" in out and "NVDA" in out
-    assert "intraday 14:43" in out and "about $18B" in out
+    assert "Intraday, 14:43 New York" in out and "about $18B" in out
 
 
 def test_json_and_csv_outputs(tmp_path):

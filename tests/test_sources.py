@@ -416,7 +416,7 @@ def run_online(server, tmp_path, *args):
 
 def test_cli_daily_writes_the_report_folder(server, tmp_path, small_yaml):
     yahoo(server)
-    res = run_online(server, tmp_path, "daily", "--as-of", "2026-02-04", "-u", str(small_yaml), "-o", "out")
+    res = run_online(server, tmp_path, "daily", "--as-of", "2026-02-04", "-u", str(small_yaml), "--output-dir", "out")
     assert res.returncode == 0, res.stderr
     folder = tmp_path / "out" / "2026-02-04"
     assert sorted(p.name for p in folder.iterdir()) == [
@@ -471,7 +471,7 @@ def test_cli_estimate_live(server, tmp_path, small_yaml):
 def test_cli_daily_offline_on_shared_prices(tmp_path, shared):
     from .conftest import run_cli
 
-    res = run_cli("daily", "--as-of", "2026-02-04", "--prices", str(shared / "prices"), "-o", str(tmp_path / "rep"))
+    res = run_cli("daily", "--as-of", "2026-02-04", "--prices", str(shared / "prices"), "--output-dir", str(tmp_path / "rep"))
     assert res.returncode == 0, res.stderr
     doc = json.loads((tmp_path / "rep" / "2026-02-04" / "estimate.json").read_text())
     from lev_flows import estimate_day
@@ -481,9 +481,9 @@ def test_cli_daily_offline_on_shared_prices(tmp_path, shared):
     assert doc["total"]["rebalance_usd"] == pytest.approx(same, abs=1.0)
     assert doc["total"]["rebalance_usd"] == pytest.approx(-13.08e9, abs=0.01e9)
     assert doc["fetch"]["source"].startswith("local files")
-    again = run_cli("daily", "--as-of", "2026-02-04", "--prices", str(shared / "prices"), "-o", str(tmp_path / "rep"))
+    again = run_cli("daily", "--as-of", "2026-02-04", "--prices", str(shared / "prices"), "--output-dir", str(tmp_path / "rep"))
     assert again.returncode == 2 and "already exists; pass --force" in again.stderr
-    weekend = run_cli("daily", "--as-of", "2026-02-07", "--prices", str(shared / "prices"), "-o", str(tmp_path / "rep"))
+    weekend = run_cli("daily", "--as-of", "2026-02-07", "--prices", str(shared / "prices"), "--output-dir", str(tmp_path / "rep"))
     assert weekend.returncode == 2 and weekend.stderr.strip() == "lev-flows: error: --as-of 2026-02-07: not a trading day (Saturday)"
 
 

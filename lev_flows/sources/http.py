@@ -152,7 +152,8 @@ class HttpClient:
             status, body = self._fetch_with_retries(full)
             result = parse(status, body)
         except Transient as exc:
-            raise SourceUnavailable(f"{what}: {exc} after {self.settings.attempts} tries ({full})") from None
+            tries = f"{self.settings.attempts} tries" if self.settings.attempts != 1 else "1 try"
+            raise SourceUnavailable(f"{what}: {exc} after {tries} ({full})") from None
         except BadResponse as exc:
             raise DataSourceError(f"{what}: {exc} ({full})") from None
         if ttl_s > 0:

@@ -1,0 +1,380 @@
+"""The analyses: ``ladder``, ``liquidity``, ``history``, ``tracking``, ``creations``,
+``montecarlo`` and ``scorecard``; each thin over its API function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..calendar import check_trading_day
+from ..errors import InputError
+from .common import (
+    CHART,
+    DB,
+    END,
+    EXCLUDE_ETNS,
+    FORCE,
+    FORMAT,
+    Format,
+    Method,
+    OUTPUT,
+    PRICES,
+    REPLAY_DATE,
+    START,
+    UNIVERSE,
+    Vol,
+    check_outputs,
+    console,
+    date_option,
+    emit_bytes,
+    emit_frame,
+    parse_date,
+    resolve_format,
+    timestamp,
+    top_option,
+    warn,
+    write_chart,
+)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (ladder, liquidity, history, tracking, creations, montecarlo, scorecard):
+        app.command()(command)
+
+
+def _universe_at_close(universe, day, prices: Optional[Path], db: Optional[Path]):
+    """``(universe, inputs, row)``: the universe with each fund's point-in-time AUM at the close
+    of ``day`` (default: the last session with the funds' own prices), for scenarios about the
+    next session; without price tables, the catalog's AUM with a warning (inputs None)."""
+    from ..api import load_inputs
+    from ..pointintime import universe_with_aum
+
+    try:
+        inp = load_inputs(universe, prices, db)
+    except InputError as exc:
+        if prices is not None or day is not None:
+            raise
+        warn([f"AUM from the catalog ({universe.as_of}), not point in time ({exc})"])
+        return universe, None, None
+    row = inp.pit.row(day) if day is not None else inp.pit.last_complete_row()
+    typer.echo(f"AUM: point in time, at the close of {inp.pit.sessions[row]:%Y-%m-%d}", err=True)
+    return universe_with_aum(universe, inp.pit.aum_close[row], inp.pit.sessions[row].date()), inp, row
+
+
+def ladder(
+    universe: Optional[Path] = UNIVERSE,
+    move: list[str] = typer.Option([], "--move", "-m", metavar="ID=PCT", help="What-if move in percent, e.g. --move NDX=-3 --move SOX=-6."),
+    step: float = typer.Option(1.0, "--step", min=0.01, max=50, help="Ladder step, percent."),
+    span: float = typer.Option(10.0, "--span", min=0.01, max=99, help="Ladder from -span to +span percent."),
+    date: Optional[str] = date_option("AUM at the close of this session (default: the last with the funds' prices)."),
+    prices: Optional[Path] = PRICES,
+    db: Optional[Path] = DB,
+    beta_window: int = typer.Option(250, "--beta-window", min=60, max=2000, help="Sessions of the beta-to-S&P 500 regression."),
+    fmt: Optional[Format] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    chart: Optional[Path] = CHART,
+    force: bool = FORCE,
+    exclude_etns: bool = EXCLUDE_ETNS,
+) -> None:
+    """Rebalance flow for hypothetical moves of all equity underlyings, per index bucket, on the
+    point-in-time AUM at a session's close, and the "$ per 1 % S&P 500 move" with each underlying
+    moved by its beta; with --move, the flows of one scenario instead."""
+    import numpy as np
+
+    from ..analysis import ladder as run_ladder, parse_moves, sensitivity_usd, what_if
+    from ..catalog import load_universe
+    from ..report import print_tables, render
+
+    check_outputs(output, chart, force=force)
+    n_rows = 2 * span / step + 1
+    if n_rows > 2001:
+        raise InputError(f"--span {span:g} / --step {step:g} gives {n_rows:,.0f} rows; at most 2,001")
+    uni, inp, row = _universe_at_close(load_universe(universe), parse_date(date), prices, db)
+    if exclude_etns:
+        uni = uni.without_etns()
+    if move:
+        if chart is not None:
+            raise InputError("--chart draws the ladder; with --move, use `estimate --chart` style output instead")
+        est = what_if(uni, parse_moves(move))
+        warn(est.warnings)
+        fmt = resolve_format(fmt, output)
+        if fmt is Format.table and output is None:
+            print_tables(est, console(), top=15)
+        else:
+            emit_bytes(render(est, fmt.value, 15), output, force)
+        return
+    moves = np.round(np.arange(-span, span + step / 2, step), 6) / 100.0
+    table = run_ladder(uni, moves)
+    if chart is not None:
+        from ..report import ladder_png
+
+        write_chart(chart, lambda: ladder_png(table), force)
+    from ..analysis import beta_sensitivity, market_betas
+    from ..report import print_ladder
+
+    betas = None if inp is None else market_betas(uni, inp.closes, end=inp.pit.sessions[row], window=beta_window)
+    beta = None if betas is None else beta_sensitivity(uni, betas)
+    emit_frame(table.reset_index(), fmt, output, force,
+                 lambda out: print_ladder(table, sensitivity_usd(uni), out, beta=beta, betas=betas))
+
+
+def liquidity(
+    date: Optional[str] = date_option("The session (default: the built-in replay, 2026-02-04)."),
+    universe: Optional[Path] = UNIVERSE,
+    prices: Optional[Path] = PRICES,
+    db: Optional[Path] = DB,
+    top: int = top_option(25, "Stocks to list, by the share of their volume."),
+    auction_share: float = typer.Option(0.10, "--auction-share", min=0.001, max=1.0, help="Closing auction as a share of the day's volume."),
+    fmt: Optional[Format] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    chart: Optional[Path] = CHART,
+    force: bool = FORCE,
+    exclude_etns: bool = EXCLUDE_ETNS,
+) -> None:
+    """Each stock's flow (point-in-time estimate of the day) as a share of its 20-day dollar
+    volume and of its closing auction."""
+    from ..analysis import liquidity as run_liquidity
+    from ..api import default_prices, estimate_day, load_inputs
+    from ..returns import load_price_dir
+
+    check_outputs(output, chart, force=force)
+    day = parse_date(date or REPLAY_DATE)
+    check_trading_day(day)
+    prices = prices or default_prices()
+    inputs = load_inputs(universe, prices, None if db is None else db)
+    est = estimate_day(day, inputs=inputs, exclude_etns=exclude_etns)
+    table = run_liquidity(est, inputs.closes, load_price_dir(prices, "volume"), auction_share=auction_share, top=top)
+    if chart is not None:
+        from ..report import bars_png
+
+        write_chart(chart, lambda: bars_png(list(table["ticker"]), list(table["flow_pct_adv"] * 100),
+                                              f"Flow as a share of 20-day dollar volume, {est.date}", "% of ADV"), force)
+    from ..report import print_liquidity
+
+    emit_frame(table, fmt, output, force, lambda out: print_liquidity(table, est, auction_share, out))
+
+
+def history(
+    start: Optional[str] = START,
+    end: Optional[str] = END,
+    universe: Optional[Path] = UNIVERSE,
+    prices: Optional[Path] = PRICES,
+    db: Optional[Path] = DB,
+    top: int = top_option(10, "Largest days to list."),
+    fmt: Optional[Format] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    chart: Optional[Path] = typer.Option(None, "--chart", metavar="PNG", help="Also write a PNG of the daily series, largest days marked."),
+    force: bool = FORCE,
+    exclude_etns: bool = EXCLUDE_ETNS,
+) -> None:
+    """Daily point-in-time flows over a date range, with the largest days. csv / json / parquet
+    carry every day; the table lists the largest."""
+    from ..api import history_range
+
+    check_outputs(output, chart, force=force)
+    h = history_range(parse_date(start, "--start"), parse_date(end, "--end"), universe=universe, prices=prices, db=db,
+                      exclude_etns=exclude_etns)
+    write_chart(chart, lambda: h.plot(marked=min(top, 8)), force)
+    if h.stale_days:
+        warn([f"on {h.stale_days} of {len(h.daily)} days the AUM-weighted median distance to an AUM observation "
+                "exceeds 10 sessions (column aum_median_gap)"])
+
+    def show(out) -> None:
+        from ..report import print_frame
+
+        d = h.daily
+        out.print(f"[bold]{d.index[0]:%Y-%m-%d} .. {d.index[-1]:%Y-%m-%d}[/bold]: {len(d)} sessions, mean |net flow| "
+                  f"{d['rebalance_usd'].abs().mean() / 1e9:.2f}B; {h.note}.", highlight=False)
+        print_frame(h.largest_days(top), f"Largest {top} days (USD, + = buy at the close)", out,
+                    usd=("rebalance_usd", "gross_rebalance_usd", "largest_bucket_usd"), share=("aum_with_return",), index="date")
+        replay = timestamp(REPLAY_DATE)
+        if replay in d.index:
+            so = h.stand_out(REPLAY_DATE)
+            out.print(
+                f"{REPLAY_DATE}: {so['rebalance_usd'] / 1e9:+.2f}B, rank {so['abs_rank']} of {so['days']} days by size "
+                f"(top {so['abs_percentile']:.0%}), rank {so['same_side_rank']} among "
+                f"{'selling' if so['rebalance_usd'] < 0 else 'buying'} days, z = {so['z']:+.1f}.", highlight=False,
+            )
+
+    emit_frame(h.daily.join(h.by_index.add_prefix("bucket:")).reset_index(), fmt, output, force, show)
+
+
+def tracking(
+    start: Optional[str] = START,
+    end: Optional[str] = END,
+    universe: Optional[Path] = UNIVERSE,
+    prices: Optional[Path] = PRICES,
+    all_funds: bool = typer.Option(False, "--all", help="Every fund with prices, not only the headline pairs."),
+    top: int = top_option(40, "Funds to list (largest AUM first)."),
+    fmt: Optional[Format] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    chart: Optional[Path] = CHART,
+    force: bool = FORCE,
+) -> None:
+    """Check each fund's daily return against L x its underlying's (TQQQ vs QQQ, ...)."""
+    from ..api import default_prices
+    from ..catalog import load_universe
+    from ..history import HEADLINE_FUNDS, tracking as run_tracking
+    from ..returns import load_price_dir
+
+    check_outputs(output, chart, force=force)
+    table = run_tracking(load_universe(universe), load_price_dir(prices or default_prices()),
+                         start=parse_date(start, "--start"), end=parse_date(end, "--end"))
+    if not all_funds:
+        table = table[table["ticker"].isin(HEADLINE_FUNDS)].reset_index(drop=True)
+    table = table.head(top)
+    if chart is not None:
+        from ..report import bars_png
+
+        write_chart(chart, lambda: bars_png(list(table["ticker"]), list(table["median_abs_error"] * 1e4),
+                                              "Median daily |R - L r| (basis points)", "bp"), force)
+
+    def show(out) -> None:
+        from ..report import print_frame
+
+        print_frame(table.drop(columns=["underlying"]), "Daily fund return vs L x underlying: absolute error in basis points",
+                    out, usd=("aum_usd",), bp=("median_abs_error", "p95_abs_error"))
+
+    emit_frame(table, fmt, output, force, show)
+
+
+def creations(
+    start_snapshot: Path = typer.Option(..., "--from", metavar="CSV", help="Screener snapshot CSV at the start."),
+    end_snapshot: Path = typer.Option(..., "--to", metavar="CSV", help="Screener snapshot CSV at the end."),
+    universe: Optional[Path] = UNIVERSE,
+    prices: Optional[Path] = PRICES,
+    db: Optional[Path] = DB,
+    top: int = top_option(15, "Funds to list, by creation exposure."),
+    fmt: Optional[Format] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    chart: Optional[Path] = CHART,
+    force: bool = FORCE,
+) -> None:
+    """Net creations between two snapshots (AUM change net of performance) against the rebalance."""
+    from ..api import load_inputs
+    from ..creations import implied_creations
+    from ..sources.screener import import_snapshot
+
+    check_outputs(output, chart, force=force)
+
+    def aum_of(path: Path):
+        return {f["ticker"]: (f.get("aum_usd"), f.get("aum_as_of")) for f in import_snapshot(path).funds}
+
+    inp = load_inputs(universe, prices, db)
+    table = implied_creations(inp.universe, inp.closes, aum_of(start_snapshot), aum_of(end_snapshot), pit=inp.pit)
+    if chart is not None:
+        from ..report import bars_png
+
+        head = table.head(top)
+        write_chart(chart, lambda: bars_png(list(head["ticker"]), list(head["creation_exposure_usd"] / 1e9),
+                                              "Net creations x L (USD billions)", "USD billions"), force)
+
+    def show(out) -> None:
+        from ..report import print_frame
+
+        tot = table[["creations_usd", "creation_exposure_usd", "rebalance_usd"]].sum()
+        out.print(
+            f"[bold]{table.attrs['start']} .. {table.attrs['end']}[/bold] ({table.attrs['sessions']} sessions, "
+            f"{len(table)} daily funds; {table.attrs['dropped']} without a return every day left out): "
+            f"net creations {tot['creations_usd'] / 1e9:+.2f}B, x L = {tot['creation_exposure_usd'] / 1e9:+.2f}B of exposure "
+            f"against {tot['rebalance_usd'] / 1e9:+.2f}B of rebalancing: "
+            f"offset {-tot['creation_exposure_usd'] / tot['rebalance_usd']:.0%}.", highlight=False,
+        )
+        print_frame(table.head(top).drop(columns=["underlying"]), f"Top {top} funds by creation exposure", out,
+                    usd=("aum_start_usd", "aum_end_usd", "creations_usd", "creation_exposure_usd", "rebalance_usd"),
+                    pct=("performance",), share=("offset_share",))
+
+    emit_frame(table, fmt, output, force, show)
+
+
+def montecarlo(
+    scenarios: int = typer.Option(100_000, "--scenarios", "-s", min=1, max=10_000_000, help="Number of scenarios."),
+    method: Method = typer.Option(Method.bootstrap, "--method", help="Historical days drawn with replacement, or a multivariate normal."),
+    lookback: int = typer.Option(500, "--lookback", min=20, max=5000, help="Sessions of history to draw from."),
+    date: Optional[str] = date_option("The estimate date: the window's last session, whose close AUM applies (default: the last with the funds' prices).", "--end"),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed (same seed, same draw)."),
+    vol: Vol = typer.Option(Vol.ewma, "--vol", help="Scale each day to today's EWMA volatility, or keep the raw days."),
+    lam: float = typer.Option(0.94, "--lambda", min=0.5, max=0.999, help="EWMA decay per day (RiskMetrics 0.94)."),
+    given: list[str] = typer.Option([], "--given", "-g", metavar="ID=PCT", help="Condition on a move already known, in percent, e.g. --given NDX=-2."),
+    universe: Optional[Path] = UNIVERSE,
+    prices: Optional[Path] = PRICES,
+    db: Optional[Path] = DB,
+    fmt: Optional[Format] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    chart: Optional[Path] = typer.Option(None, "--chart", metavar="PNG", help="Also write a PNG histogram of the totals."),
+    force: bool = FORCE,
+    exclude_etns: bool = EXCLUDE_ETNS,
+) -> None:
+    """Distribution of the next close's total rebalance from simulated joint returns."""
+    from ..analysis import parse_moves
+    from ..api import load_inputs
+    from ..montecarlo import monte_carlo
+
+    check_outputs(output, chart, force=force)
+    moves = parse_moves(given, "--given")
+    inp = load_inputs(universe, prices, db)
+    end_day = parse_date(date) or inp.pit.sessions[inp.pit.last_complete_row()].date()
+    res = monte_carlo(
+        inp.universe, inp.closes, n=scenarios, method=method.value, lookback=lookback, end=end_day, seed=seed,
+        aum_usd=inp.pit.aum_close[inp.pit.row(end_day)], vol=vol.value, lam=lam, given=moves, exclude_etns=exclude_etns,
+    )
+    write_chart(chart, res.plot, force)
+
+    def show(out) -> None:
+        from ..report import print_frame
+
+        left = ", ".join(f"{u} ({v * 0.01 / 1e9:+.2f}B per 1%)" for u, v in res.left_out[:5])
+        given_text = ", ".join(f"{k} {v:+.1%}" for k, v in (res.given or {}).items())
+        out.print(
+            f"[bold]{len(res.totals):,} scenarios[/bold] ({res.method}, {res.lookback} sessions {res.window[0]} .. {res.window[1]}, "
+            f"demeaned, volatility: {res.vol}" + (f", given {given_text}" if given_text else "") + "); "
+            f"{res.coverage:.1%} of the sensitivity simulated" + (f"; left out: {left}" if left else ""), highlight=False,
+        )
+        cov = res.coverage_by_class.rename(columns={"asset_class": "asset class", "usd_per_1pct": "USD per 1%"})
+        print_frame(cov, "Sensitivity simulated, by asset class", out, usd=("USD per 1%",), share=("simulated",))
+        cols = list(res.quantiles.columns[:8])
+        level = f"{res.ci_level:.0%}"
+        shown = res.quantiles[cols].rename(columns={"total_lo": f"total, {level} CI low", "total_hi": f"total, {level} CI high"})
+        print_frame(shown, "Quantiles of the next close's rebalance (USD); CI: the window's days resampled",
+                    out, usd=tuple(shown.columns), index="quantile")
+
+    emit_frame(res.quantiles.reset_index(), fmt, output, force, show)
+
+
+def scorecard(
+    published: Optional[Path] = typer.Option(None, "--published", help="Published estimates CSV (default: ../shared/data/reference/published_flow_estimates.csv)."),
+    universe: Optional[Path] = UNIVERSE,
+    prices: Optional[Path] = PRICES,
+    db: Optional[Path] = DB,
+    fmt: Optional[Format] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    chart: Optional[Path] = typer.Option(None, "--chart", metavar="PNG", help="Also write a PNG of published vs our figures."),
+    force: bool = FORCE,
+    exclude_etns: bool = EXCLUDE_ETNS,
+) -> None:
+    """Each published desk estimate beside our point-in-time estimate of the same day."""
+    from ..api import load_inputs
+    from ..scorecard import PUBLISHED_FILE, read_published, scorecard as run_scorecard
+
+    check_outputs(output, chart, force=force)
+    table = run_scorecard(read_published(published or PUBLISHED_FILE), load_inputs(universe, prices, db), exclude_etns=exclude_etns)
+    warn(list(table["note"][table["note"] != ""].unique()))
+    from ..report import scorecard_png
+
+    write_chart(chart, lambda: scorecard_png(table), force)
+
+    def show(out) -> None:
+        from ..report import print_frame
+
+        shown = table.drop(columns=["note", "scope"]).rename(columns={
+            "published_basis": "published when", "published_usd": "published", "ours_usd": "ours (all funds)",
+            "ours_equity_usd": "ours (equity funds)", "ratio": "ours / published", "aum_priced": "AUM priced",
+            "aum_median_gap": "AUM gap (sessions)",
+        })
+        shown["published when"] = shown["published when"].str.split("(").str[0].str.strip()
+        print_frame(shown, "Published leveraged-ETF estimates vs lev_flows, close-to-close, point in time (USD, + = buy)", out,
+                    usd=("published", "ours (all funds)", "ours (equity funds)"), share=("AUM priced",))
+
+    emit_frame(table, fmt, output, force, show)

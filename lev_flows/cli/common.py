@@ -1,0 +1,256 @@
+"""The command line's one vocabulary: shared options, date parsing and output.
+
+Every command takes its options from here, so they read the same everywhere:
+
+* ``--date/-d`` one session; ``--start``/``--end`` a range;
+* ``--universe/-u`` a catalog YAML; ``--prices`` a folder of close tables (default
+  ``$LEV_FLOWS_PRICES``, else ``../shared/data/prices`` when present, else an error naming the
+  option); ``--db`` the AUM store;
+* ``--format/-f table|csv|json|parquet`` and ``--output/-o FILE`` (the format taken from the
+  file's extension when ``--format`` is not given); ``--chart FILE`` wherever there is
+  something to draw; ``--force`` to overwrite; ``--top/-n`` rows to show.
+
+Imports here are light (typer, the standard library): ``lev-flows --help`` must not pay for
+pandas; everything heavy is imported inside the function that uses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from ..errors import InputError, OutputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
+REPLAY_DATE = "2026-02-04"
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+#: output file extension -> format, for ``--output`` without ``--format``
+FORMAT_OF_EXTENSION = {".csv": Format.csv, ".json": Format.json, ".parquet": Format.parquet, ".txt": Format.table}
+
+
+class Method(str, Enum):
+    bootstrap = "bootstrap"
+    normal = "normal"
+
+
+class Vol(str, Enum):
+    ewma = "ewma"
+    none = "none"
+
+
+UNIVERSE = typer.Option(None, "--universe", "-u", metavar="YAML", help="Universe YAML (default: the packaged catalog).")
+PRICES = typer.Option(
+    None, "--prices", metavar="DIR", help="Folder of close tables (default: $LEV_FLOWS_PRICES, else ../shared/data/prices when present)."
+)
+DB = typer.Option(None, "--db", metavar="FILE", help="AUM store (default: $LEV_FLOWS_DB, else the user data folder).")
+FORMAT = typer.Option(
+    None, "--format", "-f",
+    help="table (the default), csv, json or parquet (parquet needs --output); with --output, taken from its extension.",
+)
+OUTPUT = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the table to this file (.csv, .json, .parquet or .txt).")
+CHART = typer.Option(None, "--chart", metavar="PNG", help="Also write a PNG chart to this file.")
+FORCE = typer.Option(False, "--force", help="Overwrite --output / --chart files that exist.")
+EXCLUDE_ETNS = typer.Option(False, "--exclude-etns", help="Leave exchange-traded notes out (listed as excluded, never as zero).")
+NOW = typer.Option(None, "--now", hidden=True, help="Pretend the clock reads this (ISO, New York).")
+START = typer.Option(None, "--start", metavar="YYYY-MM-DD", help="First session, YYYY-MM-DD (default: the price table's first).")
+END = typer.Option(None, "--end", metavar="YYYY-MM-DD", help="Last session, YYYY-MM-DD (default: the price table's last).")
+
+
+def date_option(help: str, *aliases: str):
+    """``--date/-d`` (one session), with help saying what the date means for the command."""
+    return typer.Option(None, "--date", *aliases, "-d", metavar="YYYY-MM-DD", help=help)
+
+
+def top_option(default: int, help: str):
+    return typer.Option(default, "--top", "-n", min=1, max=10_000, help=help)
+
+
+def parse_date(text: Optional[str], option: str = "--date") -> Optional[dt.date]:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option}: {text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def console(stderr: bool = False):
+    """A rich console: the terminal's own width on a terminal, else ``$COLUMNS`` or 200 (a pipe
+    or a file gets whole lines, never cut headers)."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS", "200"))
+    return Console(stderr=stderr, width=width)
+
+
+def warn(warnings: list[str]) -> None:
+    """Warnings go to stderr in every format (never into a CSV or JSON on stdout)."""
+    for w in warnings:
+        typer.echo(f"lev-flows: warning: {w}", err=True)
+
+
+def check_outputs(*targets: Optional[Path], force: bool) -> None:
+    """Fail before any work if an output cannot be written (missing folder, an existing file
+    without --force, two options naming the same file)."""
+    from ..io import check_target
+
+    given = [Path(t) for t in targets if t is not None]
+    resolved = [p.resolve() for p in given]
+    if len(set(resolved)) < len(resolved):
+        raise OutputError(f"{given[0]}: the same file is named by two output options")
+    for target in given:
+        check_target(target, force)
+
+
+def resolve_format(fmt: Optional[Format], output: Optional[Path]) -> Format:
+    """The format: as given, else from ``--output``'s extension, else a terminal table."""
+    if fmt is not None:
+        return fmt
+    if output is None:
+        return Format.table
+    found = FORMAT_OF_EXTENSION.get(Path(output).suffix.lower())
+    if found is None:
+        raise InputError(
+            f"--output {output}: cannot tell the format from the extension; use .csv, .json, .parquet or .txt, or --format"
+        )
+    return found
+
+
+def emit_bytes(data: bytes, output: Optional[Path], force: bool) -> None:
+    """To ``output`` (atomically) or to stdout."""
+    if output is not None:
+        from ..io import atomic_write_bytes
+
+        atomic_write_bytes(output, data, force=force)
+        typer.echo(f"wrote {output}", err=True)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+def table_text(show: "Callable") -> bytes:
+    """What ``show(console)`` prints, as plain text (for ``--output x.txt``)."""
+    from rich.console import Console
+
+    rec = Console(record=True, width=200, file=open(os.devnull, "w"))
+    show(rec)
+    return rec.export_text().encode()
+
+
+def emit_frame(frame, fmt: Optional[Format], output: Optional[Path], force: bool, show: "Callable") -> None:
+    """An analysis table in the chosen format: ``show(console)`` prints it for people; csv,
+    json and parquet carry the frame itself (raw column names and full precision)."""
+    fmt = resolve_format(fmt, output)
+    if fmt is Format.table:
+        if output is None:
+            show(console())
+            return
+        emit_bytes(table_text(show), output, force)
+        return
+    if fmt is Format.parquet and output is None:
+        raise InputError("--format parquet needs --output FILE")
+    emit_bytes(frame_bytes(frame, fmt), output, force)
+
+
+def frame_bytes(frame, fmt: Format) -> bytes:
+    if fmt is Format.json:
+        return (frame.to_json(orient="records", indent=2, date_format="iso") + "\n").encode()
+    if fmt is Format.csv:
+        return frame.to_csv(index=False, lineterminator="\n").encode()
+    import io
+
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def write_chart(chart: Optional[Path], png: "Callable[[], bytes]", force: bool) -> None:
+    if chart is not None:
+        from ..io import atomic_write_bytes
+
+        atomic_write_bytes(chart, png(), force=force)
+        typer.echo(f"wrote {chart}", err=True)
+
+
+def timestamp(day: dt.date):
+    import pandas as pd
+
+    return pd.Timestamp(day)
+
+
+def parse_now(text: Optional[str]):
+    """``--now``: an ISO timestamp standing in for the clock (naive = New York time)."""
+    if text is None:
+        return None
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        raise InputError(f"--now: {text!r} is not a timestamp (expected e.g. 2026-02-04T15:30)") from None
+    return stamp.tz_localize("America/New_York") if stamp.tzinfo is None else stamp
+
+
+class ProgressBar:
+    """A rich progress bar on stderr, advanced once per fetched item (only on a terminal, so
+    logs and pipes get the one-line error and nothing else)."""
+
+    def __init__(self, label: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        err = console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} unavailable"),
+            TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
+        )
+        self.label = label
+        self.task = None
+        self.failed = 0
+
+    def __enter__(self):
+        self.progress.__enter__()
+        self.task = self.progress.add_task(self.label, total=None, failed=0)
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def expect(self, total: int) -> None:
+        self.progress.update(self.task, total=total)
+
+    def __call__(self, symbol: str, ok: bool) -> None:
+        self.failed += not ok
+        self.progress.update(self.task, advance=1, failed=self.failed, description=f"{self.label} {symbol:<8}")
+
+
+def http_settings(timeout: float, retries: int, no_cache: bool, *, concurrency: int = 4, cache_dir: Optional[Path] = None):
+    """The shared HTTP client's settings from the command line's network options."""
+    from ..sources.http import HttpSettings, default_cache_dir
+
+    return HttpSettings(
+        timeout_s=timeout, deadline_s=max(3 * timeout, timeout + 5), concurrency=concurrency, attempts=retries + 1,
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+    )
+
+
+TIMEOUT = typer.Option(10.0, "--timeout", min=0.1, max=600, help="Seconds per request before retrying.")
+RETRIES = typer.Option(3, "--retries", min=0, max=9, help="Retries per request on timeouts, 429 and 5xx.")
+NO_CACHE = typer.Option(False, "--no-cache", help="Do not read or write the HTTP cache.")
+ALLOW_PARTIAL = typer.Option(False, "--allow-partial", help="Finish without the items that fail, listing them.")

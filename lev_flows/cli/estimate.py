@@ -1,0 +1,252 @@
+"""``lev-flows estimate`` (one day, in the terminal) and ``lev-flows daily`` (the session's
+report folder): thin over :func:`lev_flows.estimate_day`, :func:`lev_flows.estimate` and
+:func:`lev_flows.daily.run_daily`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..calendar import check_trading_day
+from ..errors import InputError
+from .common import (
+    ALLOW_PARTIAL,
+    DB,
+    EXCLUDE_ETNS,
+    FORCE,
+    FORMAT,
+    Format,
+    NOW,
+    NO_CACHE,
+    OUTPUT,
+    PRICES,
+    ProgressBar,
+    REPLAY_DATE,
+    RETRIES,
+    TIMEOUT,
+    UNIVERSE,
+    check_outputs,
+    console,
+    date_option,
+    emit_bytes,
+    http_settings,
+    parse_date,
+    parse_now,
+    resolve_format,
+    top_option,
+    warn,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(estimate)
+    app.command()(daily)
+
+
+def estimate(
+    universe: Optional[Path] = UNIVERSE,
+    returns: Optional[Path] = typer.Option(None, "--returns", "-r", metavar="FILE", help="CSV or JSON of returns by underlying id or fund ticker (fractions)."),
+    date: Optional[str] = date_option("The session to estimate, YYYY-MM-DD (default: the built-in replay, 2026-02-04)."),
+    prices: Optional[Path] = PRICES,
+    intraday: bool = typer.Option(False, "--intraday", help="Built-in replay: the funds' 14:43 reported changes instead of the closes."),
+    top: int = top_option(15, "Rows of the funds table (stocks: 25 or more)."),
+    fmt: Optional[Format] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    force: bool = FORCE,
+    chart: Optional[Path] = typer.Option(None, "--chart", metavar="PNG", help="Also write a PNG of the top stock and sector flows."),
+    html: Optional[Path] = typer.Option(None, "--html", metavar="FILE", help="Also write the estimate as a self-contained HTML desk note."),
+    ignore_unknown: bool = typer.Option(False, "--ignore-unknown", help="With --returns: skip and list keys that are no underlying id or fund ticker (default: an error)."),
+    creations: Optional[Path] = typer.Option(None, "--creations", metavar="CSV", help="CSV of net creations by fund (ticker, creations_usd): shown beside the rebalance."),
+    db: Optional[Path] = DB,
+    live: bool = typer.Option(False, "--live", help="Intraday: live quotes against the previous close, from the HTTP source."),
+    allow_partial: bool = ALLOW_PARTIAL,
+    base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL", help="With --live: the price source's base URL."),
+    exclude_etns: bool = EXCLUDE_ETNS,
+    now: Optional[str] = NOW,
+) -> None:
+    """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
+    from ..catalog import load_universe
+    from ..estimate import DayReturns, estimate as run_estimate
+    from ..report import print_tables, render
+
+    check_outputs(output, chart, html, force=force)  # before any work: a bad path is the only message
+    fmt = resolve_format(fmt, output)
+    if fmt is Format.parquet and output is None:
+        raise InputError("--format parquet needs --output FILE")
+    day = parse_date(date)
+    if live and (returns is not None or prices is not None or date is not None or intraday):
+        raise InputError("--live cannot be combined with --returns, --prices, --date or --intraday")
+    if returns is not None and prices is not None and date is not None:
+        raise InputError("--returns gives the day's returns; it cannot be combined with --prices --date, which computes them")
+    if intraday and (prices is not None or returns is not None or (day is not None and day.isoformat() != REPLAY_DATE)):
+        raise InputError("--intraday is the built-in replay's 14:43 view; it cannot be combined with --prices, --returns or another --date")
+    uni = load_universe(universe)
+    creations_usd = None
+    if creations is not None:
+        from ..creations import read_creations_file
+
+        creations_usd = read_creations_file(creations)
+    day_returns = aum_day = comparison = None
+    if live:
+        source, client = _online_source(base_url=base_url)
+        est = _run_daily(
+            uni, source, date=None, allow_partial=allow_partial, holdings=False, force_live=True, client=client,
+            creations=creations_usd, now=parse_now(now), db=db, exclude_etns=exclude_etns,
+        ).estimate
+    elif returns is not None:
+        from ..returns import read_returns_file
+
+        day_returns = DayReturns(values=read_returns_file(returns), date=day, source=str(returns))
+        aum_day = _aum_for_day(uni, day, prices, db) if day is not None else None
+    elif prices is not None or (day is not None and day.isoformat() != REPLAY_DATE):
+        from ..api import estimate_day
+
+        if day is None:
+            raise InputError("--prices needs --date YYYY-MM-DD")
+        check_trading_day(day)
+        est = estimate_day(day, universe=uni, prices=prices, db=db, creations=creations_usd, exclude_etns=exclude_etns)
+    else:
+        from ..build import load_replay, load_replay_aum
+
+        aum_day = load_replay_aum(REPLAY_DATE, uni)
+        day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close", uni)
+        comparison = load_replay(REPLAY_DATE, "close" if intraday else "intraday", uni)
+    if day_returns is not None:
+        est = run_estimate(uni, day_returns, date=day, creations=creations_usd, aum=aum_day,
+                           ignore_unknown=ignore_unknown, exclude_etns=exclude_etns)
+    warn(est.warnings)
+    if html is not None:
+        from ..io import atomic_write_text
+        from ..scorecard import published_for
+
+        atomic_write_text(html, est.to_html(scorecard=published_for(est)), force=force)
+        typer.echo(f"wrote {html}", err=True)
+    if chart is not None:
+        est.plot(chart, top=top, force=force)
+        typer.echo(f"wrote {chart}", err=True)
+    if output is not None or fmt is not Format.table:
+        emit_bytes(render(est, fmt.value, top), output, force)
+        return
+    out = console()
+    print_tables(est, out, top=top, stocks=max(25, top))
+    if creations_usd:
+        from ..creations import creation_offset
+        from ..report import print_frame
+
+        print_frame(
+            creation_offset(est.by_index), "Rebalance vs net creations x L (shown separately, not netted)", out,
+            usd=("rebalance_usd", "creation_usd", "flow_usd"), share=("offset_share",),
+        )
+    if comparison is not None:
+        other = run_estimate(uni, comparison, date=day, aum=aum_day, exclude_etns=exclude_etns)
+        intraday_est, close_est = (est, other) if intraday else (other, est)
+        out.print(
+            f"\n[bold]Intraday, 14:43 New York[/bold] (the funds' reported changes; what a desk could publish before "
+            f"the close): {intraday_est.total.rebalance_usd / 1e9:+,.2f}B. Close-to-close: {close_est.total.rebalance_usd / 1e9:+,.2f}B.",
+            highlight=False,
+        )
+        out.print("Published estimate for 2026-02-04 (Morgan Stanley): about $18B of selling.", highlight=False)
+
+
+def _aum_for_day(universe, day: dt.date, prices: Optional[Path], db: Optional[Path]):
+    """Point-in-time AUM for ``day`` (needs the price tables to carry observations); without
+    prices, the catalog AUM with a warning on stderr."""
+    from ..api import load_inputs
+
+    try:
+        inp = load_inputs(universe, prices, db)
+        return inp.pit.aum_day(inp.pit.row(day))
+    except InputError as exc:
+        if prices is not None:
+            raise
+        warn([f"AUM from the catalog, not point in time ({exc})"])
+        return None
+
+
+def _online_source(prices: Optional[Path] = None, base_url: Optional[str] = None, *, cache_dir: Optional[Path] = None,
+                   timeout: float = 10.0, concurrency: int = 4, no_cache: bool = False, retries: int = 3):
+    """A local price source for --prices, else the Yahoo chart provider on the shared client."""
+    if prices is not None:
+        from ..sources.local import LocalPrices
+
+        return LocalPrices(prices), None
+    from ..sources.http import HttpClient
+    from ..sources.yahoo import YahooChart
+
+    client = HttpClient(http_settings(timeout, retries, no_cache, concurrency=concurrency, cache_dir=cache_dir))
+    return YahooChart(client, base_url), client
+
+
+def _run_daily(universe, source, *, date, allow_partial, holdings, force_live, client, creations=None, now=None, db=None,
+               exclude_etns=False):
+    from ..daily import run_daily
+
+    holdings_source = None
+    if holdings:
+        from ..sources.issuers import IssuerHoldings
+
+        if client is None:
+            raise InputError("--holdings fetches issuer files over HTTP; it cannot be combined with --prices")
+        holdings_source = IssuerHoldings(client)
+    try:
+        with ProgressBar("fetching") as bar:
+            return run_daily(
+                universe, source, as_of=date, allow_partial=allow_partial, holdings_source=holdings_source,
+                progress=bar, force_live=force_live, creations=creations, now=now, db=db, exclude_etns=exclude_etns,
+            )
+    finally:
+        if client is not None:
+            client.close()
+
+
+def daily(
+    date: Optional[str] = date_option("The session, YYYY-MM-DD (default: today's, live before 16:00 New York).", "--as-of"),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Offline: a folder of close tables (CSV/Parquet) or one table file, instead of HTTP."),
+    universe: Optional[Path] = UNIVERSE,
+    output_dir: Path = typer.Option(Path("reports"), "--output-dir", help="Where the dated report folder goes."),
+    allow_partial: bool = ALLOW_PARTIAL,
+    holdings: bool = typer.Option(False, "--holdings", help="Fetch ProShares/Direxion holdings for exact re-leveraging."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL", help="Price source base URL (default: $LEV_FLOWS_YAHOO_URL, else Yahoo)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="HTTP cache (default: $LEV_FLOWS_CACHE, else ~/.cache/lev_flows)."),
+    no_cache: bool = NO_CACHE,
+    timeout: float = TIMEOUT,
+    concurrency: int = typer.Option(4, "--concurrency", min=1, max=32, help="Requests in flight at once."),
+    retries: int = RETRIES,
+    top: int = top_option(15, "Rows of the funds table."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing report folder."),
+    db: Optional[Path] = DB,
+    exclude_etns: bool = EXCLUDE_ETNS,
+    now: Optional[str] = NOW,
+) -> None:
+    """The daily estimate: fetch the session's prices, estimate, write a dated report folder
+    (estimate.json, by_*.csv, chart.png, report.html) and print the tables."""
+    from ..catalog import load_universe
+    from ..daily import write_report
+    from ..report import print_tables
+
+    if prices is not None and (base_url is not None or holdings):
+        raise InputError("--prices reads local tables; it cannot be combined with --base-url or --holdings")
+    day = parse_date(date)
+    uni = load_universe(universe)
+    source, client = _online_source(
+        prices, base_url, cache_dir=cache_dir, timeout=timeout, concurrency=concurrency, no_cache=no_cache, retries=retries
+    )
+    result = _run_daily(
+        uni, source, date=day, allow_partial=allow_partial, holdings=holdings, force_live=False, client=client,
+        now=parse_now(now), db=db, exclude_etns=exclude_etns,
+    )
+    folder = write_report(result, output_dir, force=force, top=top)
+    warn(result.estimate.warnings)
+    out = console()
+    print_tables(result.estimate, out, top=top, stocks=max(25, top))
+    if result.failed:
+        out.print(f"[yellow]{len(result.failed)} of {result.symbols} symbols failed and were left out:[/yellow]")
+        for why in list(result.failed.values())[:20]:
+            out.print(f"  {why}", highlight=False)
+    if result.holdings_used:
+        out.print(f"exact re-leveraging from issuer holdings for {len(result.holdings_used)} funds")
+    out.print(f"wrote {folder}/ (estimate.json, by_etf.csv, by_stock.csv, by_sector.csv, by_index.csv, chart.png, "
+              f"report.html) and {folder.parent}/index.html", highlight=False)
