@@ -5,7 +5,7 @@ The README's shell lines (``bash`` blocks, and ``$ ...`` lines of the output exa
 beside it), with one AUM store shared by them in order. Offline ones run for real. Network ones
 run against loopback servers standing in for the services: the README's example addresses
 (``https://screener.example/...``, ``http://127.0.0.1:8080`` ...) are mapped to them, and
-``LEV_FLOWS_NOW`` replays 2026-02-04 15:30 New York. Two set-up lines are not run: ``pip install``
+``LEV_FLOWS_NOW`` replays 2026-02-04 17:00 New York. Two set-up lines are not run: ``pip install``
 (the suite runs inside that install) and ``python -m pytest`` (this suite itself).
 """
 
@@ -16,6 +16,8 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -72,7 +74,8 @@ class AnyYahoo:
     def handler(self, request):
         symbol = request.path.rstrip("/").rsplit("/", 1)[-1]
         symbol = symbol if symbol.startswith("^") else symbol.replace("-", ".")
-        with self.lock:
+        with self.lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one column added per unknown symbol
             if symbol not in self.fake.closes.columns:
                 self.fake.closes[symbol] = 100.0
         return self.fake(request)
@@ -92,7 +95,8 @@ def world(tmp_path_factory):
     srv = HTTPServer(host="127.0.0.1", threaded=True)
     srv.start()
     closes = load_price_dir(SHARED / "prices")
-    closes = closes[closes.index <= "2026-02-04"].copy()
+    closes = closes[closes.index <= "2026-02-04"]
+    closes = closes.loc[:, closes.notna().sum() >= 2].copy()  # a quote needs a previous close
     yahoo = AnyYahoo(closes)
     srv.expect_request(re.compile(r"^/v8/finance/chart/.*")).respond_with_handler(yahoo.handler)
 
@@ -112,7 +116,7 @@ def world(tmp_path_factory):
         "LEV_FLOWS_YAHOO_URL": url,
         "LEV_FLOWS_PROSHARES_URL": url,
         "LEV_FLOWS_DIREXION_URL": url,
-        "LEV_FLOWS_NOW": "2026-02-04T15:30",
+        "LEV_FLOWS_NOW": "2026-02-04T17:00",  # after that close: `daily` fetches the session's closes
         "COLUMNS": "160",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     })
@@ -122,18 +126,9 @@ def world(tmp_path_factory):
         "http://127.0.0.1:8081": url,
         "/data/lev_flows_cache": str(base / "cache2"),
     }
-    yield {"base": base, "env": env, "addresses": addresses, "count": [0]}
+    yield {"base": base, "env": env, "addresses": addresses}
     srv.clear()
     srv.stop()
-
-
-def _fresh_clone(world) -> Path:
-    world["count"][0] += 1
-    clone = world["base"] / f"clone{world['count'][0]}"
-    clone.mkdir()
-    (clone.parent / "shared").exists() or pytest.fail("no shared data beside the clone")
-    shutil.copy(ROOT / "etf_universe.yaml", clone / "etf_universe.yaml")
-    return clone
 
 
 def _map(code: str, world) -> str:
@@ -148,16 +143,29 @@ def test_readme_has_what_this_test_runs():
     assert any(NETWORK.search(c) for k, c in SNIPPETS if k == "sh")
 
 
-@pytest.mark.parametrize("i", range(len(SNIPPETS)), ids=[f"{k}{i}:{c.splitlines()[0][:48]}" for i, (k, c) in enumerate(SNIPPETS)])
-def test_readme_snippet_runs(world, i):
+def _run(world, i: int) -> subprocess.CompletedProcess:
     kind, code = SNIPPETS[i]
-    clone = _fresh_clone(world)
-    # clones sit one level below base, so ../shared/data is base/shared/data
+    clone = world["base"] / f"clone{i}"
+    clone.mkdir()
+    shutil.copy(ROOT / "etf_universe.yaml", clone / "etf_universe.yaml")
     code = _map(code, world)
+    cmd = ["bash", "-c", f"set -e; {code}"] if kind == "sh" else [sys.executable, "-c", code]
     env = dict(world["env"])
-    if kind == "sh":
-        proc = subprocess.run(["bash", "-c", f"set -e; {code}"], cwd=clone, env=env, capture_output=True, text=True, timeout=300)
-    else:
-        proc = subprocess.run([sys.executable, "-c", code], cwd=clone, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"{code}\n--- stderr ---\n{proc.stderr[-3000:]}"
+    env["LEV_FLOWS_DB"] = str(clone / "store.duckdb")  # DuckDB has one writer: a store per clone
+    if "--live" in code:
+        env["LEV_FLOWS_NOW"] = "2026-02-04T15:30"  # live quotes: during that session
+    return subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def results(world):
+    """Every snippet run once, two at a time (each in its own clone; none depends on another)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda i: _run(world, i), range(len(SNIPPETS))))
+
+
+@pytest.mark.parametrize("i", range(len(SNIPPETS)), ids=[f"{k}{i}:{c.splitlines()[0][:48]}" for i, (k, c) in enumerate(SNIPPETS)])
+def test_readme_snippet_runs(results, i):
+    proc = results[i]
+    assert proc.returncode == 0, f"{SNIPPETS[i][1]}\n--- stderr ---\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stderr
