@@ -30,6 +30,7 @@ from lev_flows import estimate, load_universe
 from lev_flows.build import load_replay
 from lev_flows.catalog import universe_from_data
 from lev_flows.estimate import compiled
+from lev_flows.lookthrough import looked_through
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -66,7 +67,8 @@ def naive_stock_flows(universe, returns: dict[str, float]) -> dict[str, float]:
         comp = universe.composition_of(row["underlying"])
         if comp is None:
             continue
-        holdings = pd.DataFrame({"ticker": list(comp.weights), "weight": list(comp.weights.values())})
+        weights = looked_through(universe, row["underlying"])  # futures / ETF lines through to members
+        holdings = pd.DataFrame({"ticker": list(weights), "weight": list(weights.values())})
         total_w = holdings["weight"].sum()
         for _, h in holdings.iterrows():
             flows[h["ticker"]] = flows.get(h["ticker"], 0.0) + flow * h["weight"] / total_w
@@ -285,20 +287,29 @@ def scaling() -> list[dict]:
 TARGETS = {"one_day": 0.050, "one_day_pit": 0.020, "history": 1.0, "store_read": 0.100, "monte_carlo": 2.0}
 
 
+CASES = {
+    "one_day": case_one_day,
+    "one_day_pit": case_one_day_pit,
+    "synthetic_10x": case_synthetic,
+    "history": case_history,
+    "store_read": case_store_read,
+    "monte_carlo": case_monte_carlo,
+    "cli": case_cli,
+}
+SCALING = scaling
+
+
+def results_path(save: bool) -> Path:
+    """``results/latest.json`` (committed) with ``--save``, else a new ``results/run-<time>.json``."""
+    return RESULTS if save else RESULTS.parent / f"run-{dt.datetime.now():%Y%m%d-%H%M%S-%f}.json"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     ap.add_argument("--save", action="store_true", help=f"write {RESULTS.name} (the committed results) instead of a new file")
     args = ap.parse_args(argv)
-    cases = {
-        "one_day": case_one_day,
-        "one_day_pit": case_one_day_pit,
-        "synthetic_10x": case_synthetic,
-        "history": case_history,
-        "store_read": case_store_read,
-        "monte_carlo": case_monte_carlo,
-        "cli": case_cli,
-    }
+    cases = dict(CASES)
     results = {}
     print(f"{'case':<16}{'engine':>12}{'baseline':>12}{'ratio':>10}{'target':>10}  notes")
     for i, (name, fn) in enumerate(cases.items(), 1):
@@ -320,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{(f'{target * 1e3:.0f}ms ' + ok) if target else '':>10}  {notes}"
         )
     print("[scaling] ...", file=sys.stderr, flush=True)
-    results["scaling"] = scaling()
+    results["scaling"] = SCALING()
     print("\nscaling (engine, one day with look-through):")
     print(f"{'funds':>8}{'stocks':>8}{'holdings':>10}{'time':>10}")
     for row in results["scaling"]:
@@ -334,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         "pandas": pd.__version__,
         "results": results,
     }
-    target = RESULTS if args.save else RESULTS.parent / f"run-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    target = results_path(args.save)
     target.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"wrote {target}" + ("" if args.save else " (--save writes the committed latest.json)"))
     return 0

@@ -10,6 +10,17 @@ from pathlib import Path
 from .errors import OutputError
 
 
+CACHE_ENV = "LEV_FLOWS_CACHE"
+
+
+def default_cache_dir() -> Path:
+    """``$LEV_FLOWS_CACHE``, else ``$XDG_CACHE_HOME/lev_flows``, else ``~/.cache/lev_flows``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lev_flows"
+
+
 def check_target(path: str | Path, force: bool) -> None:
     """Raise :class:`OutputError` if ``path`` cannot be written: missing or unwritable folder, a
     directory, or an existing file without ``force``."""

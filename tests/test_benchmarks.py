@@ -15,3 +15,17 @@ def test_engine_matches_naive_baseline_small(small_universe):
 def test_engine_matches_naive_baseline_synthetic():
     uni, returns = synthetic_universe(n_funds=60, n_stocks=200, n_indexes=4, seed=3)
     assert agree(engine_stock_flows(uni, returns), naive_stock_flows(uni, returns)) <= 1e-9
+
+
+def test_benchmarks_show_progress_and_keep_the_committed_results(tmp_path, monkeypatch, capsys):
+    from benchmarks import run
+
+    monkeypatch.setattr(run, "RESULTS", tmp_path / "latest.json")
+    monkeypatch.setattr(run, "CASES", {"tiny": lambda quick: {"engine_s": 0.001, "baseline_s": 0.1}})
+    monkeypatch.setattr(run, "SCALING", lambda: [])
+    assert run.main(["--quick"]) == 0
+    err = capsys.readouterr().err
+    assert "[1/1] tiny ..." in err  # progress while it runs
+    written = list(tmp_path.glob("run-*.json"))
+    assert len(written) == 1 and not (tmp_path / "latest.json").exists()  # a new file, the committed one untouched
+    assert run.main(["--quick", "--save"]) == 0 and (tmp_path / "latest.json").exists()

@@ -199,3 +199,16 @@ def test_one_try_is_singular():
     with HttpClient(HttpSettings(attempts=1, timeout_s=0.5)) as client:
         with pytest.raises(DataSourceError, match="after 1 try "):
             client.get("http://127.0.0.1:9/x", lambda s, b: b, what="x")
+
+
+def test_estimate_output_format_from_extension_and_intraday_line(tmp_path):
+    out = tmp_path / "flows.csv"
+    res = run_cli("estimate", "--output", out)
+    assert res.returncode == 0, res.stderr
+    assert set(pd.read_csv(out)["level"]) >= {"etf", "stock", "total"}  # the tidy frame, not the text table
+    txt = tmp_path / "flows.txt"
+    assert run_cli("estimate", "-o", txt).returncode == 0 and "By index" in txt.read_text()
+    intraday = run_cli("estimate", "--intraday")
+    flat = " ".join(intraday.stdout.split())
+    # the intraday figure stands beside the words that describe it
+    assert "Intraday, 14:43 New York (the funds' reported changes; what a desk could publish before the close): -15.97B" in flat

@@ -25,7 +25,7 @@ from .common import (
     START,
     UNIVERSE,
     Vol,
-    check_outputs,
+    prepare_outputs,
     console,
     date_option,
     emit_bytes,
@@ -87,7 +87,7 @@ def ladder(
     from ..catalog import load_universe
     from ..report import print_tables, render
 
-    check_outputs(output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force)
     n_rows = 2 * span / step + 1
     if n_rows > 2001:
         raise InputError(f"--span {span:g} / --step {step:g} gives {n_rows:,.0f} rows; at most 2,001")
@@ -139,7 +139,7 @@ def liquidity(
     from ..api import default_prices, estimate_day, load_inputs
     from ..returns import load_price_dir
 
-    check_outputs(output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force)
     day = parse_date(date or REPLAY_DATE)
     check_trading_day(day)
     prices = prices or default_prices()
@@ -173,7 +173,7 @@ def history(
     carry every day; the table lists the largest."""
     from ..api import history_range
 
-    check_outputs(output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force)
     h = history_range(parse_date(start, "--start"), parse_date(end, "--end"), universe=universe, prices=prices, db=db,
                       exclude_etns=exclude_etns)
     write_chart(chart, lambda: h.plot(marked=min(top, 8)), force)
@@ -219,7 +219,7 @@ def tracking(
     from ..history import HEADLINE_FUNDS, tracking as run_tracking
     from ..returns import load_price_dir
 
-    check_outputs(output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force)
     table = run_tracking(load_universe(universe), load_price_dir(prices or default_prices()),
                          start=parse_date(start, "--start"), end=parse_date(end, "--end"))
     if not all_funds:
@@ -257,7 +257,7 @@ def creations(
     from ..creations import implied_creations
     from ..sources.screener import import_snapshot
 
-    check_outputs(output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force)
 
     def aum_of(path: Path):
         return {f["ticker"]: (f.get("aum_usd"), f.get("aum_as_of")) for f in import_snapshot(path).funds}
@@ -312,7 +312,7 @@ def montecarlo(
     from ..api import load_inputs
     from ..montecarlo import monte_carlo
 
-    check_outputs(output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force)
     moves = parse_moves(given, "--given")
     inp = load_inputs(universe, prices, db)
     end_day = parse_date(date) or inp.pit.sessions[inp.pit.last_complete_row()].date()
@@ -358,7 +358,7 @@ def scorecard(
     from ..api import load_inputs
     from ..scorecard import PUBLISHED_FILE, read_published, scorecard as run_scorecard
 
-    check_outputs(output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force)
     table = run_scorecard(read_published(published or PUBLISHED_FILE), load_inputs(universe, prices, db), exclude_etns=exclude_etns)
     warn(list(table["note"][table["note"] != ""].unique()))
     from ..report import scorecard_png

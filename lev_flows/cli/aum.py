@@ -22,7 +22,7 @@ from .common import (
     START,
     TIMEOUT,
     UNIVERSE,
-    check_outputs,
+    prepare_outputs,
     emit_frame,
     http_settings,
     parse_date,
@@ -101,7 +101,7 @@ def aum_show(
     from ..api import load_inputs
     from ..aum import aum_series
 
-    check_outputs(output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force)
     inp = load_inputs(universe, prices, db)
     symbol = ticker.upper()
     modelled, observed = aum_series(symbol, inp.universe, inp.pit, db)

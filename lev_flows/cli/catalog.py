@@ -20,7 +20,7 @@ from .common import (
     REPLAY_DATE,
     RETRIES,
     UNIVERSE,
-    check_outputs,
+    prepare_outputs,
     emit_frame,
     http_settings,
     parse_date,
@@ -72,7 +72,7 @@ def universe_verify(
     from ..returns import load_price_dir
     from ..verify import verify
 
-    check_outputs(output, force=force)
+    fmt = prepare_outputs(fmt, output, force=force)
     uni = load_universe(universe)
     closes = load_price_dir(prices or default_prices())
     result = verify(uni, closes, start=parse_date(start, "--start"), end=parse_date(end, "--end"),

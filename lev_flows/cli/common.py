@@ -119,6 +119,16 @@ def check_outputs(*targets: Optional[Path], force: bool) -> None:
         check_target(target, force)
 
 
+def prepare_outputs(fmt: Optional[Format], output: Optional[Path], *charts: Optional[Path], force: bool) -> Format:
+    """Before any work: the output files can be written and the format is known (from
+    ``--format``, else ``--output``'s extension); parquet goes to a file."""
+    check_outputs(output, *charts, force=force)
+    fmt = resolve_format(fmt, output)
+    if fmt is Format.parquet and output is None:
+        raise InputError("--format parquet needs --output FILE")
+    return fmt
+
+
 def resolve_format(fmt: Optional[Format], output: Optional[Path]) -> Format:
     """The format: as given, else from ``--output``'s extension, else a terminal table."""
     if fmt is not None:

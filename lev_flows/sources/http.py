@@ -34,19 +34,11 @@ from pydantic import BaseModel, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
 
 from ..errors import DataSourceError
+from ..io import CACHE_ENV, default_cache_dir  # noqa: F401 - re-exported: the cache folder is the providers' too
 
 T = TypeVar("T")
 
-CACHE_ENV = "LEV_FLOWS_CACHE"
 USER_AGENT = "lev_flows/0.2 (+https://github.com/lev-flows; leveraged ETF rebalancing estimates)"
-
-
-def default_cache_dir() -> Path:
-    """``$LEV_FLOWS_CACHE``, else ``$XDG_CACHE_HOME/lev_flows``, else ``~/.cache/lev_flows``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "lev_flows"
 
 
 class HttpSettings(BaseModel):
