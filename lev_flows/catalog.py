@@ -474,7 +474,7 @@ def _parsed(text: str, where: Path | str) -> Any:
     from .io import atomic_write_text, default_cache_dir
 
     key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-    cache = default_cache_dir() / "catalog" / f"{key}.json"
+    cache = default_cache_dir() / "catalog" / f"{key}.parsed-yaml"  # JSON; not an HTTP cache entry
     try:
         return json.loads(cache.read_text("utf-8"))
     except (OSError, ValueError):

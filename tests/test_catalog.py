@@ -126,3 +126,22 @@ def test_model_rejects_bad_ticker():
     with pytest.raises(Exception):
         LeveragedETF(ticker="bad ticker", name="x", leverage=2, underlying="U", asset_class="equity")
     assert Universe.model_fields["funds"].is_required()
+
+
+def test_parsed_catalog_cache_is_keyed_by_content_and_only_a_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEV_FLOWS_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "u.yaml"
+    path.write_text(SMALL_UNIVERSE)
+    assert load_universe(path).fund_by_ticker["AAA"].leverage == 3
+    entries = list((tmp_path / "cache" / "catalog").glob("*.parsed-yaml"))
+    assert len(entries) == 1
+    entries[0].write_text("{not json")  # a damaged entry is ignored, not trusted
+    assert load_universe(path).fund_by_ticker["AAA"].leverage == 3
+    path.write_text(SMALL_UNIVERSE.replace("leverage: 3,", "leverage: 2,", 1))  # an edit misses the cache
+    assert load_universe(path).fund_by_ticker["AAA"].leverage == 2
+    assert load_universe(path).as_of == dt.date(2026, 2, 4)  # dates come back as dates
+    path.write_text(SMALL_UNIVERSE.replace("leverage: 3,", "leverage: 9,", 1))
+    with pytest.raises(CatalogError, match="at most 5"):  # validation runs on cached data too
+        load_universe(path)
+    with pytest.raises(CatalogError, match="at most 5"):
+        load_universe(path)

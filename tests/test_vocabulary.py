@@ -212,3 +212,17 @@ def test_estimate_output_format_from_extension_and_intraday_line(tmp_path):
     flat = " ".join(intraday.stdout.split())
     # the intraday figure stands beside the words that describe it
     assert "Intraday, 14:43 New York (the funds' reported changes; what a desk could publish before the close): -15.97B" in flat
+
+
+def test_liquidity_on_another_day_and_conflicting_options(tmp_path, shared):
+    res = run_cli("liquidity", "--date", "2026-02-05", "--format", "csv")
+    assert res.returncode == 0, res.stderr  # was "no volume data for 1970-01-01" for every day but the replay
+    assert pd.read_csv(__import__("io").StringIO(res.stdout))["adv_usd"].notna().any()
+    rets = tmp_path / "r.csv"
+    rets.write_text("underlying,return\nNDX,-0.02\n")
+    both = run_cli("estimate", "--returns", rets, "--prices", shared / "prices", "--date", "2026-02-05")
+    assert both.returncode == 2 and "cannot be combined" in both.stderr  # --prices was silently ignored
+    intraday = run_cli("estimate", "--intraday", "--prices", shared / "prices", "--date", "2026-02-05")
+    assert intraday.returncode == 2 and "--intraday" in intraday.stderr
+    steps = run_cli("ladder", "--step", "0.01", "--span", "99")
+    assert steps.returncode == 2 and "at most 2,001" in steps.stderr
