@@ -359,16 +359,23 @@ def _safe_loader():
 
 
 def read_text(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> str:
-    """Read a UTF-8 text file (a BOM is accepted) with a size bound and clear errors."""
+    """Read a UTF-8 text file (a BOM is accepted) with a size bound and clear errors. Only a
+    regular file is read, and never more than ``max_bytes`` + 1 bytes, whatever its size says
+    (``/dev/zero`` or a FIFO would otherwise be read forever)."""
     path = Path(path)
     if not path.exists():
         raise CatalogError(f"{path}: file not found")
     if path.is_dir():
         raise CatalogError(f"{path}: is a directory, expected a file")
+    if not path.is_file():
+        raise CatalogError(f"{path}: not a regular file (a device, FIFO or socket)")
     size = path.stat().st_size
     if size > max_bytes:
         raise CatalogError(f"{path}: file is {size / 2**20:.0f} MB, larger than the {max_bytes / 2**20:.0f} MB limit")
-    raw = path.read_bytes()
+    with open(path, "rb") as fh:
+        raw = fh.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise CatalogError(f"{path}: larger than the {max_bytes / 2**20:.0f} MB limit")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -32,6 +32,9 @@ def check_target(path: str | Path, force: bool) -> None:
         raise OutputError(f"{path}: {parent} is not a directory")
     if path.is_dir():
         raise OutputError(f"{path}: is a directory")
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        # --force replaces a file, never a link, a FIFO or a device such as /dev/null
+        raise OutputError(f"{path}: not a regular file (a link, FIFO or device); give a file path")
     if path.exists() and not force:
         raise OutputError(f"{path}: already exists; pass --force to overwrite")
     if not os.access(parent, os.W_OK):

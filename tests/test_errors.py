@@ -185,3 +185,33 @@ def test_fuzz_returns_csv(tmp_path, rows):
         read_returns_file(path)
     except InputError as exc:
         assert str(path) in str(exc)
+
+
+def test_outputs_and_inputs_that_are_not_regular_files(tmp_path):
+    import os
+
+    target = tmp_path / "real.csv"
+    target.write_text("keep me")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    res = run_cli("estimate", "--output", link, "--force")
+    assert res.returncode == 2 and "not a regular file" in res.stderr and target.read_text() == "keep me"
+    res = run_cli("estimate", "--format", "csv", "--output", "/dev/null", "--force")
+    assert res.returncode == 2 and "not a regular file" in res.stderr
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    res = run_cli("universe", "validate", fifo)  # would block forever if read
+    assert res.returncode == 2 and "not a regular file" in res.stderr
+    res = run_cli("universe", "validate", "/dev/zero")
+    assert res.returncode == 2 and "not a regular file" in res.stderr
+    same = tmp_path / "s.csv"
+    same.write_text("x")
+    res = run_cli("universe", "import", same, "--output", same, "--fresh")
+    assert res.returncode == 2 and "same file" in res.stderr and same.read_text() == "x"
+
+
+def test_empty_base_url_does_not_fall_back_to_the_real_service(tmp_path):
+    res = run_cli("daily", "--base-url", "", "--output-dir", tmp_path)
+    assert res.returncode == 2 and "--base-url is empty" in res.stderr
+    res = run_cli("daily", "--base-url", "not a url", "--output-dir", tmp_path)
+    assert res.returncode == 2 and "not an http(s) URL" in res.stderr

@@ -118,7 +118,15 @@ class YahooChart:
 
     def __init__(self, client: HttpClient, base_url: str | None = None):
         self.client = client
+        if base_url is not None and not base_url.strip():  # an empty --base-url is a mistake, not "the default"
+            from ..errors import InputError
+
+            raise InputError("--base-url is empty; leave it out for the default service")
         self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        if not self.base_url.startswith(("http://", "https://")):
+            from ..errors import InputError
+
+            raise InputError(f"--base-url {self.base_url!r}: not an http(s) URL")
 
     @property
     def label(self) -> str:
