@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -279,10 +281,15 @@ def write_report(result: DailyResult, folder: str | Path, *, force: bool = False
     """A dated report folder: ``estimate.json`` (totals, coverage, every table, what failed),
     ``by_etf.csv``, ``by_stock.csv``, ``by_sector.csv``, ``by_index.csv``, ``chart.png`` (top
     stock and sector flows) and ``report.html`` (the desk note, self-contained); and the root's
-    ``index.html`` listing every report. Each file is written atomically."""
+    ``index.html`` listing every report.
+
+    All or nothing: the files are written into a temporary sibling folder that is renamed into
+    place only when every file is there, so a failure or an interrupt leaves the old report (or
+    none), never a partial or mixed one; a ``--force`` rerun swaps the whole folder. The report
+    root is locked while it is written, so two runs into it cannot mix."""
     import json
 
-    from .io import atomic_write_bytes, atomic_write_text
+    from .io import atomic_write_bytes, atomic_write_text, exclusive_lock
     from .report import chart_png
 
     root = Path(folder)
@@ -290,22 +297,37 @@ def write_report(result: DailyResult, folder: str | Path, *, force: bool = False
         raise OutputError(f"{root}: exists and is not a directory")
     suffix = "" if result.mode == "close" else "_live"
     out = root / f"{result.session.isoformat()}{suffix}"
-    if out.exists() and any(out.iterdir()) and not force:
-        raise OutputError(f"{out}: report folder already exists; pass --force to overwrite")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"{out}: cannot create the report folder ({exc.strerror or exc})") from None
-    est = result.estimate
-    atomic_write_text(out / "estimate.json", json.dumps(result.to_dict(), indent=2, allow_nan=False, default=str) + "\n", force=True)
-    for name, frame in (("by_etf", est.by_etf), ("by_stock", est.by_stock), ("by_sector", est.by_sector), ("by_index", est.by_index)):
-        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False, lineterminator="\n"), force=True)
-    atomic_write_bytes(out / "chart.png", chart_png(est, top=top), force=True)
-    html = est.to_html(fetch=result.to_dict()["fetch"], history=result.history, liquidity=result.liquidity, scorecard=result.scorecard)
-    atomic_write_text(out / "report.html", html, force=True)
-    from .note import render_index
+        raise OutputError(f"{root}: cannot create the report folder ({exc.strerror or exc})") from None
+    with exclusive_lock(root / ".lev-flows.lock"):
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"{out}: exists and is not a directory")
+        if out.exists() and any(out.iterdir()) and not force:
+            raise OutputError(f"{out}: report folder already exists; pass --force to overwrite")
+        tmp = root / f".{out.name}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            est = result.estimate
+            atomic_write_text(tmp / "estimate.json", json.dumps(result.to_dict(), indent=2, allow_nan=False, default=str) + "\n")
+            for name, frame in (("by_etf", est.by_etf), ("by_stock", est.by_stock), ("by_sector", est.by_sector), ("by_index", est.by_index)):
+                atomic_write_text(tmp / f"{name}.csv", frame.to_csv(index=False, lineterminator="\n"))
+            atomic_write_bytes(tmp / "chart.png", chart_png(est, top=top))
+            html = est.to_html(fetch=result.to_dict()["fetch"], history=result.history, liquidity=result.liquidity, scorecard=result.scorecard)
+            atomic_write_text(tmp / "report.html", html)
+            old = root / f".{out.name}.old-{os.getpid()}"
+            if out.exists():
+                os.replace(out, old)  # the old report steps aside only once the new one is complete
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        from .note import render_index
 
-    atomic_write_text(root / "index.html", render_index(root), force=True)
+        atomic_write_text(root / "index.html", render_index(root), force=True)
     return out
 
 

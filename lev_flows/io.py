@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import OutputError
@@ -78,3 +79,24 @@ def atomic_write_text(path: str | Path, text: str, *, force: bool = False) -> Pa
 
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "check_target"]
+
+
+@contextmanager
+def exclusive_lock(path: str | Path):
+    """Hold an exclusive advisory lock on ``path`` (created if needed) for the ``with`` block;
+    a second writer gets :class:`OutputError` at once instead of mixing its files in."""
+    import fcntl
+
+    path = Path(path)
+    try:
+        fh = open(path, "a+")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot create the lock file ({exc.strerror or exc})") from None
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(f"{path.parent}: another lev-flows run is writing here; try again when it ends") from None
+        yield path
+    finally:
+        fh.close()

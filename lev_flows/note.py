@@ -327,6 +327,8 @@ def render_index(root: str | Path) -> str:
     root = Path(root)
     rows = []
     for doc_path in sorted(root.glob("*/estimate.json"), reverse=True):
+        if doc_path.parent.name.startswith("."):  # a report being written (or swapped out)
+            continue
         try:
             doc = json.loads(doc_path.read_text("utf-8"))
             total = float(doc["total"]["rebalance_usd"])

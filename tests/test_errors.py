@@ -215,3 +215,52 @@ def test_empty_base_url_does_not_fall_back_to_the_real_service(tmp_path):
     assert res.returncode == 2 and "--base-url is empty" in res.stderr
     res = run_cli("daily", "--base-url", "not a url", "--output-dir", tmp_path)
     assert res.returncode == 2 and "not an http(s) URL" in res.stderr
+
+
+# ---- reports are all or nothing ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def daily_result(shared):
+    import datetime as dt
+
+    from lev_flows import load_universe
+    from lev_flows.daily import run_daily
+    from lev_flows.sources.local import LocalPrices
+
+    return run_daily(load_universe(), LocalPrices(shared / "prices"), as_of=dt.date(2026, 2, 4))
+
+
+def test_a_failure_mid_report_leaves_nothing_and_a_forced_rerun_never_mixes(tmp_path, monkeypatch, daily_result):
+    from lev_flows import daily, report
+
+    root = tmp_path / "reports"
+
+    def broken_chart(*a, **k):
+        raise RuntimeError("disk full while drawing")
+
+    monkeypatch.setattr(report, "chart_png", broken_chart)
+    with pytest.raises(RuntimeError):
+        daily.write_report(daily_result, root)
+    assert not (root / "2026-02-04").exists() and not [p for p in root.iterdir() if p.name.startswith(".2026")]
+    monkeypatch.undo()
+    out = daily.write_report(daily_result, root)  # the failed run blocks nothing
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr(report, "chart_png", broken_chart)
+    with pytest.raises(RuntimeError):
+        daily.write_report(daily_result, root, force=True)  # a failed --force rerun: the old report intact
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    monkeypatch.undo()
+    assert "2026-02-04" in (root / "index.html").read_text()
+
+
+def test_two_writers_into_one_report_root_do_not_mix(tmp_path, daily_result):
+    from lev_flows import daily
+    from lev_flows.io import exclusive_lock
+
+    root = tmp_path / "reports"
+    root.mkdir()
+    with exclusive_lock(root / ".lev-flows.lock"):  # another run holds the root
+        with pytest.raises(OutputError, match="another lev-flows run is writing here"):
+            daily.write_report(daily_result, root, force=True)
+    assert daily.write_report(daily_result, root).name == "2026-02-04"
