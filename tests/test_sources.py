@@ -107,7 +107,7 @@ def test_429_honours_retry_after(server):
     client, sleeps = make_client()
     table = fetch(server, client)
     assert table.failed == {}
-    assert sleeps == [7.0, 3.0]
+    assert sleeps == [5.0, 3.0]  # 7 s is more than the request's 5 s budget: it waits 5
     assert fake.hits["STK2"] == 3
 
 
@@ -531,3 +531,23 @@ def test_daily_with_issuer_holdings(server, small_universe, tmp_path):
     assert result.holdings_failed == {"EEE": "EEE: holdings as of 2026-01-30, not the previous close 2026-02-03; catalog AUM used"}
     assert result.estimate.total.rebalance_usd == pytest.approx(SMALL_TOTAL + 120e6 - 172e6 + 120e6 - 96e6, abs=1e-3)
     assert any(w.startswith("1 issuer holdings files unusable") for w in result.estimate.warnings)
+
+
+def test_retry_after_is_bounded_by_the_request_budget(server):
+    # a 429 with Retry-After: 30 on a 1-second timeout waits at most the request's own budget
+    fake = yahoo(server, {"STK2": ["429:30", "429:30", "ok"]})
+    client, sleeps = make_client(timeout_s=1.0, deadline_s=3.0)
+    table = fetch(server, client)
+    assert table.failed == {} and sleeps == [3.0, 3.0] and fake.hits["STK2"] == 3
+
+
+def test_run_deadline_finishes_partial_with_the_reason(server):
+    import time as _time
+
+    yahoo(server, {"STK1": ["sleep:0.6"], "STK2": ["sleep:0.6"], "DDD": ["sleep:0.6"], "BRK.B": ["sleep:0.6"], "^GSPC": ["sleep:0.6"]})
+    client, _ = make_client(concurrency=1, run_deadline_s=1.0)
+    t0 = _time.monotonic()
+    table = fetch(server, client, symbols=("STK1", "STK2", "DDD", "BRK.B", "^GSPC"))
+    assert _time.monotonic() - t0 < 3.0  # not five slow answers in a row
+    assert table.failed and all("deadline of 1 s has passed" in why for why in table.failed.values())
+    assert len(table.failed) >= 2

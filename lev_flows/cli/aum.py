@@ -9,6 +9,7 @@ import typer
 
 from ..errors import InputError
 from .common import (
+    DEADLINE,
     DB,
     END,
     FORCE,
@@ -66,6 +67,7 @@ def aum_update(
     timeout: float = TIMEOUT,
     retries: int = RETRIES,
     no_cache: bool = NO_CACHE,
+    deadline: float = DEADLINE,
 ) -> None:
     """Fetch the issuers' daily NAV histories (ProShares) and import them into the store."""
     from ..aum import update_from_issuers
@@ -73,7 +75,7 @@ def aum_update(
     from ..sources.http import HttpClient
 
     wanted = [t.upper() for t in [*(tickers or []), *ticker_opt]] or None
-    with HttpClient(http_settings(timeout, retries, no_cache)) as client, ProgressBar("NAV histories") as bar:
+    with HttpClient(http_settings(timeout, retries, no_cache, deadline=deadline)) as client, ProgressBar("NAV histories") as bar:
         report = update_from_issuers(load_universe(universe), client, db=db, tickers=wanted, base_url=base_url,
                                      allow_partial=allow_partial, progress=bar)
     for line in report.lines():

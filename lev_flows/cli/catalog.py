@@ -10,6 +10,7 @@ import typer
 
 from ..errors import InputError
 from .common import (
+    DEADLINE,
     DB,
     FORCE,
     FORMAT,
@@ -127,6 +128,7 @@ def universe_update(
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, max=600, help="Seconds per request before retrying."),
     retries: int = RETRIES,
     no_cache: bool = NO_CACHE,
+    deadline: float = DEADLINE,
 ) -> None:
     """Fetch the screener's export and refresh the catalog: new funds added, funds gone marked
     closed, what changed verified against its prices before writing, the export's AUM stored.
@@ -134,7 +136,7 @@ def universe_update(
     from ..build import update_universe
     from ..sources.http import HttpClient
 
-    with HttpClient(http_settings(timeout, retries, no_cache)) as client:
+    with HttpClient(http_settings(timeout, retries, no_cache, deadline=deadline)) as client:
         lines = update_universe(client, output, url=url, prices=prices, db=db, accept_flags=accept_flags)
     for line in lines:
         typer.echo(line)

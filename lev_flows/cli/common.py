@@ -250,17 +250,22 @@ class ProgressBar:
         self.progress.update(self.task, advance=1, failed=self.failed, description=f"{self.label} {symbol:<8}")
 
 
-def http_settings(timeout: float, retries: int, no_cache: bool, *, concurrency: int = 4, cache_dir: Optional[Path] = None):
+def http_settings(timeout: float, retries: int, no_cache: bool, *, concurrency: int = 4, cache_dir: Optional[Path] = None,
+                  deadline: float = 300.0):
     """The shared HTTP client's settings from the command line's network options."""
     from ..sources.http import HttpSettings, default_cache_dir
 
     return HttpSettings(
         timeout_s=timeout, deadline_s=max(3 * timeout, timeout + 5), concurrency=concurrency, attempts=retries + 1,
-        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir()), run_deadline_s=deadline,
     )
 
 
 TIMEOUT = typer.Option(10.0, "--timeout", min=0.1, max=600, help="Seconds per request before retrying.")
 RETRIES = typer.Option(3, "--retries", min=0, max=9, help="Retries per request on timeouts, 429 and 5xx.")
 NO_CACHE = typer.Option(False, "--no-cache", help="Do not read or write the HTTP cache.")
+DEADLINE = typer.Option(
+    300.0, "--deadline", min=1, max=86_400,
+    help="The whole run's budget in seconds: what is not fetched by then fails (listed, with --allow-partial).",
+)
 ALLOW_PARTIAL = typer.Option(False, "--allow-partial", help="Finish without the items that fail, listing them.")

@@ -13,6 +13,7 @@ import typer
 from ..calendar import check_trading_day
 from ..errors import InputError
 from .common import (
+    DEADLINE,
     ALLOW_PARTIAL,
     DB,
     EXCLUDE_ETNS,
@@ -64,6 +65,7 @@ def estimate(
     live: bool = typer.Option(False, "--live", help="Intraday: live quotes against the previous close, from the HTTP source."),
     allow_partial: bool = ALLOW_PARTIAL,
     base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL", help="With --live: the price source's base URL."),
+    deadline: float = DEADLINE,
     exclude_etns: bool = EXCLUDE_ETNS,
     now: Optional[str] = NOW,
 ) -> None:
@@ -91,7 +93,7 @@ def estimate(
         creations_usd = read_creations_file(creations)
     day_returns = aum_day = comparison = None
     if live:
-        source, client = _online_source(base_url=base_url)
+        source, client = _online_source(base_url=base_url, deadline=deadline)
         est = _run_daily(
             uni, source, date=None, allow_partial=allow_partial, holdings=False, force_live=True, client=client,
             creations=creations_usd, now=parse_now(now), db=db, exclude_etns=exclude_etns,
@@ -167,7 +169,8 @@ def _aum_for_day(universe, day: dt.date, prices: Optional[Path], db: Optional[Pa
 
 
 def _online_source(prices: Optional[Path] = None, base_url: Optional[str] = None, *, cache_dir: Optional[Path] = None,
-                   timeout: float = 10.0, concurrency: int = 4, no_cache: bool = False, retries: int = 3):
+                   timeout: float = 10.0, concurrency: int = 4, no_cache: bool = False, retries: int = 3,
+                   deadline: float = 300.0):
     """A local price source for --prices, else the Yahoo chart provider on the shared client."""
     if prices is not None:
         from ..sources.local import LocalPrices
@@ -176,7 +179,7 @@ def _online_source(prices: Optional[Path] = None, base_url: Optional[str] = None
     from ..sources.http import HttpClient
     from ..sources.yahoo import YahooChart
 
-    client = HttpClient(http_settings(timeout, retries, no_cache, concurrency=concurrency, cache_dir=cache_dir))
+    client = HttpClient(http_settings(timeout, retries, no_cache, concurrency=concurrency, cache_dir=cache_dir, deadline=deadline))
     return YahooChart(client, base_url), client
 
 
@@ -215,6 +218,7 @@ def daily(
     timeout: float = TIMEOUT,
     concurrency: int = typer.Option(4, "--concurrency", min=1, max=32, help="Requests in flight at once."),
     retries: int = RETRIES,
+    deadline: float = DEADLINE,
     top: int = top_option(15, "Rows of the funds table."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing report folder."),
     db: Optional[Path] = DB,
@@ -232,7 +236,8 @@ def daily(
     day = parse_date(date)
     uni = load_universe(universe)
     source, client = _online_source(
-        prices, base_url, cache_dir=cache_dir, timeout=timeout, concurrency=concurrency, no_cache=no_cache, retries=retries
+        prices, base_url, cache_dir=cache_dir, timeout=timeout, concurrency=concurrency, no_cache=no_cache, retries=retries,
+        deadline=deadline,
     )
     result = _run_daily(
         uni, source, date=day, allow_partial=allow_partial, holdings=holdings, force_live=False, client=client,

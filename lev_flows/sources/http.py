@@ -49,7 +49,8 @@ class HttpSettings(BaseModel):
     attempts: int = Field(4, ge=1, le=10, description="tries per URL, the first included")
     backoff_s: float = Field(0.5, ge=0, description="first backoff; doubles each retry, with jitter")
     max_backoff_s: float = Field(8.0, ge=0)
-    max_retry_after_s: float = Field(30.0, ge=0, description="cap on a server's Retry-After")
+    max_retry_after_s: float = Field(30.0, ge=0, description="cap on a server's Retry-After (also never past deadline_s)")
+    run_deadline_s: float = Field(300.0, gt=0, description="the whole run's budget: requests not started by then fail")
     concurrency: int = Field(4, ge=1, le=32, description="requests in flight at once")
     max_bytes: int = Field(20 * 2**20, gt=0)
     cache_dir: Path | None = None
@@ -66,6 +67,10 @@ class Transient(Exception):
 
 class SourceUnavailable(DataSourceError):
     """A request still failed after every retry (timeouts, connection errors, 429, 5xx)."""
+
+
+class RunDeadline(DataSourceError):
+    """The run's overall deadline passed before this request could be made."""
 
 
 class BadResponse(Exception):
@@ -103,6 +108,7 @@ class HttpClient:
     ):
         self.settings = settings or HttpSettings()
         self._sleep = sleep
+        self._started = time.monotonic()
         limits = httpx.Limits(max_connections=self.settings.concurrency, max_keepalive_connections=self.settings.concurrency)
         self._client = httpx.Client(
             timeout=httpx.Timeout(self.settings.timeout_s),
@@ -143,6 +149,8 @@ class HttpClient:
         try:
             status, body = self._fetch_with_retries(full)
             result = parse(status, body)
+        except RunDeadline as exc:
+            raise RunDeadline(f"{what}: {exc}") from None
         except Transient as exc:
             tries = f"{self.settings.attempts} tries" if self.settings.attempts != 1 else "1 try"
             raise SourceUnavailable(f"{what}: {exc} after {tries} ({full})") from None
@@ -159,11 +167,15 @@ class HttpClient:
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, Transient) and exc.retry_after is not None:
-                return min(exc.retry_after, s.max_retry_after_s)
+                # a server's Retry-After is honoured within this request's own budget
+                return min(exc.retry_after, s.max_retry_after_s, s.deadline_s)
             return jitter(state)
 
+        def out_of_time(state: RetryCallState) -> bool:
+            return self.remaining() <= 0
+
         retrying = Retrying(
-            stop=stop_after_attempt(s.attempts),
+            stop=stop_after_attempt(s.attempts) | out_of_time,
             wait=wait,
             retry=retry_if_exception_type(Transient),
             sleep=self._sleep,
@@ -171,8 +183,14 @@ class HttpClient:
         )
         return retrying(self._fetch_once, url)
 
+    def remaining(self) -> float:
+        """Seconds left of the run's deadline (``run_deadline_s`` from the client's creation)."""
+        return self.settings.run_deadline_s - (time.monotonic() - self._started)
+
     def _fetch_once(self, url: str) -> tuple[int, bytes]:
         s = self.settings
+        if self.remaining() <= 0:
+            raise RunDeadline(f"not fetched: the run's deadline of {s.run_deadline_s:g} s has passed")
         start = time.monotonic()
         try:
             with self._client.stream("GET", url) as resp:
@@ -232,6 +250,8 @@ class HttpClient:
                 key = futures[fut]
                 try:
                     results[key] = fut.result()
+                except RunDeadline as exc:
+                    errors[key] = str(exc)  # out of time: listed, not counted as the source being down
                 except SourceUnavailable as exc:
                     errors[key] = str(exc)
                     down += 1
