@@ -551,3 +551,30 @@ def test_run_deadline_finishes_partial_with_the_reason(server):
     assert _time.monotonic() - t0 < 3.0  # not five slow answers in a row
     assert table.failed and all("deadline of 1 s has passed" in why for why in table.failed.values())
     assert len(table.failed) >= 2
+
+
+def test_an_answer_without_the_sessions_bar_is_not_cached(server, tmp_path):
+    # just after 16:00 the service has not published 2026-02-04 yet: that answer is used, not kept
+    early = SMALL_CLOSES.loc[:"2026-02-03"]
+    fake = FakeYahoo(early)
+    server.expect_request(CHART).respond_with_handler(fake)
+    client, _ = make_client(tmp_path)
+    first = fetch(server, client, ["STK1"])
+    assert "2026-02-04" not in first.closes.index.strftime("%Y-%m-%d")
+    assert cache_entries(tmp_path) == []
+    fake.closes = SMALL_CLOSES  # the bar is published
+    second = fetch(server, make_client(tmp_path)[0], ["STK1"])
+    assert second.closes.loc["2026-02-04", "STK1"] == 95.0 and fake.hits["STK1"] == 2
+    assert len(cache_entries(tmp_path)) == 1  # the complete answer is cached
+
+
+def test_a_cache_entry_edited_into_other_valid_json_is_not_trusted(server, tmp_path):
+    fake = yahoo(server)
+    client, _ = make_client(tmp_path)
+    fetch(server, client, ["STK1"])
+    (entry,) = cache_entries(tmp_path)
+    doc = json.loads(entry.read_text())
+    doc["body"] = doc["body"].replace("95.0", "9.5")  # still valid JSON, a different price
+    entry.write_text(json.dumps(doc))
+    table = fetch(server, make_client(tmp_path)[0], ["STK1"])
+    assert table.closes.loc["2026-02-04", "STK1"] == 95.0 and fake.hits["STK1"] == 2

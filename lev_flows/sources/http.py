@@ -137,6 +137,7 @@ class HttpClient:
         params: dict[str, Any] | None = None,
         what: str,
         ttl_s: float = 0.0,
+        cache_if: Callable[[T], bool] | None = None,
     ) -> T:
         """GET ``url`` and return ``parse(status, body)``; cached for ``ttl_s`` seconds.
 
@@ -156,7 +157,7 @@ class HttpClient:
             raise SourceUnavailable(f"{what}: {exc} after {tries} ({full})") from None
         except BadResponse as exc:
             raise DataSourceError(f"{what}: {exc} ({full})") from None
-        if ttl_s > 0:
+        if ttl_s > 0 and (cache_if is None or cache_if(result)):  # only a complete answer is kept
             self._cache_write(full, status, body, ttl_s)
         return result
 
@@ -226,6 +227,7 @@ class HttpClient:
         *,
         ttl_s: float = 0.0,
         progress: Callable[[str, bool], None] | None = None,
+        cache_if: Callable[[T], bool] | None = None,
     ) -> tuple[dict[str, T], dict[str, str]]:
         """Fetch ``(key, url, params)`` requests with at most ``concurrency`` in flight.
 
@@ -243,7 +245,8 @@ class HttpClient:
         down = 0
         with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
             futures = {
-                pool.submit(self.get, url, functools.partial(parse, key), params=params, what=key, ttl_s=ttl_s): key
+                pool.submit(self.get, url, functools.partial(parse, key), params=params, what=key, ttl_s=ttl_s,
+                            cache_if=cache_if): key
                 for key, url, params in requests
             }
             for fut in as_completed(futures):
@@ -283,6 +286,8 @@ class HttpClient:
             entry = json.loads(path.read_text("utf-8"))
             if entry["url"] != url or entry["expires_at"] < time.time():
                 return None
+            if hashlib.sha256(entry["body"].encode("utf-8")).hexdigest() != entry["sha256"]:
+                raise ValueError("checksum mismatch")  # edited or damaged: not trusted, dropped below
             return parse(int(entry["status"]), entry["body"].encode("utf-8"))
         except (OSError, ValueError, KeyError, TypeError, BadResponse):
             path.unlink(missing_ok=True)  # unreadable or stale-format entry: drop it, refetch
@@ -296,7 +301,8 @@ class HttpClient:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return  # cache text bodies only
-        entry = {"url": url, "status": status, "fetched_at": time.time(), "expires_at": time.time() + ttl_s, "body": text}
+        entry = {"url": url, "status": status, "fetched_at": time.time(), "expires_at": time.time() + ttl_s, "body": text,
+                 "sha256": hashlib.sha256(body).hexdigest()}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=path.parent)

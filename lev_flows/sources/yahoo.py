@@ -141,8 +141,15 @@ class YahooChart:
         p1 = int(pd.Timestamp(query.start, tz=NEW_YORK).timestamp())
         p2 = int((pd.Timestamp(query.end, tz=NEW_YORK) + pd.Timedelta(days=1)).timestamp())
         params = {"period1": p1, "period2": p2, "interval": "1d", "events": "div,split", "includeAdjustedClose": "true"}
+        last_day = pd.Timestamp(query.end)
+
+        def complete(ch) -> bool:  # an answer without the last session's bar (fetched just after
+            # 16:00) is used but not cached: a rerun must see the bar when it is published
+            return bool(ch.dates) and max(pd.Timestamp(d) for d in ch.dates) >= last_day
+
         charts, failed = self.client.get_many(
-            ((s, self.url(s), params) for s in query.symbols), parse_chart, ttl_s=CLOSES_TTL_S, progress=progress
+            ((s, self.url(s), params) for s in query.symbols), parse_chart, ttl_s=CLOSES_TTL_S, progress=progress,
+            cache_if=complete,
         )
         series = {}
         for sym, ch in charts.items():
