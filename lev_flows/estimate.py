@@ -223,12 +223,15 @@ _COMPILED: dict[int, tuple[Universe, CompiledUniverse]] = {}
 
 
 def compiled(universe: Universe) -> CompiledUniverse:
-    """Compile a universe once and reuse it (keyed by object identity)."""
+    """Compile a universe once and reuse it (keyed by object identity). Its entries are frozen;
+    a list changed in place after compiling (a fund appended or replaced) is noticed by the
+    entries' identities and compiled again, never served stale."""
+    stamp = (tuple(map(id, universe.funds)), tuple(map(id, universe.underlyings)), id(universe.stocks), len(universe.stocks))
     hit = _COMPILED.get(id(universe))
-    if hit is None or hit[0] is not universe:
+    if hit is None or hit[0] is not universe or hit[2] != stamp:
         if len(_COMPILED) > 8:
             _COMPILED.clear()
-        hit = (universe, compile_universe(universe))
+        hit = (universe, compile_universe(universe), stamp)
         _COMPILED[id(universe)] = hit
     return hit[1]
 
@@ -381,7 +384,10 @@ def estimate(
         for ticker, usd in creations.items():
             if ticker not in pos:
                 raise InputError(f"creations: {ticker}: not a fund in the universe")
-            value = float(usd)
+            try:
+                value = float(usd)
+            except (TypeError, ValueError):
+                raise InputError(f"creations: {ticker}: {usd!r} is not a number of USD") from None
             if not math.isfinite(value):
                 raise InputError(f"creations: {ticker}: creation {usd!r} is not a finite number")
             creation_in[pos[ticker]] = value
@@ -566,7 +572,10 @@ def _aum_inputs(universe: Universe, c: CompiledUniverse, aum: Any | None) -> tup
         i = pos.get(str(ticker))
         if i is None:
             raise InputError(f"aum: {ticker}: not a fund in the universe")
-        v = float(usd)
+        try:
+            v = float(usd)
+        except (TypeError, ValueError):
+            raise InputError(f"aum: {ticker}: {usd!r} is not a number of USD") from None
         if not math.isfinite(v) or v < 0:
             raise InputError(f"aum: {ticker}: AUM {usd!r} is not a non-negative number")
         values[i] = v

@@ -264,3 +264,23 @@ def test_two_writers_into_one_report_root_do_not_mix(tmp_path, daily_result):
         with pytest.raises(OutputError, match="another lev-flows run is writing here"):
             daily.write_report(daily_result, root, force=True)
     assert daily.write_report(daily_result, root).name == "2026-02-04"
+
+
+def test_api_bad_arguments_are_input_errors_and_a_changed_universe_is_recompiled(small_universe):
+    from lev_flows import estimate, load_universe, replay
+    from lev_flows.catalog import LeveragedETF
+    from tests.conftest import SMALL_RETURNS
+
+    with pytest.raises(InputError, match="creations: AAA: None is not a number"):
+        estimate(small_universe, SMALL_RETURNS, creations={"AAA": None})
+    with pytest.raises(InputError, match="aum: AAA: 'lots' is not a number"):
+        estimate(small_universe, SMALL_RETURNS, aum={"AAA": "lots"})
+    with pytest.raises(InputError, match="basis must be 'close' or 'intraday'"):
+        replay(basis="Intraday")
+    u = load_universe()
+    before = estimate(u, {"NDX": -0.02}).total.n_funds
+    extra = LeveragedETF(ticker="ZZZQ", name="A late fund", leverage=3, underlying="NDX", asset_class="equity",
+                         aum_usd=1e9, aum_as_of="2026-02-04")
+    u.funds.append(extra)  # changed in place after it was compiled
+    after = estimate(u, {"NDX": -0.02})
+    assert after.total.n_funds == before + 1 and "ZZZQ" in set(after.by_etf["ticker"])
