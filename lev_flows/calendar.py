@@ -89,6 +89,9 @@ def market_state(now: pd.Timestamp | None = None) -> tuple[dt.date, bool, pd.Tim
         now = now.tz_localize(NEW_YORK) if now.tzinfo is None else now
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+    first, last = cal.first_session.date(), cal.last_session.date()
+    if not first <= now.tz_convert(NEW_YORK).date() <= last:
+        raise InputError(f"the clock ({now:%Y-%m-%d %H:%M} UTC) is outside the NYSE calendar ({first} .. {last})")
     today = now.tz_convert(NEW_YORK).date()
     if cal.is_session(today.isoformat()):
         session = today

@@ -69,9 +69,9 @@ def read_creations_file(path) -> dict[str, float]:
     redemptions), or ``ticker``, ``shares_change`` and ``nav`` (``C = dS * NAV``)."""
     from pathlib import Path
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
+    from .io import check_input_file
+
+    path = check_input_file(Path(path), "creations CSV")
     try:
         df = pd.read_csv(path, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

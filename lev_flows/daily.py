@@ -97,12 +97,17 @@ def symbols_needed(universe: Universe) -> tuple[list[str], list[str]]:
 def resolve_session(as_of: dt.date | None, now: pd.Timestamp | None = None) -> tuple[dt.date, bool]:
     """``(session, live)``: ``as_of`` (a past or today's closed session) or the clock's session;
     ``live`` when that session is today and New York has not reached the close yet."""
+    from .calendar import in_range, nyse
+
+    if as_of is not None and not in_range(as_of):
+        cal = nyse()
+        raise InputError(f"--date {as_of}: outside the NYSE calendar ({cal.first_session.date()} .. {cal.last_session.date()})")
     session, closed, _ = market_state(now)
     if as_of is None:
         return session, not closed
-    check_trading_day(as_of, "--as-of")
+    check_trading_day(as_of, "--date")
     if as_of > session:
-        raise InputError(f"--as-of {as_of}: in the future (the latest session is {session})")
+        raise InputError(f"--date {as_of}: in the future (the latest session is {session})")
     return as_of, (as_of == session and not closed)
 
 

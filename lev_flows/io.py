@@ -22,6 +22,23 @@ def default_cache_dir() -> Path:
     return Path(base) / "lev_flows"
 
 
+def check_input_file(path: str | Path, what: str = "file") -> Path:
+    """The one check every reader of a user file makes first: the path exists, is a regular
+    file (not a directory, FIFO or device) and is not empty. Raises :class:`InputError`."""
+    from .errors import InputError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: {what} not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a {what}")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file (a device, FIFO or socket), expected a {what}")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty {what}")
+    return path
+
+
 def check_target(path: str | Path, force: bool) -> None:
     """Raise :class:`OutputError` if ``path`` cannot be written: missing or unwritable folder, a
     directory, or an existing file without ``force``."""

@@ -57,7 +57,7 @@ def read_close_table(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: no price rows (expected 'date' then one column per ticker)")
     if df.columns[0].lower() != "date":
         raise InputError(f"{path}: first column is {df.columns[0]!r}, expected 'date'")
-    dates = pd.to_datetime(df.iloc[:, 0], errors="coerce")
+    dates = _session_dates(df.iloc[:, 0])
     if dates.isna().any():
         bad = df.iloc[int(np.flatnonzero(dates.isna())[0]), 0]
         raise InputError(f"{path}: date {bad!r} is not a date")
@@ -67,6 +67,19 @@ def read_close_table(path: str | Path) -> pd.DataFrame:
     values.index = pd.DatetimeIndex(dates, name="date")
     values.columns = [c if str(c).startswith("^") else canonical_ticker(c) for c in values.columns]
     return values.sort_index()
+
+
+def _session_dates(values: pd.Series) -> pd.Series:
+    """A price table's dates as naive session dates. A timezone-aware or mixed-timezone stamp
+    (``2026-02-03T00:00:00+00:00``, ``2026-02-04 00:00:00-05:00``) is the date it was written
+    with: the offset is dropped, never applied (applying UTC midnight in New York would move a
+    session to the day before)."""
+    text = values.astype(str).str.strip()
+    aware = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True)
+    if not aware.any():
+        return pd.to_datetime(values, errors="coerce")
+    written = text.where(~aware, text.str.slice(0, 10))
+    return pd.to_datetime(written, errors="coerce", format="mixed")
 
 
 def load_price_dir(directory: str | Path, kind: str = "close") -> pd.DataFrame:
@@ -300,16 +313,16 @@ def read_returns_file(path: str | Path) -> dict[str, float]:
 
     from .estimate import check_return
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: empty file")
+    from .io import check_input_file
+
+    path = check_input_file(path, "returns file")
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(path.read_text("utf-8-sig"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: invalid JSON ({exc})") from None
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, arrays nested 100,000 deep
+            raise InputError(f"{path}: unreadable JSON ({str(exc).split(';')[0]})") from None
         if isinstance(data, dict) and isinstance(data.get("returns"), dict):
             data = data["returns"]
         if not isinstance(data, dict) or not data:

@@ -16,7 +16,7 @@ from lev_flows.errors import InputError, OutputError
 from lev_flows.io import atomic_write_text
 from lev_flows.returns import read_returns_file
 from lev_flows.sources.screener import import_snapshot
-from tests.conftest import SMALL_UNIVERSE, run_cli
+from tests.conftest import SHARED, SMALL_UNIVERSE, run_cli
 
 
 def _one_line_exit2(res, *needles):
@@ -284,3 +284,52 @@ def test_api_bad_arguments_are_input_errors_and_a_changed_universe_is_recompiled
     u.funds.append(extra)  # changed in place after it was compiled
     after = estimate(u, {"NDX": -0.02})
     assert after.total.n_funds == before + 1 and "ZZZQ" in set(after.by_etf["ticker"])
+
+
+def _reader_case(tmp_path, name):
+    import gzip
+
+    d = tmp_path / "d"
+    d.mkdir()
+    if name == "dir-returns":
+        return ["estimate", "--returns", d], "is a directory, expected a returns file"
+    if name == "dir-creations":
+        return ["estimate", "--creations", d], "is a directory, expected a creations CSV"
+    if name == "dir-snapshot":
+        return ["creations", "--from", d, "--to", d], "is a directory, expected a screener snapshot"
+    if name == "huge-int":
+        f = tmp_path / "r.json"
+        f.write_text('{"NDX": ' + "1" * 5000 + "}")
+        return ["estimate", "--returns", f], "unreadable JSON"
+    if name == "deep-json":
+        f = tmp_path / "r.json"
+        f.write_text("[" * 100_000 + "]" * 100_000)
+        return ["estimate", "--returns", f], "unreadable JSON"
+    if name == "corrupt-gzip":
+        px = tmp_path / "px"
+        px.mkdir()
+        data = bytearray(gzip.compress(b"date,AAA\n2026-02-03,1\n2026-02-04,2\n" * 50))
+        data[30:40] = b"\x00" * 10  # corrupt, not truncated
+        (px / "us_stocks_close_x.csv.gz").write_bytes(bytes(data))
+        return ["estimate", "--date", "2026-02-04", "--prices", px], "cannot read the price table"
+    if name == "old-date":
+        return ["daily", "--date", "1990-01-05", "--prices", SHARED / "prices"], "outside the NYSE calendar"
+    if name == "old-clock":
+        return ["daily", "--now", "1970-01-01T10:00", "--prices", SHARED / "prices"], "outside the NYSE calendar"
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("name", ["dir-returns", "dir-creations", "dir-snapshot", "huge-int", "deep-json", "corrupt-gzip",
+                                  "old-date", "old-clock"])
+def test_every_reader_gives_one_line(tmp_path, name):
+    args, needle = _reader_case(tmp_path, name)
+    _one_line_exit2(run_cli(*args), needle)
+
+
+def test_timezone_aware_and_mixed_dates_in_a_price_table(tmp_path):
+    from lev_flows.returns import read_close_table
+
+    f = tmp_path / "us_stocks_close_x.csv"
+    f.write_text("date,AAA\n2026-02-03T00:00:00+00:00,1\n2026-02-04 00:00:00-05:00,2\n2026-02-05,3\n")
+    table = read_close_table(f)
+    assert [d.date().isoformat() for d in table.index] == ["2026-02-03", "2026-02-04", "2026-02-05"]  # as written

@@ -484,7 +484,7 @@ def test_cli_daily_offline_on_shared_prices(tmp_path, shared):
     again = run_cli("daily", "--as-of", "2026-02-04", "--prices", str(shared / "prices"), "--output-dir", str(tmp_path / "rep"))
     assert again.returncode == 2 and "already exists; pass --force" in again.stderr
     weekend = run_cli("daily", "--as-of", "2026-02-07", "--prices", str(shared / "prices"), "--output-dir", str(tmp_path / "rep"))
-    assert weekend.returncode == 2 and weekend.stderr.strip() == "lev-flows: error: --as-of 2026-02-07: not a trading day (Saturday)"
+    assert weekend.returncode == 2 and weekend.stderr.strip() == "lev-flows: error: --date 2026-02-07: not a trading day (Saturday)"
 
 
 def test_local_prices_from_parquet_file_and_folder(tmp_path, small_universe):

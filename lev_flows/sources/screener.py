@@ -113,9 +113,9 @@ class ImportResult:
 
 def read_snapshot(path: str | Path) -> pd.DataFrame:
     """Read a screener CSV with clear errors for a missing file or missing columns."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
+    from ..io import check_input_file
+
+    path = check_input_file(Path(path), "screener snapshot")
     try:
         df = pd.read_csv(path, dtype={"ticker": str, "underlying_ticker": str}, encoding="utf-8-sig")
     except UnicodeDecodeError:
