@@ -350,8 +350,11 @@ def _safe_loader():
             return super().construct_mapping(node, deep=deep)
 
     bool_tag = "tag:yaml.org,2002:bool"
+    # dates stay text here and are parsed by the models, so "2026-13-45" is an error naming the
+    # fund and the field instead of a bare ValueError from the YAML library
+    timestamp_tag = "tag:yaml.org,2002:timestamp"
     UniqueKeyLoader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != bool_tag]
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (bool_tag, timestamp_tag)]
         for first, resolvers in base.yaml_implicit_resolvers.items()
     }
     UniqueKeyLoader.add_implicit_resolver(bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
@@ -452,6 +455,10 @@ def universe_from_data(data: Any, path: Path | str = "<data>") -> Universe:
         raise CatalogError(f"{path}: expected a mapping with a 'funds' list, got a {type(data).__name__}")
     if "funds" not in data:
         raise CatalogError(f"{path}: missing the 'funds' list")
+    if not isinstance(data["funds"], list) or not data["funds"]:
+        raise CatalogError(f"{path}: funds: expected a non-empty list of funds; nothing to estimate")
+    if "stocks" in data and data["stocks"] is not None and not isinstance(data["stocks"], dict):
+        raise CatalogError(f"{path}: stocks: expected a mapping of ticker -> {{name, sector}}, got a {type(data['stocks']).__name__}")
     data = dict(data)
     if data.get("reference") == "packaged":
         data = _merge_packaged_reference(data)

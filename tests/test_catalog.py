@@ -145,3 +145,20 @@ def test_parsed_catalog_cache_is_keyed_by_content_and_only_a_cache(tmp_path, mon
         load_universe(path)
     with pytest.raises(CatalogError, match="at most 5"):
         load_universe(path)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("funds: []\n", "non-empty list of funds"),
+        ("reference: packaged\nfunds:\n  - {ticker: AAA, name: x, leverage: 2, underlying: NDX, asset_class: equity}\n"
+         "underlyings:\n  - {id: NDX, name: n, kind: index, asset_class: equity, bucket: b}\nstocks: [1, 2]\n",
+         "stocks: expected a mapping"),
+        (SMALL_UNIVERSE.replace("aum_as_of: 2026-02-04}", "aum_as_of: 2026-13-45}", 1), r"funds\[0\] \(AAA\)\.aum_as_of"),
+    ],
+)
+def test_catalog_shapes_refused_with_the_field(tmp_path, text, match):
+    path = tmp_path / "u.yaml"
+    path.write_text(text)
+    with pytest.raises(CatalogError, match=match):
+        load_universe(path)

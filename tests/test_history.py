@@ -176,7 +176,7 @@ def test_read_creations_file(tmp_path):
         ("ticker,usd\nTQQQ,1\n", "creations_usd"),
         ("ticker,creations_usd\nTQQQ,abc\n", "line 2: TQQQ"),
         ("ticker,creations_usd\nTQQQ,1\nTQQQ,2\n", "twice"),
-        ("", "cannot read"),
+        ("", "empty creations CSV"),
     ]:
         bad = tmp_path / "bad.csv"
         bad.write_text(text)
