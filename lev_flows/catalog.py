@@ -365,13 +365,9 @@ def read_text(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> str:
     """Read a UTF-8 text file (a BOM is accepted) with a size bound and clear errors. Only a
     regular file is read, and never more than ``max_bytes`` + 1 bytes, whatever its size says
     (``/dev/zero`` or a FIFO would otherwise be read forever)."""
-    path = Path(path)
-    if not path.exists():
-        raise CatalogError(f"{path}: file not found")
-    if path.is_dir():
-        raise CatalogError(f"{path}: is a directory, expected a file")
-    if not path.is_file():
-        raise CatalogError(f"{path}: not a regular file (a device, FIFO or socket)")
+    from .io import check_input_file
+
+    path = check_input_file(path, error=CatalogError, allow_empty=True)  # empty YAML: named below
     size = path.stat().st_size
     if size > max_bytes:
         raise CatalogError(f"{path}: file is {size / 2**20:.0f} MB, larger than the {max_bytes / 2**20:.0f} MB limit")

@@ -22,20 +22,22 @@ def default_cache_dir() -> Path:
     return Path(base) / "lev_flows"
 
 
-def check_input_file(path: str | Path, what: str = "file") -> Path:
+def check_input_file(path: str | Path, what: str = "file", *, error: type | None = None, allow_empty: bool = False) -> Path:
     """The one check every reader of a user file makes first: the path exists, is a regular
-    file (not a directory, FIFO or device) and is not empty. Raises :class:`InputError`."""
+    file (not a directory, FIFO or device) and, unless ``allow_empty``, is not empty. Raises
+    ``error`` (default :class:`InputError`; the catalog reader passes :class:`CatalogError`)."""
     from .errors import InputError
 
+    error = error or InputError
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: {what} not found")
+        raise error(f"{path}: {what} not found")
     if path.is_dir():
-        raise InputError(f"{path}: is a directory, expected a {what}")
+        raise error(f"{path}: is a directory, expected a {what}")
     if not path.is_file():
-        raise InputError(f"{path}: not a regular file (a device, FIFO or socket), expected a {what}")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: empty {what}")
+        raise error(f"{path}: not a regular file (a device, FIFO or socket), expected a {what}")
+    if not allow_empty and path.stat().st_size == 0:
+        raise error(f"{path}: empty {what}")
     return path
 
 

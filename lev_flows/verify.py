@@ -199,7 +199,7 @@ def verify(
     own = regression_stats(fund_r, ref, min_days)
     peer = regression_stats(fund_r, peers, min_days)
     wk_min = max(min_days // 5, 12)
-    weekly = regression_stats(_weekly(np.where(np.isfinite(raw), raw, np.nan), dates), _weekly(ref, dates), wk_min)
+    weekly = regression_stats(_weekly(raw, dates), _weekly(ref, dates), wk_min)
     weekly_peer = regression_stats(_weekly(raw, dates), _weekly(peers, dates), wk_min)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a fund with no reference day: NaN

@@ -31,7 +31,6 @@ from .common import (
     emit_bytes,
     emit_frame,
     parse_date,
-    resolve_format,
     timestamp,
     top_option,
     warn,
@@ -99,7 +98,6 @@ def ladder(
             raise InputError("--chart draws the ladder; with --move, use `estimate --chart` style output instead")
         est = what_if(uni, parse_moves(move))
         warn(est.warnings)
-        fmt = resolve_format(fmt, output)
         if fmt is Format.table and output is None:
             print_tables(est, console(), top=15)
         else:

@@ -164,18 +164,16 @@ def table_text(show: "Callable") -> bytes:
     return rec.export_text().encode()
 
 
-def emit_frame(frame, fmt: Optional[Format], output: Optional[Path], force: bool, show: "Callable") -> None:
-    """An analysis table in the chosen format: ``show(console)`` prints it for people; csv,
-    json and parquet carry the frame itself (raw column names and full precision)."""
-    fmt = resolve_format(fmt, output)
+def emit_frame(frame, fmt: Format, output: Optional[Path], force: bool, show: "Callable") -> None:
+    """An analysis table in ``fmt`` (as :func:`prepare_outputs` resolved and checked it):
+    ``show(console)`` prints it for people; csv, json and parquet carry the frame itself (raw
+    column names and full precision)."""
     if fmt is Format.table:
         if output is None:
             show(console())
             return
         emit_bytes(table_text(show), output, force)
         return
-    if fmt is Format.parquet and output is None:
-        raise InputError("--format parquet needs --output FILE")
     emit_bytes(frame_bytes(frame, fmt), output, force)
 
 

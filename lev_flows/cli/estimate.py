@@ -29,14 +29,13 @@ from .common import (
     RETRIES,
     TIMEOUT,
     UNIVERSE,
-    check_outputs,
+    prepare_outputs,
     console,
     date_option,
     emit_bytes,
     http_settings,
     parse_date,
     parse_now,
-    resolve_format,
     top_option,
     warn,
 )
@@ -74,10 +73,7 @@ def estimate(
     from ..estimate import DayReturns, estimate as run_estimate
     from ..report import print_tables, render
 
-    check_outputs(output, chart, html, force=force)  # before any work: a bad path is the only message
-    fmt = resolve_format(fmt, output)
-    if fmt is Format.parquet and output is None:
-        raise InputError("--format parquet needs --output FILE")
+    fmt = prepare_outputs(fmt, output, chart, html, force=force)  # before any work: a bad path is the only message
     day = parse_date(date)
     if live and (returns is not None or prices is not None or date is not None or intraday):
         raise InputError("--live cannot be combined with --returns, --prices, --date or --intraday")
