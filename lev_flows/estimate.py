@@ -334,7 +334,10 @@ def estimate(
         at the previous close, e.g. :class:`lev_flows.sources.issuers.FundHoldings`). Daily
         funds with both use the exact ``L * N1 - E1`` (:func:`formula.holdings_rebalance_usd`)
         instead of the AUM formula; funds with only a NAV (Direxion files) use it as ``A``.
-        ``by_etf.rebalance_method`` says which was used.
+        A file whose ``E / N`` is not within 10% of ``L`` (formula.exposure_matches_leverage;
+        a bill counted as exposure, unsigned swap notionals) is not used for ``L * N1 - E1``:
+        the fund falls back to ``A * L * (L - 1) * r`` with the issuer NAV and is listed in the
+        warnings with the ratio. ``by_etf.rebalance_method`` says which was used.
     aum : start-of-day AUM per fund: a :class:`lev_flows.pointintime.AumDay` (point in time,
         with source, observation date and gap per fund; what :func:`lev_flows.estimate_day`
         passes) or a mapping ticker -> USD. Default: the catalog's ``aum_usd`` (its date in
@@ -396,13 +399,22 @@ def estimate(
     aum, provenance = _aum_inputs(universe, c, aum)  # an issuer's published NAV replaces it below
     rebalance_method = np.full(len(c.tickers), "A*L*(L-1)*r", dtype=object)
     exact = np.zeros(len(c.tickers), dtype=bool)
+    holdings_warnings: list[str] = []
     if holdings:
         nav0, exp0 = _holdings_arrays(c, holdings)
-        exact = c.resets_daily & np.isfinite(nav0) & np.isfinite(exp0)
+        published = c.resets_daily & np.isfinite(nav0) & np.isfinite(exp0)
+        consistent = formula.exposure_matches_leverage(nav0, exp0, c.leverage)
+        exact = published & consistent
         issuer_nav = c.resets_daily & np.isfinite(nav0) & ~exact
         aum = np.where(np.isfinite(nav0), nav0, aum)
         rebalance_method[issuer_nav] = "A*L*(L-1)*r, A = issuer NAV"
         rebalance_method[exact] = "holdings L*N1-E1"
+        for i in np.flatnonzero(published & ~consistent):  # a file that contradicts the fund: listed, never used
+            ratio = exp0[i] / nav0[i]
+            reason = (f"{c.tickers[i]}: holdings exposure / net assets = {ratio:+.2f}, not {c.leverage[i]:+g} "
+                      f"(within {formula.EXPOSURE_TOLERANCE:.0%}); A*L*(L-1)*r with the issuer NAV used")
+            rebalance_method[i] = f"A*L*(L-1)*r, A = issuer NAV (holdings E/N {ratio:+.2f}, not L)"
+            holdings_warnings.append(reason)
     if exclude_etns:  # the notes stay in the tables, marked, with no AUM and no flow
         etn = c.fund_structures == "ETN"
         aum = np.where(etn, np.nan, aum)
@@ -478,6 +490,7 @@ def estimate(
             )
     if unused:
         warnings.append(unknown_keys_message(universe, unused) + "; skipped")
+    warnings.extend(holdings_warnings)
     gap = coverage.aum_median_gap_sessions
     if gap is not None and math.isfinite(gap) and gap > MAX_MEDIAN_GAP:
         warnings.append(

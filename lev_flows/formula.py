@@ -139,6 +139,27 @@ def holdings_rebalance_usd(
     return releverage_usd(e0 * (1.0 + r), n0 + e0 * r, leverage)
 
 
+#: a holdings file whose exposure over net assets is further than this fraction of |L| from L is
+#: not used for ``L * N1 - E1`` (a file just after the close is on target within a few percent;
+#: a bill line counted as exposure or unsigned swap notionals are far off)
+EXPOSURE_TOLERANCE = 0.10
+
+
+def exposure_matches_leverage(
+    nav_usd: ArrayLike, exposure_usd: ArrayLike, leverage: ArrayLike, tolerance: float = EXPOSURE_TOLERANCE
+) -> np.ndarray:
+    """True where a holdings file is consistent with the fund: ``|E/N - L| <= tolerance * |L|``
+    (so an inverse fund's exposure must be negative). NaN inputs give False.
+
+    >>> exposure_matches_leverage([1e9, 1e9, 1e9], [3.05e9, 3.6e9, 3e9], [3, 3, -3]).tolist()
+    [True, False, False]
+    """
+    n, e, lev = _f(nav_usd), _f(exposure_usd), _f(leverage)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = e / n
+        return np.asarray(np.abs(ratio - lev) <= tolerance * np.abs(lev))
+
+
 def scheduled_rebalance_usd(
     aum_usd: ArrayLike,
     leverage: ArrayLike,

@@ -578,3 +578,53 @@ def test_a_cache_entry_edited_into_other_valid_json_is_not_trusted(server, tmp_p
     entry.write_text(json.dumps(doc))
     table = fetch(server, make_client(tmp_path)[0], ["STK1"])
     assert table.closes.loc["2026-02-04", "STK1"] == 95.0 and fake.hits["STK1"] == 2
+
+
+# ---- holdings path made safe: the file must agree with the fund before L*N1 - E1 is used ------
+
+def _proshares(ticker: str, lines: list[str], exposure_header: str = "Exposure Value") -> bytes:
+    head = (f"ProShares Test\n{ticker}\nAS OF 02/03/2026\n\n"
+            f"Fund Ticker,Fund Name,Security Ticker,Sedol,Description,Coupon,Maturity,Shares,{exposure_header},Market Value\n")
+    return (head + "\n".join(f"{ticker},ProShares Test,{line}" for line in lines) + "\n").encode()
+
+
+def test_a_bill_line_carrying_an_exposure_value_is_set_aside():
+    """The reviewer's TQQQ file: a T-bill line with an exposure value. Summed, it made E/N 3.55
+    (and TQQQ's -$2.7B a -$18.1B); it is collateral, never exposure."""
+    body = _proshares("AAA", [
+        ',,TEST INDEX SWAP GOLDMAN SACHS,,,"1","3,000,000,000.00","10,000,000.00"',
+        ',,UNITED STATES TREASURY BILL,0,03/05/2026,"1","550,000,000.00","550,000,000.00"',
+        ',,NET OTHER ASSETS (LIABILITIES) / CASH,,,,,"440,000,000.00"',
+    ])
+    h = parse_proshares("AAA", 200, body)
+    assert (h.nav_usd, h.exposure_usd, h.set_aside_exposure_usd) == (1e9, 3e9, 5.5e8)
+
+
+def test_the_exposure_column_is_found_by_its_stable_prefix():
+    body = _proshares("AAA", [
+        'STK1,1,STOCK ONE,,,"1","1,000,000,000.00","1,000,000,000.00"',
+        ',,E-MINI TEST INDEX FUTURES MAR26,,03/20/2026,"40","2,000,000,000.00",0.00',
+    ], exposure_header="Exposure Value (Notional + G/L)")
+    h = parse_proshares("AAA", 200, body)
+    assert (h.exposure_usd, h.futures_exposure_usd) == (3e9, 2e9)
+
+
+def test_holdings_that_contradict_the_fund_fall_back_and_are_listed(small_universe):
+    """Unsigned swap notionals on a -3x fund (E/N = +3) and a x10 exposure both fall back to
+    A*L*(L-1)*r with the issuer NAV, named in the warnings; a consistent file is used."""
+    from lev_flows.sources.issuers import FundHoldings
+
+    def h(t, nav, exp):
+        return FundHoldings(ticker=t, issuer="ProShares", as_of=None, nav_usd=nav, exposure_usd=exp, positions=2)
+
+    lev = {f.ticker: f.leverage for f in small_universe.funds}
+    inverse = next(t for t, L in lev.items() if L == -3)
+    est = estimate(small_universe, SMALL_RETURNS, holdings={"AAA": h("AAA", 1e9, 3.05e9), inverse: h(inverse, 4e8, 1.2e9)})
+    row = est.by_etf.set_index("ticker")
+    assert row.loc["AAA", "rebalance_method"] == "holdings L*N1-E1"
+    assert row.loc[inverse, "rebalance_method"] == "A*L*(L-1)*r, A = issuer NAV (holdings E/N +3.00, not L)"
+    r = row.loc[inverse, "underlying_return"]
+    assert row.loc[inverse, "rebalance_usd"] == pytest.approx(4e8 * -3 * -4 * r)
+    assert any(w.startswith(f"{inverse}: holdings exposure / net assets = +3.00, not -3") for w in est.warnings)
+    tenfold = estimate(small_universe, SMALL_RETURNS, holdings={"AAA": h("AAA", 1e9, 30.5e9)})
+    assert tenfold.by_etf.set_index("ticker").loc["AAA", "rebalance_method"].endswith("(holdings E/N +30.50, not L)")

@@ -6,7 +6,13 @@
   Coupon,Maturity,Shares,Exposure Value,Market Value``. ``Exposure Value`` is the notional
   of each stock, swap and futures line, so the fund's exposure ``E`` is their sum and its net
   assets ``N`` the sum of ``Market Value`` (cash and bills included): enough for the exact
-  re-leveraging trade (see :func:`lev_flows.formula.holdings_rebalance_usd`).
+  re-leveraging trade (see :func:`lev_flows.formula.holdings_rebalance_usd`). Columns are
+  matched by their stable prefix (``Exposure Value (Notional + G/L)`` is the exposure too);
+  cash, bills, repurchase agreements, money-market and collateral lines never count toward
+  ``E`` even when they carry an exposure value (they are set aside and reported), and the
+  futures lines' share of ``E`` is kept (that part of the trade does not reach the stocks'
+  closing auctions). Whether ``E / N`` is close to the fund's leverage is checked where the
+  leverage is known (:func:`lev_flows.estimate.estimate`), not here.
 * Direxion, ``{base}/holdings/{TICKER}.csv``: fund name, ticker, ``Shares Outstanding: N``,
   blank lines, then ``TradeDate,AccountTicker,StockTicker,SecurityDescription,Shares,Price,
   MarketValue,Cusip,HoldingsPercent``. Its swap lines carry market values, not notionals, so
@@ -46,6 +52,27 @@ class FundHoldings(BaseModel):
     shares_outstanding: float | None = None
     positions: int
     source_url: str = ""
+    #: exposure (USD) of the futures lines, part of ``exposure_usd``
+    futures_exposure_usd: float | None = None
+    #: exposure values found on cash / bill / collateral lines and left out of ``exposure_usd``
+    set_aside_exposure_usd: float = 0.0
+
+
+#: lines that are the fund's cash and collateral, never its exposure
+CASH_LINE = re.compile(
+    r"\b(CASH|TREASURY BILLS?|T-?BILLS?|REPURCHASE|REPO|MONEY MARKET|COLLATERAL|NET OTHER ASSETS|RECEIVABLE|PAYABLE|"
+    r"GOVT OBLIGATIONS? FUND|GOVERNMENT (?:MONEY|OBLIGATIONS))\b",
+    re.IGNORECASE,
+)
+FUTURES_LINE = re.compile(r"\bFUTURES?\b|\bFUT\b", re.IGNORECASE)
+
+
+def _column(row: dict, prefix: str) -> str | None:
+    """The column whose name starts with ``prefix`` (issuers append units or notes to it)."""
+    for name in row:
+        if name and name.strip().lower().startswith(prefix.lower()):
+            return name
+    return None
 
 
 def _number(text: str | None) -> float:
@@ -96,16 +123,30 @@ def _fund_rows(ticker: str, status: int, body: bytes, issuer: str, header: str, 
 
 
 def parse_proshares(ticker: str, status: int, body: bytes) -> FundHoldings:
-    """N = sum of ``Market Value`` (cash and bills included), E = sum of ``Exposure Value``."""
+    """N = sum of ``Market Value`` (cash and bills included), E = sum of ``Exposure Value`` over
+    the stock, swap and futures lines (cash and collateral lines set aside)."""
     lines, rows = _fund_rows(ticker, status, body, "ProShares", "Fund Ticker", "Fund Ticker")
-    if "Exposure Value" not in rows[0] or "Market Value" not in rows[0]:
+    exposure_col, market_col = _column(rows[0], "Exposure Value"), _column(rows[0], "Market Value")
+    if exposure_col is None or market_col is None:
         raise BadResponse("missing 'Exposure Value' or 'Market Value' columns")
+    exposure = futures = set_aside = 0.0
+    for r in rows:
+        value = _number(r[exposure_col])
+        description = f"{r.get('Description') or ''} {r.get('Security Ticker') or ''}"
+        if CASH_LINE.search(description):
+            set_aside += value
+        else:
+            exposure += value
+            if FUTURES_LINE.search(description):
+                futures += value
     return FundHoldings(
         ticker=ticker.upper(),
         issuer="ProShares",
         as_of=next((_date(line) for line in lines if line.upper().startswith("AS OF")), None),
-        nav_usd=sum(_number(r["Market Value"]) for r in rows),
-        exposure_usd=sum(_number(r["Exposure Value"]) for r in rows),
+        nav_usd=sum(_number(r[market_col]) for r in rows),
+        exposure_usd=exposure,
+        futures_exposure_usd=futures,
+        set_aside_exposure_usd=set_aside,
         positions=len(rows),
     )
 
