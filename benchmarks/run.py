@@ -231,7 +231,7 @@ def case_store_read(quick: bool) -> dict:
 def case_monte_carlo(quick: bool) -> dict | None:
     """`lev_flows.montecarlo.monte_carlo`: 100,000 bootstrap scenarios of the total flow
     (its hand-worked exactness is in tests/test_history.py)."""
-    from lev_flows.montecarlo import monte_carlo, sensitivity_by_underlying
+    from lev_flows.montecarlo import monte_carlo
     from lev_flows.returns import load_price_dir
 
     if not SHARED.is_dir():

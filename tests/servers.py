@@ -1,7 +1,10 @@
 """Stand-ins for the real data services, served over HTTP on 127.0.0.1 inside the tests.
 
 :class:`FakeYahoo` answers ``/v8/finance/chart/{symbol}`` in Yahoo's chart JSON from a price
-table, and can be told to misbehave per symbol, request by request:
+table, and ``/v8/finance/spark?symbols=A,B&range=1d`` (live quotes, up to 20 symbols) in its
+spark JSON. ``latency_s`` delays every answer (a distant service); ``quote_at`` is the clock of
+live quotes and may be moved between requests. It can be told to misbehave per symbol (or, with
+the key ``"spark"``, for the whole spark endpoint), request by request:
 
     "ok"          the chart JSON
     "500"         HTTP 500 with a text body
@@ -36,10 +39,15 @@ def _session_epoch(day: pd.Timestamp) -> int:
 
 
 class FakeYahoo:
-    def __init__(self, closes: pd.DataFrame, faults: dict[str, list[str]] | None = None, quote_at: str | None = None):
+    def __init__(self, closes: pd.DataFrame, faults: dict[str, list[str]] | None = None, quote_at: str | None = None,
+                 latency_s: float = 0.0, flat_unknown: bool = False):
         self.closes = closes
+        #: a real service knows every symbol: give one the table lacks a flat price
+        self.flat_unknown = flat_unknown
         self.faults = dict(faults or {})
         self.quote_at = pd.Timestamp(quote_at, tz=NEW_YORK) if quote_at else None
+        self.latency_s = latency_s
+        self.requests = 0
         self.hits: Counter[str] = Counter()
         self._lock = threading.Lock()
 
@@ -75,7 +83,46 @@ class FakeYahoo:
 
     # ---- the HTTP handler ----------------------------------------------------------------
 
+    def spark(self, request: Request) -> Response:
+        """Live quotes of up to 20 symbols in one answer; unknown symbols are left out."""
+        with self._lock:
+            n = self.hits["spark"]
+            self.hits["spark"] += 1
+        actions = self.faults.get("spark", ["ok"])
+        action = actions[min(n, len(actions) - 1)]
+        if action == "500":
+            return Response("Internal Server Error", status=500)
+        if action == "html":
+            return Response("<!DOCTYPE html><html><body>blocked</body></html>", content_type="text/html")
+        asked = [s if s.startswith("^") else s.replace("-", ".") for s in request.args.get("symbols", "").split(",") if s]
+        if len(asked) > 20:
+            return Response('{"spark":{"result":null,"error":{"code":"Bad Request","description":"too many symbols"}}}', status=400)
+        result = []
+        for sym in asked:
+            if sym in self.closes.columns and sym not in self.faults:
+                with self._lock:
+                    self.hits[sym] += 1
+                chart = self.chart(sym, {"range": "1d"})["chart"]["result"][0]
+                chart["meta"]["symbol"] = sym if sym.startswith("^") else sym.replace(".", "-")
+                result.append({"symbol": chart["meta"]["symbol"], "response": [chart]})
+        return Response(json.dumps({"spark": {"result": result, "error": None}}), content_type="application/json")
+
+    def _know(self, symbols: list[str]) -> None:
+        with self._lock:
+            for sym in symbols:
+                if sym and sym not in self.closes.columns:
+                    self.closes = self.closes.assign(**{sym: 100.0})
+
     def __call__(self, request: Request) -> Response:
+        with self._lock:
+            self.requests += 1
+        if self.flat_unknown:
+            raw = request.args.get("symbols", "").split(",") if request.path.endswith("/spark") else [request.path.rsplit("/", 1)[1]]
+            self._know([s if s.startswith("^") else s.replace("-", ".") for s in raw])
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        if request.path.endswith("/spark"):
+            return self.spark(request)
         symbol = request.path.rsplit("/", 1)[1]
         symbol = symbol if symbol.startswith("^") else symbol.replace("-", ".")
         with self._lock:

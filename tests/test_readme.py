@@ -16,11 +16,9 @@ import re
 import shutil
 import subprocess
 import sys
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from tests.conftest import ROOT, SHARED
@@ -61,26 +59,6 @@ def readme_snippets() -> list[tuple[str, str]]:
 SNIPPETS = readme_snippets()
 
 
-class AnyYahoo:
-    """FakeYahoo over the shared closes; a symbol the tables lack gets a flat price (a real
-    service knows every symbol; the estimate's numbers are not what this test checks)."""
-
-    def __init__(self, closes: pd.DataFrame):
-        from tests.servers import FakeYahoo
-
-        self.fake = FakeYahoo(closes, quote_at="2026-02-04 15:30")
-        self.lock = __import__("threading").Lock()
-
-    def handler(self, request):
-        symbol = request.path.rstrip("/").rsplit("/", 1)[-1]
-        symbol = symbol if symbol.startswith("^") else symbol.replace("-", ".")
-        with self.lock, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # one column added per unknown symbol
-            if symbol not in self.fake.closes.columns:
-                self.fake.closes[symbol] = 100.0
-        return self.fake(request)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Servers, the folder layout and the environment the README's commands run in."""
@@ -97,8 +75,12 @@ def world(tmp_path_factory):
     closes = load_price_dir(SHARED / "prices")
     closes = closes[closes.index <= "2026-02-04"]
     closes = closes.loc[:, closes.notna().sum() >= 2].copy()  # a quote needs a previous close
-    yahoo = AnyYahoo(closes)
-    srv.expect_request(re.compile(r"^/v8/finance/chart/.*")).respond_with_handler(yahoo.handler)
+    from tests.servers import FakeYahoo
+
+    # a real service knows every symbol: those the tables lack get a flat price (the estimate's
+    # numbers are not what this test checks)
+    yahoo = FakeYahoo(closes, quote_at="2026-02-04 15:30", flat_unknown=True)
+    srv.expect_request(re.compile(r"^/v8/finance/(chart/.*|spark)$")).respond_with_handler(yahoo)
 
     def nav(request):  # the issuer's NAV history download, for any fund
         ticker = request.path.rsplit("/", 1)[-1].split("-")[0]

@@ -25,7 +25,7 @@ from lev_flows.sources.yahoo import YahooChart
 from .conftest import SMALL_RETURNS
 from .servers import FakeYahoo, serve_text
 
-CHART = re.compile(r"^/v8/finance/chart/.+$")
+CHART = re.compile(r"^/v8/finance/(chart/.+|spark)$")
 
 #: hand-made closes for the small universe: on 2026-02-04 STK1 -5 %, STK2 +2.5 %, DDD +2 %
 SMALL_CLOSES = pd.DataFrame(
@@ -317,7 +317,9 @@ def test_daily_run_over_http_hand_worked(server, small_universe):
     client, _ = make_client()
     result = run_daily(small_universe, small_source(server, client), as_of=pd.Timestamp("2026-02-04").date())
     assert result.mode == "close" and result.failed == {}
-    assert result.symbols == 3  # STK1, STK2 (IDX's members; STK1 is also an underlying), DDD for gold
+    # first round: the six funds' own prices and GLD (gold's tracking ETF); this server has only
+    # DDD of them, so a second round fetches STK1 (CCC's stock) and STK2 (IDX's other member)
+    assert result.symbols == 9 and result.requests == 9
     assert result.estimate.total.rebalance_usd == pytest.approx(SMALL_TOTAL, abs=1e-3)
     assert result.estimate.as_of["returns_basis"] == "close-to-close"
 
@@ -360,7 +362,7 @@ def test_daily_failure_stops_or_reduces_coverage(server, small_universe):
     client, _ = make_client(attempts=2)
     source = small_source(server, client, {"DDD": ["500"]})
     day = pd.Timestamp("2026-02-04").date()
-    with pytest.raises(DataSourceError, match=r"^1 of 3 symbols failed; first: DDD: HTTP 500 server error after 2 tries \(http://127\.0\.0\.1"):
+    with pytest.raises(DataSourceError, match=r"^1 of 9 symbols failed; first: DDD: HTTP 500 server error after 2 tries \(http://127\.0\.0\.1"):
         run_daily(small_universe, source, as_of=day)
     result = run_daily(small_universe, source, as_of=day, allow_partial=True)
     assert list(result.failed) == ["DDD"]
@@ -436,7 +438,7 @@ def test_cli_daily_failure_is_one_line_exit_2(server, tmp_path, small_yaml):
     assert res.returncode == 2
     lines = res.stderr.splitlines()
     assert len(lines) == 1 and res.stderr.endswith("\n")  # one line, nothing before or after
-    assert lines[0].startswith("lev-flows: error: 2 of 3 symbols failed; first: ")
+    assert lines[0].startswith("lev-flows: error: 2 of 9 symbols failed; first: ")
     assert "--allow-partial" in lines[0] and "http://127.0.0.1:" in lines[0]
     assert not (tmp_path / "reports").exists()
     entries = cache_entries(tmp_path)  # STK1 only: the failures left nothing behind
@@ -447,7 +449,7 @@ def test_cli_daily_allow_partial_lists_failures(server, tmp_path, small_yaml):
     yahoo(server, {"DDD": ["html"]})
     res = run_online(server, tmp_path, "daily", "--as-of", "2026-02-04", "-u", str(small_yaml), "--allow-partial")
     assert res.returncode == 0, res.stderr
-    assert "1 of 3 symbols failed and were left out" in res.stdout
+    assert "1 of 9 symbols failed and were left out" in res.stdout
     assert "DDD: HTML page instead of JSON" in res.stdout
     doc = json.loads((tmp_path / "reports" / "2026-02-04" / "estimate.json").read_text())
     assert list(doc["fetch"]["failed"]) == ["DDD"]
@@ -628,3 +630,67 @@ def test_holdings_that_contradict_the_fund_fall_back_and_are_listed(small_univer
     assert any(w.startswith(f"{inverse}: holdings exposure / net assets = +3.00, not -3") for w in est.warnings)
     tenfold = estimate(small_universe, SMALL_RETURNS, holdings={"AAA": h("AAA", 1e9, 30.5e9)})
     assert tenfold.by_etf.set_index("ticker").loc["AAA", "rebalance_method"].endswith("(holdings E/N +30.50, not L)")
+
+
+# ---- fetch what the estimate needs: batched quotes, funds first ---------------------------------
+
+
+def test_live_quotes_come_in_spark_batches_with_the_chart_endpoint_as_fallback(server):
+    fake = yahoo(server, quote_at="2026-02-04T15:30")
+    client, _ = make_client()
+    source = YahooChart(client, server.url_for("/"), batch=2)
+    table = source.quotes(QuoteQuery(symbols=["STK1", "STK2", "DDD", "BRK.B", "NOPE"]))
+    assert fake.hits["spark"] == 3  # five symbols, two a request
+    assert table.closes.loc["2026-02-04", "BRK.B"] == 510.0 and table.closes.loc["2026-02-03", "STK1"] == 100.0
+    assert list(table.failed) == ["NOPE"] and "/v8/finance/chart/NOPE" in table.failed["NOPE"]  # asked once more, alone
+    assert client.requests == 4
+
+
+def test_a_failing_spark_endpoint_falls_back_to_one_request_per_symbol(server):
+    fake = yahoo(server, {"spark": ["html"]}, quote_at="2026-02-04T15:30")
+    client, _ = make_client()
+    table = YahooChart(client, server.url_for("/")).quotes(QuoteQuery(symbols=["STK1", "STK2", "DDD"]))
+    assert fake.hits["spark"] == 1 and table.failed == {}
+    assert table.closes.loc["2026-02-04"].to_dict() == {"STK1": 95.0, "STK2": 41.0, "DDD": 51.0}
+
+
+def test_an_answer_for_another_symbol_is_rejected():
+    from lev_flows.sources.http import BadResponse
+    from lev_flows.sources.yahoo import parse_chart, parse_spark
+
+    body = json.dumps({"chart": {"result": [{"meta": {"symbol": "MSFT", "regularMarketPrice": 1.0}}], "error": None}})
+    with pytest.raises(BadResponse, match="the answer is for MSFT, not AAPL"):
+        parse_chart("AAPL", 200, body.encode())
+    spark = {"spark": {"result": [{"symbol": "BRK-B", "response": [{"meta": {"symbol": "BRK-B"}}]},
+                                  {"symbol": "ZZZ", "response": [{"meta": {"symbol": "ZZZ"}}]}], "error": None}}
+    assert list(parse_spark("BRK.B,AAPL", 200, json.dumps(spark).encode())) == ["BRK.B"]  # ZZZ was not asked
+
+
+def test_a_live_estimate_fetches_funds_first_and_equals_the_offline_estimate(server, shared, tmp_path):
+    """The whole catalog live at 15:30 on 2026-02-04: the funds' own quotes, index symbols,
+    tracking ETFs and single stocks in batches (no composition stock), and the same estimate as
+    reading those two rows of prices from a local file."""
+    from lev_flows.catalog import load_universe
+    from lev_flows.daily import fetch_plan, run_daily
+    from lev_flows.returns import load_price_dir
+    from lev_flows.sources.local import LocalPrices
+
+    uni = load_universe()
+    closes = load_price_dir(shared / "prices").loc["2026-02-03":"2026-02-04"]
+    closes = closes.loc[:, closes.notna().all()]  # a quote has a last price and a previous close
+    fake = yahoo(server, quote_at="2026-02-04T15:30", closes=closes)
+    client, _ = make_client(concurrency=4)
+    now = pd.Timestamp("2026-02-04T15:30", tz="America/New_York")
+    live = run_daily(uni, YahooChart(client, server.url_for("/")), now=now, force_live=True, allow_partial=True, observations=pd.DataFrame())
+    plan = fetch_plan(uni)
+    assert live.symbols == len(plan.first)  # no second round: every underlying priced without its members
+    members = {s for m in plan.fallback.values() for s in m} - set(plan.first)
+    assert not members & set(fake.hits)  # not one composition stock asked
+    unknown = [s for s in plan.first if s not in closes.columns]
+    assert fake.hits["spark"] == -(-len(plan.first) // 20) and live.requests == fake.hits["spark"] + len(unknown)
+    two_rows = tmp_path / "two_rows.parquet"
+    closes.to_parquet(two_rows)
+    offline = run_daily(uni, LocalPrices(two_rows), as_of=now.date(), allow_partial=True, observations=pd.DataFrame())
+    assert live.estimate.total.rebalance_usd == offline.estimate.total.rebalance_usd
+    a = live.estimate.by_etf.set_index("ticker")["rebalance_usd"]
+    pd.testing.assert_series_equal(a, offline.estimate.by_etf.set_index("ticker")["rebalance_usd"])

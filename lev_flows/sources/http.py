@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -109,6 +110,8 @@ class HttpClient:
         self.settings = settings or HttpSettings()
         self._sleep = sleep
         self._started = time.monotonic()
+        self.requests = 0  # HTTP requests sent (retries included; cache hits not)
+        self._count_lock = threading.Lock()
         limits = httpx.Limits(max_connections=self.settings.concurrency, max_keepalive_connections=self.settings.concurrency)
         self._client = httpx.Client(
             timeout=httpx.Timeout(self.settings.timeout_s),
@@ -193,6 +196,8 @@ class HttpClient:
         if self.remaining() <= 0:
             raise RunDeadline(f"not fetched: the run's deadline of {s.run_deadline_s:g} s has passed")
         start = time.monotonic()
+        with self._count_lock:
+            self.requests += 1
         try:
             with self._client.stream("GET", url) as resp:
                 if resp.status_code == 429:

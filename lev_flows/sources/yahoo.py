@@ -9,7 +9,13 @@
                "error": null}}
 
 and for an unknown symbol HTTP 404 with ``{"chart": {"result": null, "error": {"code": "Not Found",
-"description": "No data found, symbol may be delisted"}}}``. Timestamps are the session's
+"description": "No data found, symbol may be delisted"}}}``.
+
+Live quotes are batched: ``GET {base}/v8/finance/spark?symbols=A,B,...&range=1d&interval=1d``
+(at most 20 symbols a request) answers ``{"spark": {"result": [{"symbol": "A", "response":
+[<one chart result as above>]}, ...], "error": null}}``; a symbol a batch does not answer, or a
+batch that fails, is asked again one by one on the chart endpoint. Daily closes stay on the
+chart endpoint (one request per symbol) because only it carries adjusted closes. Timestamps are the session's
 start in UTC; they are read as New York dates. Adjusted closes are used when present (the
 shared price tables are adjusted too). The base URL comes from ``LEV_FLOWS_YAHOO_URL`` or the
 constructor, so tests and mirrors can stand in for the real service.
@@ -76,9 +82,20 @@ def parse_chart(symbol: str, status: int, body: bytes) -> Chart:
         raise BadResponse(f"HTTP {status}")
     try:
         result = chart["result"][0]
-        meta = result["meta"]
     except (KeyError, IndexError, TypeError):
         raise BadResponse("chart result missing") from None
+    return _chart(symbol, result)
+
+
+def _chart(symbol: str, result: object) -> Chart:
+    """One chart result (``meta``, ``timestamp``, ``indicators``) -> :class:`Chart`; an answer
+    for another symbol than the one asked is rejected."""
+    meta = result.get("meta") if isinstance(result, dict) else None
+    if not isinstance(meta, dict):
+        raise BadResponse("chart result missing")
+    answered = meta.get("symbol")
+    if isinstance(answered, str) and to_yahoo(answered.upper()) != to_yahoo(symbol.upper()):
+        raise BadResponse(f"the answer is for {answered}, not {symbol}")
     stamps = result.get("timestamp") or []
     indicators = result.get("indicators") or {}
     try:
@@ -103,6 +120,37 @@ def parse_chart(symbol: str, status: int, body: bytes) -> Chart:
     )
 
 
+def parse_spark(batch: str, status: int, body: bytes) -> dict[str, Chart]:
+    """Parse one spark response for the comma-separated symbols ``batch``: a :class:`Chart` per
+    symbol answered (symbols not asked are ignored, a malformed entry is left out so that its
+    symbol is asked again on the chart endpoint); raise :class:`BadResponse` for the whole."""
+    if not body.strip():
+        raise BadResponse(f"empty body (HTTP {status})")
+    if body.lstrip()[:1] == b"<":
+        raise BadResponse(f"HTML page instead of JSON (HTTP {status}; blocked, or an error page)")
+    if status >= 400:
+        raise BadResponse(f"HTTP {status}")
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise BadResponse(f"malformed or truncated JSON ({len(body):,} bytes)") from None
+    spark = doc.get("spark") if isinstance(doc, dict) else None
+    if not isinstance(spark, dict) or not isinstance(spark.get("result"), list):
+        raise BadResponse("JSON without a 'spark' result list")
+    asked = {to_yahoo(s): s for s in batch.split(",")}
+    out: dict[str, Chart] = {}
+    for item in spark["result"]:
+        sym = asked.get(item.get("symbol")) if isinstance(item, dict) else None
+        response = item.get("response") if sym else None
+        if not isinstance(response, list) or not response:
+            continue
+        try:
+            out[sym] = _chart(sym, response[0])
+        except BadResponse:
+            continue
+    return out
+
+
 def _num(v) -> float | None:
     try:
         f = float(v)
@@ -111,13 +159,22 @@ def _num(v) -> float | None:
     return f if np.isfinite(f) and f > 0 else None
 
 
+#: symbols per spark request (Yahoo answers at most 20)
+SPARK_BATCH = 20
+
+
 class YahooChart:
-    """Daily closes and live quotes from the Yahoo chart endpoint (one request per symbol)."""
+    """Daily closes from the Yahoo chart endpoint (one request per symbol) and live quotes from
+    the spark endpoint (``batch`` symbols a request; ``batch=1`` uses the chart endpoint only).
+    ``quotes_ttl_s`` is how long a quote is served from the cache (0 for a watch that refreshes)."""
 
     name = "yahoo"
 
-    def __init__(self, client: HttpClient, base_url: str | None = None):
+    def __init__(self, client: HttpClient, base_url: str | None = None, *, batch: int = SPARK_BATCH,
+                 quotes_ttl_s: float = QUOTES_TTL_S):
         self.client = client
+        self.batch = max(1, min(int(batch), SPARK_BATCH))
+        self.quotes_ttl_s = quotes_ttl_s
         if base_url is not None and not base_url.strip():  # an empty --base-url is a mistake, not "the default"
             from ..errors import InputError
 
@@ -164,10 +221,7 @@ class YahooChart:
         """Previous close and last price per symbol, as a two-row table (previous session, today)."""
         from ..calendar import previous_session
 
-        params = {"range": "1d", "interval": "1d"}
-        charts, failed = self.client.get_many(
-            ((s, self.url(s), params) for s in query.symbols), parse_chart, ttl_s=QUOTES_TTL_S, progress=progress
-        )
+        charts, failed = self._quote_charts(query.symbols, progress)
         last, prev, times = {}, {}, []
         for sym, ch in charts.items():
             if ch.last_price is None or ch.previous_close is None or ch.market_time is None:
@@ -177,7 +231,11 @@ class YahooChart:
             times.append(ch.market_time)
         if not times:
             return PriceTable(closes=pd.DataFrame(), failed=dict(sorted(failed.items())), source=self.label)
-        stamp = max(times)
+        stamp = max(times)  # the session is the newest quote's; an older quote is last session's close
+        for sym, t in list(zip(last, times)):  # a quote from another session is not today's move
+            if t.date() < stamp.date():
+                failed[sym] = f"{sym}: quote from {t:%Y-%m-%d %H:%M}, not today's session ({self.url(sym)})"
+                del last[sym], prev[sym]
         session = stamp.date()
         index = pd.DatetimeIndex([pd.Timestamp(previous_session(session)), pd.Timestamp(session)], name="date")
         frame = pd.DataFrame([prev, last], index=index)
@@ -188,5 +246,33 @@ class YahooChart:
             basis=f"live {stamp:%H:%M} New York",
         )
 
+    def _quote_charts(self, symbols: list[str], progress: Progress | None) -> tuple[dict[str, Chart], dict[str, str]]:
+        """Live charts of ``symbols``: spark batches first, then the chart endpoint one by one
+        for what a batch did not answer (a failed batch, a symbol left out)."""
+        params = {"range": "1d", "interval": "1d"}
+        charts: dict[str, Chart] = {}
+        rest = list(symbols)
+        if self.batch > 1 and len(rest) > 1:
+            batches = [",".join(rest[i : i + self.batch]) for i in range(0, len(rest), self.batch)]
 
-__all__ = ["YahooChart", "parse_chart", "to_yahoo", "BASE_URL_ENV", "DEFAULT_BASE_URL"]
+            got, _ = self.client.get_many(
+                ((b, f"{self.base_url}/v8/finance/spark", {**params, "symbols": ",".join(map(to_yahoo, b.split(",")))}) for b in batches),
+                parse_spark, ttl_s=self.quotes_ttl_s, progress=None,
+            )
+            for answer in got.values():
+                charts.update(answer)
+            if progress is not None:
+                for sym in charts:
+                    progress(sym, True)
+            rest = [s for s in rest if s not in charts]
+        if rest:
+            more, failed = self.client.get_many(
+                ((s, self.url(s), params) for s in rest), parse_chart, ttl_s=self.quotes_ttl_s, progress=progress
+            )
+            charts.update(more)
+        else:
+            failed = {}
+        return charts, failed
+
+
+__all__ = ["YahooChart", "parse_spark", "SPARK_BATCH", "parse_chart", "to_yahoo", "BASE_URL_ENV", "DEFAULT_BASE_URL"]
