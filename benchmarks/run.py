@@ -8,6 +8,8 @@ Cases (each checks its result against a baseline or the one-day engine before ti
   3. daily history over the shared price range, with look-through (needs ../shared/data)
   4. 100,000 Monte Carlo scenarios of the total flow
   5. the CLI end to end, cold, as a subprocess (`lev-flows estimate`)
+  6. a live estimate of the catalog against a loopback server with 100 ms per request: cold
+     (CLI) and a warm refresh, with request counts, against one request per symbol
 Results go to benchmarks/results/latest.json with the machine's core count.
 """
 
@@ -267,6 +269,79 @@ def case_cli(quick: bool) -> dict:
             "help_ratio": round(help_s / pandas_s, 2), "estimate_ratio": round(estimate_s / pandas_s, 2)}
 
 
+def case_live(quick: bool) -> dict | None:
+    """A live estimate of the whole catalog against a Yahoo-format server on 127.0.0.1 that
+    answers every request 100 ms late (tests/servers.FakeYahoo over the shared closes at
+    2026-02-04 15:30): cold, as the CLI (``lev-flows estimate --live``, new process, empty cache),
+    and warm, a second refresh on the same client (what ``watch`` does every minute). Baseline:
+    the same refresh with one chart request per symbol (``batch=1``), the way it was fetched
+    before. Targets: cold under 15 s, warm under 3 s, with the request count, and the live
+    total equal to the offline estimate from the same prices."""
+    if not SHARED.is_dir():
+        return None
+    import tempfile
+
+    from werkzeug.serving import make_server
+
+    from lev_flows.daily import run_daily
+    from lev_flows.returns import load_price_dir
+    from lev_flows.sources.http import HttpClient, HttpSettings
+    from lev_flows.sources.local import LocalPrices
+    from lev_flows.sources.yahoo import YahooChart
+    from tests.servers import FakeYahoo
+
+    closes = load_price_dir(SHARED / "prices").loc["2026-02-03":"2026-02-04"]
+    closes = closes.loc[:, closes.notna().all()]
+    fake = FakeYahoo(closes.copy(), quote_at="2026-02-04 15:30", latency_s=0.1, flat_unknown=True)
+    from werkzeug import Request
+
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    server = make_server("127.0.0.1", 0, Request.application(fake), threaded=True)
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    now = pd.Timestamp("2026-02-04 15:30", tz="America/New_York")
+    uni = load_universe()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "LEV_FLOWS_CACHE": f"{tmp}/cache", "LEV_FLOWS_DB": f"{tmp}/store.duckdb"}
+            exe = Path(sys.executable).parent / "lev-flows"
+            cmd = [str(exe) if exe.exists() else sys.executable, *([] if exe.exists() else ["-m", "lev_flows.cli"]),
+                   "estimate", "--live", "--allow-partial", "--now", "2026-02-04T15:30", "--base-url", url, "--format", "json"]
+            before = fake.requests
+            t0 = time.perf_counter()
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+            cold_s = time.perf_counter() - t0
+            cold_requests = fake.requests - before
+            live_total = json.loads(out.stdout)["total"]["rebalance_usd"]
+
+            def refresh(batch: int):
+                client = HttpClient(HttpSettings(concurrency=4))
+                source = YahooChart(client, url, batch=batch, quotes_ttl_s=0)
+                db = f"{tmp}/store.duckdb"
+                run_daily(uni, source, now=now, force_live=True, allow_partial=True, db=db)  # the first refresh
+                t = time.perf_counter()
+                res = run_daily(uni, source, now=now, force_live=True, allow_partial=True, db=db)
+                return time.perf_counter() - t, res
+
+            warm_s, warm = refresh(20)
+            base_s, _ = (float("nan"), None) if quick else refresh(1)
+            fake.closes.to_parquet(f"{tmp}/two_rows.parquet")  # with the flat prices it made up
+            offline = run_daily(uni, LocalPrices(f"{tmp}/two_rows.parquet"), as_of=now.date(), allow_partial=True,
+                                db=f"{tmp}/store.duckdb")
+    finally:
+        server.shutdown()
+    return {
+        "engine_s": warm_s, "baseline_s": None if quick else base_s, "cold_s": round(cold_s, 2),
+        "cold_requests": cold_requests, "warm_requests": warm.requests, "latency_ms": 100,
+        "equals_offline": bool(abs(live_total - offline.estimate.total.rebalance_usd) < 1.0),
+        "cold_ok": cold_s < 15.0, "warm_ok": warm_s < 3.0,
+    }
+
+
 def scaling() -> list[dict]:
     """Engine time as the universe grows (funds x stocks)."""
     rows = []
@@ -284,7 +359,7 @@ def scaling() -> list[dict]:
     return rows
 
 
-TARGETS = {"one_day": 0.050, "one_day_pit": 0.020, "history": 1.0, "store_read": 0.100, "monte_carlo": 2.0}
+TARGETS = {"live": 3.0, "one_day": 0.050, "one_day_pit": 0.020, "history": 1.0, "store_read": 0.100, "monte_carlo": 2.0}
 
 
 CASES = {
@@ -295,6 +370,7 @@ CASES = {
     "store_read": case_store_read,
     "monte_carlo": case_monte_carlo,
     "cli": case_cli,
+    "live": case_live,
 }
 SCALING = scaling
 

@@ -48,21 +48,32 @@ class FakeYahoo:
         self.quote_at = pd.Timestamp(quote_at, tz=NEW_YORK) if quote_at else None
         self.latency_s = latency_s
         self.requests = 0
+        #: symbol -> last price now, over the table's (a market that moves between refreshes)
+        self.live_prices: dict[str, float] = {}
+        self._quotes: dict = {}
         self.hits: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     # ---- the chart JSON ------------------------------------------------------------------
 
+    def _quote(self, symbol: str) -> tuple[float, float, pd.Timestamp]:
+        """(last, previous close, last bar's date) at ``quote_at``; ``live_prices`` overrides the last."""
+        key = (symbol, self.quote_at, id(self.closes))
+        hit = self._quotes.get(key)
+        if hit is None:
+            today = self.closes[symbol].dropna().loc[: pd.Timestamp(self.quote_at.date())]
+            hit = self._quotes[key] = (float(today.iloc[-1]), float(today.iloc[-2]), today.index[-1])
+        return self.live_prices.get(symbol, hit[0]), hit[1], hit[2]
+
     def chart(self, symbol: str, args) -> dict:
-        col = self.closes[symbol].dropna()
         if "range" in args:  # a live quote: last price now, previous close
             now = self.quote_at
-            today = col.loc[: pd.Timestamp(now.date())]
-            last, prev = float(today.iloc[-1]), float(today.iloc[-2])
+            last, prev, day = self._quote(symbol)
             meta = {"symbol": symbol, "regularMarketPrice": last, "chartPreviousClose": prev,
                     "regularMarketTime": int(now.timestamp())}
-            rows = today.iloc[-1:]
+            rows = pd.Series([last], index=[day])
         else:
+            col = self.closes[symbol].dropna()
             p1 = pd.Timestamp(int(args["period1"]), unit="s", tz="UTC").tz_convert(NEW_YORK).tz_localize(None)
             p2 = pd.Timestamp(int(args["period2"]), unit="s", tz="UTC").tz_convert(NEW_YORK).tz_localize(None)
             rows = col[(col.index >= p1.normalize()) & (col.index < p2)]
@@ -109,9 +120,10 @@ class FakeYahoo:
 
     def _know(self, symbols: list[str]) -> None:
         with self._lock:
-            for sym in symbols:
-                if sym and sym not in self.closes.columns:
-                    self.closes = self.closes.assign(**{sym: 100.0})
+            new = sorted({s for s in symbols if s and s not in self.closes.columns})
+            if new:
+                flat = pd.DataFrame(100.0, index=self.closes.index, columns=new)
+                self.closes = pd.concat([self.closes, flat], axis=1)
 
     def __call__(self, request: Request) -> Response:
         with self._lock:
