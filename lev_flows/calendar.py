@@ -135,8 +135,30 @@ def is_reset_day(day: dt.date, reset: str) -> bool:
     return bool(period_end_sessions(pd.DatetimeIndex([pd.Timestamp(day)]), reset)[0][0])
 
 
+def session_hours(day: dt.date) -> "tuple[pd.Timestamp, pd.Timestamp]":
+    """``(open, close)`` of the session ``day`` in New York time (early closes included)."""
+    cal = nyse()
+    return (cal.session_open(day.isoformat()).tz_convert(NEW_YORK), cal.session_close(day.isoformat()).tz_convert(NEW_YORK))
+
+
+def next_open(now: "pd.Timestamp") -> "pd.Timestamp":
+    """The next session's open after ``now`` (today's when it has not opened yet), New York time."""
+    import pandas as pd
+
+    cal = nyse()
+    now = pd.Timestamp(now)
+    now = now.tz_localize(NEW_YORK) if now.tzinfo is None else now
+    today = now.tz_convert(NEW_YORK).date()
+    if cal.is_session(today.isoformat()) and now < cal.session_open(today.isoformat()):
+        return cal.session_open(today.isoformat()).tz_convert(NEW_YORK)
+    nxt = cal.date_to_session(today.isoformat(), direction="next")
+    if nxt.date() == today:
+        nxt = cal.next_session(today.isoformat())
+    return cal.session_open(nxt).tz_convert(NEW_YORK)
+
+
 def previous_session(day: dt.date) -> dt.date:
     return nyse().previous_session(day.isoformat()).date()
 
 
-__all__ = ["period_end_sessions", "is_reset_day", "RESET_PERIODS", "nyse", "check_trading_day", "session_rows", "on_sessions", "market_state", "previous_session", "NEW_YORK"]
+__all__ = ["session_hours", "next_open", "period_end_sessions", "is_reset_day", "RESET_PERIODS", "nyse", "check_trading_day", "session_rows", "on_sessions", "market_state", "previous_session", "NEW_YORK"]

@@ -265,15 +265,19 @@ def _pyplot():
     return plt
 
 
-def _png(fig) -> bytes:
-    """Render a figure to PNG bytes and release it."""
+def _png(fig, fmt: str = "png") -> bytes:
+    """Render a figure to PNG (or ``fmt``: ``svg``, ``pdf``) bytes and release it."""
     import io
 
     import matplotlib.pyplot as plt
 
+    if fmt not in ("png", "svg", "pdf"):
+        from .errors import InputError
+
+        raise InputError(f"chart format {fmt!r}: use a .png, .svg or .pdf file")
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format=fmt, dpi=110)
     plt.close(fig)
     return buf.getvalue()
 
@@ -370,6 +374,32 @@ def montecarlo_png(result) -> bytes:
                  f"window {result.window[0]} .. {result.window[1]}{given})", fontsize=10)
     ax.grid(alpha=0.3)
     return _png(fig)
+
+
+def intraday_chart(path, session, fmt: str = "png", buckets: int = 4) -> bytes:
+    """The live estimate through an afternoon (:func:`lev_flows.watch.intraday_path`): the total
+    and the ``buckets`` largest index buckets, USD billions, stale refreshes marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    good = path[path["ok"].astype(bool)]
+    ax.plot(good["at"], good["total_usd"] / 1e9, marker="o", markersize=3, color="black", label="total")
+    cols = [c for c in path.columns if c.startswith("index: ")]
+    largest = sorted(cols, key=lambda c: -good[c].abs().max() if len(good) else 0)[:buckets]
+    for c in largest:
+        ax.plot(good["at"], good[c] / 1e9, linewidth=1, label=c.removeprefix("index: "))
+    for t in path.loc[~path["ok"].astype(bool), "at"]:
+        ax.axvline(t, color="#c0392b", alpha=0.3, linewidth=3)
+    if (~path["ok"].astype(bool)).any():
+        ax.plot([], [], color="#c0392b", alpha=0.3, linewidth=3, label="stale (source down)")
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set_ylabel("USD billions (+ buy / - sell at the close)")
+    ax.set_title(f"Live leveraged ETF rebalancing estimate, {session} (New York time)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    import matplotlib.dates as mdates
+
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    return _png(fig, fmt)
 
 
 def bars_png(labels: list[str], values: list[float], title: str, xlabel: str) -> bytes:

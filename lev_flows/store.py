@@ -1,5 +1,5 @@
 """The embedded database of what accumulates over time: AUM observations (and the imports
-that brought them).
+that brought them), and the intraday path of the live estimate (each ``watch`` refresh).
 
 One DuckDB file, created on first use. Where it lives, in order:
 
@@ -63,6 +63,24 @@ CREATE TABLE IF NOT EXISTS aum_observations (
     published DATE,
     imported_at TIMESTAMP NOT NULL,
     PRIMARY KEY (ticker, date, source_kind, source)
+);
+CREATE TABLE IF NOT EXISTS intraday_estimates (
+    session DATE NOT NULL,
+    refreshed_at TIMESTAMP NOT NULL,
+    ok BOOLEAN NOT NULL,
+    total_usd DOUBLE,
+    gross_usd DOUBLE,
+    auction_usd DOUBLE,
+    funds_priced INTEGER,
+    by_index VARCHAR,
+    top_funds VARCHAR,
+    top_stocks VARCHAR,
+    basis VARCHAR,
+    source VARCHAR,
+    requests INTEGER,
+    error VARCHAR,
+    recorded_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (session, refreshed_at)
 );
 CREATE TABLE IF NOT EXISTS imports (
     source VARCHAR NOT NULL,
@@ -285,6 +303,34 @@ class Store:
                 raise
             raise StoreError(f"{self.path}: import of {source_label} failed, nothing changed ({_first_line(exc)})") from None
         return int(changed)
+
+    # ---- the intraday path -----------------------------------------------------------------
+
+    #: columns of a refresh row (``refreshed_at`` is New York wall time, naive; the JSON columns hold
+    #: ``{bucket: usd}`` and ``[[ticker, usd], ...]``)
+    REFRESH_COLUMNS = ("session", "refreshed_at", "ok", "total_usd", "gross_usd", "auction_usd", "funds_priced", "by_index",
+                       "top_funds", "top_stocks", "basis", "source", "requests", "error")
+
+    def add_refresh(self, row: dict) -> None:
+        """Append one refresh of the live estimate (replacing one at the same instant), committed
+        at once so that an interrupt keeps every refresh before it."""
+        cols = [*self.REFRESH_COLUMNS, "recorded_at"]
+        values = [row.get(c) for c in self.REFRESH_COLUMNS] + [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)]
+        try:
+            self._con.execute(
+                f"INSERT OR REPLACE INTO intraday_estimates ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"{self.path}: cannot record the refresh ({_first_line(exc)})") from None
+
+    def intraday(self, session: dt.date) -> "pd.DataFrame":
+        """Every recorded refresh of ``session``, in time order."""
+        return self._con.execute(
+            f"SELECT {', '.join(self.REFRESH_COLUMNS)} FROM intraday_estimates WHERE session = ? ORDER BY refreshed_at", [session]
+        ).df()
+
+    def intraday_sessions(self) -> list[dt.date]:
+        return [r[0] for r in self._con.execute("SELECT DISTINCT session FROM intraday_estimates ORDER BY session").fetchall()]
 
     # ---- reads --------------------------------------------------------------------------------
 

@@ -30,15 +30,16 @@ COMMANDS = _commands()
 
 #: which part of the vocabulary each command must speak
 TABLES = {"estimate", "ladder", "liquidity", "history", "tracking", "creations", "montecarlo", "scorecard",
-          "aum show", "universe verify"}
+          "aum show", "universe verify", "watch"}
 CATALOG = TABLES - {"universe verify"} | {"daily", "universe verify", "aum import", "aum update"}
 PRICES = {"estimate", "daily", "ladder", "liquidity", "history", "tracking", "creations", "montecarlo", "scorecard",
           "aum show", "universe verify", "universe update"}
-CHARTS = {"estimate", "ladder", "liquidity", "history", "tracking", "creations", "montecarlo", "scorecard", "aum show"}
+CHARTS = {"estimate", "ladder", "liquidity", "history", "tracking", "creations", "montecarlo", "scorecard", "aum show",
+          "watch"}
 ONE_DAY = {"estimate", "daily", "ladder", "liquidity", "montecarlo"}
 RANGES = {"history", "tracking", "aum show", "universe verify"}
-TOP = {"estimate", "daily", "liquidity", "history", "tracking", "creations"}
-ETNS = {"estimate", "daily", "ladder", "liquidity", "history", "montecarlo", "scorecard"}
+TOP = {"estimate", "daily", "liquidity", "history", "tracking", "creations", "watch"}
+ETNS = {"estimate", "daily", "ladder", "liquidity", "history", "montecarlo", "scorecard", "watch"}
 
 
 def _options(cmd):

@@ -1,6 +1,7 @@
 """``lev-flows``: the command line, one module per command group, each thin over the API.
 
 * :mod:`.estimate`: ``estimate``, ``daily``;
+* :mod:`.live`: ``watch`` (the live estimate into the close, and its replay);
 * :mod:`.analysis`: ``ladder``, ``liquidity``, ``history``, ``tracking``, ``creations``,
   ``montecarlo``, ``scorecard``;
 * :mod:`.catalog`: ``universe validate|verify|import|update``, ``reference build|replay``;
@@ -19,7 +20,7 @@ import sys
 import typer
 
 from ..errors import LevFlowsError
-from . import analysis, aum, catalog, estimate
+from . import analysis, aum, catalog, estimate, live
 
 app = typer.Typer(
     add_completion=False,
@@ -28,7 +29,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain click help: fast (no rich import), flags without a metavar, choices listed
     help="Estimate the close-of-day rebalancing flows of leveraged and inverse ETFs.",
 )
-for _group in (estimate, analysis, catalog, aum):
+for _group in (estimate, live, analysis, catalog, aum):
     _group.register(app)
 
 

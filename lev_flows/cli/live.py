@@ -1,0 +1,239 @@
+"""``lev-flows watch``: the live estimate refreshed into the close (a rich Live view on a
+terminal, a line per refresh elsewhere), each refresh recorded in the store; ``--replay DATE``
+reads a recorded afternoon back as a table and a chart. Thin over :func:`lev_flows.watch.watch`
+and :func:`lev_flows.watch.intraday_path`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import InputError
+from .common import (
+    DB,
+    EXCLUDE_ETNS,
+    FORCE,
+    FORMAT,
+    Format,
+    NOW,
+    OUTPUT,
+    RETRIES,
+    TIMEOUT,
+    UNIVERSE,
+    console,
+    emit_frame,
+    http_settings,
+    parse_date,
+    parse_now,
+    prepare_outputs,
+    top_option,
+    write_chart,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(watch)
+
+
+def _clock_time(text: Optional[str], option: str) -> Optional[dt.time]:
+    if text is None:
+        return None
+    try:
+        return dt.time.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option}: {text!r} is not a time of day (expected HH:MM, New York)") from None
+
+
+def watch(
+    universe: Optional[Path] = UNIVERSE,
+    start: str = typer.Option("15:00", "--start", metavar="HH:MM", help="First refresh, New York time (or the open if later)."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="HH:MM", help="Last refresh before this time (default: the session's close)."),
+    interval: float = typer.Option(60.0, "--interval", min=1.0, max=3600.0, help="Seconds between refreshes."),
+    count: Optional[int] = typer.Option(None, "--count", min=1, max=10_000, help="Stop after this many refreshes."),
+    top: int = top_option(10, "Rows of the funds and stocks in the live view."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL", help="Price source base URL (default: $LEV_FLOWS_YAHOO_URL, else Yahoo)."),
+    timeout: float = TIMEOUT,
+    retries: int = RETRIES,
+    concurrency: int = typer.Option(4, "--concurrency", min=1, max=32, help="Requests in flight at once."),
+    db: Optional[Path] = DB,
+    exclude_etns: bool = EXCLUDE_ETNS,
+    replay: Optional[str] = typer.Option(None, "--replay", metavar="YYYY-MM-DD", help="Do not fetch: read the refreshes recorded for this session back (table, --output, --chart)."),
+    fmt: Optional[Format] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    chart: Optional[Path] = typer.Option(None, "--chart", metavar="FILE", help="With --replay: the path of the estimate through the afternoon, PNG or SVG by extension."),
+    force: bool = FORCE,
+    now: Optional[str] = NOW,
+) -> None:
+    """Refresh the live estimate every --interval seconds from --start (15:00 New York) to the
+    close, showing total, index buckets, top funds and stocks and the change since the last
+    refresh, and recording each refresh in the store. A refresh fetches the funds' own quotes,
+    index symbols, tracking ETFs and single stocks in batches of 20: about 50 requests for the
+    packaged catalog. Ctrl-C stops and keeps what was recorded; outside market hours it says
+    when the next session opens (exit 0)."""
+    if replay is None and (fmt is not None or output is not None or chart is not None):
+        raise InputError("--format, --output and --chart read a recorded afternoon; give --replay DATE")
+    if replay is not None:
+        _replay(parse_date(replay, "--replay"), db, fmt, output, chart, force)
+        return
+    start_t, until_t = _clock_time(start, "--start"), _clock_time(until, "--until")
+    from ..catalog import load_universe
+    from ..sources.http import HttpClient
+    from ..sources.yahoo import YahooChart
+    from ..watch import MarketClosed, OffsetClock, watch as run_watch
+
+    uni = load_universe(universe)
+    stamp = parse_now(now)
+    clock = OffsetClock(stamp) if stamp is not None else None
+    client = HttpClient(http_settings(timeout, retries, True, concurrency=concurrency))  # quotes: never from a cache
+    source = YahooChart(client, base_url, quotes_ttl_s=0)
+    view = _View(top=top, interval=interval, db=db)
+    try:
+        with view:
+            run_watch(uni, source, start=start_t, until=until_t, interval_s=interval, count=count, clock=clock, db=db,
+                      exclude_etns=exclude_etns, on_refresh=view.update, on_wait=view.waiting)
+    except MarketClosed as exc:
+        typer.echo(f"lev-flows: {exc}")
+        return
+    except KeyboardInterrupt:
+        view.summary(err=True, stopped=True)
+        raise
+    finally:
+        client.close()
+    view.summary()
+
+
+def _replay(day: dt.date, db, fmt, output, chart, force) -> None:
+    from ..watch import intraday_path
+
+    fmt = prepare_outputs(fmt, output, chart, force=force)
+    path = intraday_path(day, db)
+    if chart is not None:
+        from ..report import intraday_chart
+
+        write_chart(chart, lambda: intraday_chart(path, day, fmt=chart.suffix.lower().lstrip(".") or "png"), force)
+
+    def show(out):
+        from ..report import print_frame
+
+        table = path.copy()
+        table["at"] = table["at"].map(lambda t: f"{t:%H:%M:%S}")
+        table["ok"] = table["ok"].map(lambda ok: "ok" if ok else "stale")
+        usd = tuple(c for c in table.columns if c.endswith("_usd") or c.startswith("index: "))
+        print_frame(table.drop(columns=["error"]), f"Live estimate through the afternoon of {day} (USD, + = buy)", out, usd=usd)
+        for t, why in zip(path["at"], path["error"]):
+            if isinstance(why, str) and why:
+                out.print(f"  {t:%H:%M:%S} stale: {why}", highlight=False)
+
+    emit_frame(path, fmt, output, force, show)
+
+
+class _View:
+    """The live view: a rich Live on a terminal, else one line per refresh on stdout."""
+
+    def __init__(self, top: int, interval: float, db):
+        self.top, self.interval, self.db = top, interval, db
+        self.out = console()
+        self.live = None
+        self.refreshes: list = []
+
+    def __enter__(self):
+        if self.out.is_terminal:
+            from rich.live import Live
+
+            self.live = Live(console=self.out, auto_refresh=False)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.live is not None:
+            self.live.__exit__(*exc)
+
+    def waiting(self, first) -> None:
+        self.out.print(f"waiting for {first:%H:%M} New York to start (Ctrl-C to stop)", highlight=False)
+
+    def update(self, refresh, refreshes) -> None:
+        self.refreshes = refreshes
+        previous = next((r for r in reversed(refreshes[:-1]) if r.ok), None)
+        if self.live is not None:
+            self.live.update(_render(refresh, previous, len(refreshes), self.top, self.interval), refresh=True)
+        else:
+            self.out.print(_line(refresh, previous), highlight=False)
+
+    def summary(self, err: bool = False, stopped: bool = False) -> None:
+        if not self.refreshes:
+            return
+        day = self.refreshes[0].session
+        where = str(self.db) if self.db else "the store"
+        text = (f"{'stopped; ' if stopped else ''}{len(self.refreshes)} refreshes of {day} recorded in {where}: "
+                f"lev-flows watch --replay {day} --chart path.png")
+        typer.echo(text, err=err)
+
+
+def _usd(v) -> str:
+    from ..report import _usd as usd
+
+    return "n/a" if v is None else usd(v)
+
+
+def _change(v) -> str:
+    """A change between refreshes: n/a when there is none to compare, 0 when nothing moved."""
+    if v is None:
+        return "n/a"
+    return "0" if abs(v) < 0.5 else _usd(v)
+
+
+def _line(refresh, previous) -> str:
+    """One refresh as a line (logs, pipes)."""
+    head = f"{refresh.at:%H:%M:%S}"
+    if not refresh.ok:
+        since = f" since {refresh.stale_since:%H:%M:%S}" if refresh.stale_since is not None else ""
+        return f"{head}  STALE{since}: total {_usd(refresh.total_usd)} (last good); {refresh.error}"
+    change = refresh.change_usd(previous)
+    return (f"{head}  total {_usd(refresh.total_usd)}  change {_change(change)}  "
+            f"gross {_usd(refresh.gross_usd)}  closing auction {_usd(refresh.auction_usd)}  "
+            f"({refresh.funds_priced} funds, {refresh.requests if refresh.requests is not None else 'n/a'} requests"
+            f"{f', {refresh.failed} symbols failed' if refresh.failed else ''})")
+
+
+def _render(refresh, previous, n: int, top: int, interval: float):
+    """The live view: a header (stale marker included), totals, index buckets with their
+    change, top funds and stocks."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    head = Text(f"Leveraged ETF rebalancing, live {refresh.session} {refresh.at:%H:%M:%S} New York "
+                f"(refresh {n}, every {interval:g} s; Ctrl-C stops, the record stays)")
+    if not refresh.ok:
+        since = f" since {refresh.stale_since:%H:%M:%S}" if refresh.stale_since is not None else ""
+        head.append(f"\nSTALE{since}: {refresh.error}", style="bold red")
+    change = refresh.change_usd(previous)
+    totals = Table(show_edge=False, header_style="bold")
+    for c in ("total", "change", "gross", "closing auction", "funds priced", "requests"):
+        totals.add_column(c, justify="right")
+    totals.add_row(_usd(refresh.total_usd), _change(change), _usd(refresh.gross_usd),
+                   _usd(refresh.auction_usd), str(refresh.funds_priced or "n/a"), str(refresh.requests or "n/a"))
+    buckets = Table(title="By index", title_justify="left", show_edge=False, header_style="bold")
+    for c, j in (("bucket", "left"), ("rebalance", "right"), ("change", "right")):
+        buckets.add_column(c, justify=j)
+    before = previous.by_index if previous is not None and refresh.ok else {}
+    for name, usd in sorted(refresh.by_index.items(), key=lambda kv: -abs(kv[1])):
+        buckets.add_row(name, _usd(usd), _change(usd - before[name] if name in before else None))
+    lists = Table.grid(padding=(0, 4))
+    funds = Table(title=f"Top {top} funds", title_justify="left", show_edge=False, header_style="bold")
+    stocks = Table(title=f"Top {top} stocks", title_justify="left", show_edge=False, header_style="bold")
+    for t in (funds, stocks):
+        t.add_column("ticker")
+        t.add_column("USD", justify="right")
+    for ticker, usd in refresh.top_funds[:top]:
+        funds.add_row(ticker, _usd(usd))
+    for ticker, usd in refresh.top_stocks[:top]:
+        stocks.add_row(ticker, _usd(usd))
+    lists.add_row(funds, stocks)
+    return Group(head, totals, buckets, lists)
+
+
+__all__ = ["register", "watch"]
