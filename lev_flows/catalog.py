@@ -132,6 +132,28 @@ class LeveragedETF(_Model):
     #: why `lev-flows universe verify` flags this fund and the flag is expected (a proxy
     #: composition, stale quotes of a thin ETN, ...); a flag without it is a catalog error
     verify_note: str | None = None
+    #: share of the fund's exposure (so of its rebalance) held in futures, 0..1: that part trades
+    #: in the futures market, not in the stocks' closing auctions. None: not known (assumed 0,
+    #: and counted as unknown timing)
+    futures_share: float | None = Field(default=None, ge=0, le=1)
+    #: New York time ("HH:MM") at which the fund's swaps reset, when before the close: its dealers
+    #: hedge then, not in the closing auction. None: at the close
+    swap_reset: str | None = None
+
+    @field_validator("swap_reset", mode="before")
+    @classmethod
+    def _clock_time(cls, v: object) -> object:
+        if isinstance(v, int) and not isinstance(v, bool):  # YAML 1.1 reads an unquoted 15:00 as 900 (base 60)
+            v = f"{v // 60:02d}:{v % 60:02d}"
+        if v is None:
+            return v
+        try:
+            t = dt.time.fromisoformat(str(v))
+        except ValueError:
+            raise ValueError(f"swap_reset {v!r} is not a time of day (HH:MM, New York)") from None
+        if t >= dt.time(16, 0):
+            raise ValueError(f"swap_reset {v}: only a reset before the 16:00 close is recorded (leave it out for the close)")
+        return f"{t:%H:%M}"
 
     @field_validator("leverage")
     @classmethod

@@ -69,6 +69,12 @@ class FlowTotal(BaseModel):
     aum_usd: float
     n_funds: int
     n_funds_with_flow: int
+    #: the look-through flow expected in the stocks' closing auctions: without the futures part
+    #: and the funds whose swaps reset before the close (:func:`formula.auction_share`)
+    auction_usd: float | None = None
+    #: share of the gross look-through flow from funds whose execution timing is known (the
+    #: rest is assumed to trade in the auctions)
+    auction_timing_known: float | None = None
 
 
 class Coverage(BaseModel):
@@ -401,7 +407,7 @@ def estimate(
     exact = np.zeros(len(c.tickers), dtype=bool)
     holdings_warnings: list[str] = []
     if holdings:
-        nav0, exp0 = _holdings_arrays(c, holdings)
+        nav0, exp0, fut0 = _holdings_arrays(c, holdings)
         published = c.resets_daily & np.isfinite(nav0) & np.isfinite(exp0)
         consistent = formula.exposure_matches_leverage(nav0, exp0, c.leverage)
         exact = published & consistent
@@ -437,11 +443,24 @@ def estimate(
     und_rebalance = sum_by_code(c.fund_underlying, rebalance, c.n_underlyings)
     stock = stock_flows(c, und_flow)
     stock_single = stock_flows(c, np.where(c.underlying_is_single_stock, und_flow, 0.0))
+    # execution timing: the part of each fund's flow expected in the stocks' closing auctions
+    futures_share = c.fund_futures_share.copy()
+    if holdings:  # an issuer file measures it: futures exposure over exposure
+        futures_share = np.where(np.isfinite(fut0), fut0, futures_share)
+    auction = formula.auction_share(futures_share, c.fund_swap_early)
+    timing_known = np.isfinite(futures_share) | c.fund_swap_early
+    stock_auction = stock_flows(c, sum_by_code(c.fund_underlying, flow * auction, c.n_underlyings))
+    with np.errstate(invalid="ignore"):
+        lookthrough_known = np.abs(stock_flows(c, sum_by_code(c.fund_underlying, np.where(timing_known, np.abs(flow), 0.0), c.n_underlyings))).sum()
+        lookthrough_gross = np.abs(stock_flows(c, sum_by_code(c.fund_underlying, np.abs(flow), c.n_underlyings))).sum()
     sector = sector_flows(c, stock)
 
     fund_asset = c.underlying_asset_class[c.fund_underlying]
     by_etf = _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods, provenance, resets_today)
-    by_stock = _by_stock(c, stock, stock_single)
+    by_etf["futures_share"] = futures_share
+    by_etf["swap_reset"] = [f.swap_reset for f in universe.funds]
+    by_etf["auction_usd"] = flow * auction
+    by_stock = _by_stock(c, stock, stock_single, stock_auction)
     by_sector = pd.DataFrame({"sector": c.sectors, "flow_usd": sector})
     by_sector = by_sector[by_sector["flow_usd"] != 0].reset_index(drop=True)
     total_stock = stock.sum()
@@ -473,6 +492,8 @@ def estimate(
         aum_usd=float(np.nansum(aum)),
         n_funds=len(c.tickers),
         n_funds_with_flow=int((has_flow & (flow != 0)).sum()),
+        auction_usd=float(stock_auction.sum()),
+        auction_timing_known=float(lookthrough_known / lookthrough_gross) if lookthrough_gross > 0 else None,
     )
     warnings = [
         f"no return for {t} ({_bn(a)} AUM); its flow is left out, not counted as zero"
@@ -613,12 +634,13 @@ def _not_launched(universe: Universe, aum: Any) -> np.ndarray:
     return np.where(np.asarray(launched), "none", np.where(closed, "closed", "not launched"))
 
 
-def _holdings_arrays(c: CompiledUniverse, holdings: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Start-of-day NAV and exposure per fund (NaN where not published; a non-positive NAV
-    counts as not published)."""
+def _holdings_arrays(c: CompiledUniverse, holdings: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start-of-day NAV, exposure and futures share of exposure per fund (NaN where not
+    published; a non-positive NAV counts as not published)."""
     pos = {t: i for i, t in enumerate(c.tickers)}
     nav0 = np.full(len(c.tickers), np.nan)
     exp0 = np.full(len(c.tickers), np.nan)
+    fut0 = np.full(len(c.tickers), np.nan)
     for ticker, h in holdings.items():
         i = pos.get(ticker)
         if i is None:
@@ -628,7 +650,10 @@ def _holdings_arrays(c: CompiledUniverse, holdings: Mapping[str, Any]) -> tuple[
             nav0[i] = nav
             if exposure is not None and math.isfinite(exposure):
                 exp0[i] = exposure
-    return nav0, exp0
+                futures = getattr(h, "futures_exposure_usd", None)
+                if futures is not None and math.isfinite(futures) and exposure != 0:
+                    fut0[i] = min(max(futures / exposure, 0.0), 1.0)
+    return nav0, exp0, fut0
 
 
 def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods, provenance, resets_today) -> pd.DataFrame:
@@ -695,7 +720,9 @@ def _labels(c: CompiledUniverse) -> dict[str, pd.Series]:
     return c.labels
 
 
-def _by_stock(c: CompiledUniverse, stock: np.ndarray, single: np.ndarray) -> pd.DataFrame:
+def _by_stock(c: CompiledUniverse, stock: np.ndarray, single: np.ndarray, auction: np.ndarray) -> pd.DataFrame:
+    """Flow per stock, split by where it comes from (single-stock funds, index funds) and with
+    the part expected in the stock's closing auction (``auction_usd``)."""
     lab = _labels(c)
     df = pd.DataFrame(
         {
@@ -705,6 +732,7 @@ def _by_stock(c: CompiledUniverse, stock: np.ndarray, single: np.ndarray) -> pd.
             "flow_usd": stock,
             "single_stock_usd": single,
             "index_usd": stock - single,
+            "auction_usd": auction,
         }
     )
     return _sort_abs(df[df["flow_usd"] != 0], "flow_usd")

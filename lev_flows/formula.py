@@ -139,6 +139,18 @@ def holdings_rebalance_usd(
     return releverage_usd(e0 * (1.0 + r), n0 + e0 * r, leverage)
 
 
+def auction_share(futures_share: ArrayLike, swap_early: ArrayLike) -> FloatArray:
+    """Share of a fund's rebalance expected in the stocks' closing auctions: ``0`` when its swaps
+    reset before the close (the dealers hedge then), else ``1 - futures_share`` (the futures part
+    trades in the futures market). An unknown futures share (NaN) counts as 0: all in the auction.
+
+    >>> auction_share([0.25, np.nan, 0.25], [False, False, True]).tolist()
+    [0.75, 1.0, 0.0]
+    """
+    f = np.nan_to_num(_f(futures_share), nan=0.0)
+    return np.where(np.asarray(swap_early, dtype=bool), 0.0, 1.0 - f)
+
+
 #: a holdings file whose exposure over net assets is further than this fraction of |L| from L is
 #: not used for ``L * N1 - E1`` (a file just after the close is on target within a few percent;
 #: a bill line counted as exposure or unsigned swap notionals are far off)

@@ -91,6 +91,9 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
     total.add_row("rebalance (all funds)", _usd(t.rebalance_usd))
     total.add_row("  of which equity funds", _usd(t.equity_rebalance_usd))
     total.add_row("  looked through to stocks", _usd(t.lookthrough_usd))
+    if t.auction_usd is not None:
+        known = "n/a" if t.auction_timing_known is None else pct_text(t.auction_timing_known, signed=False)
+        total.add_row(f"    in the stocks' closing auctions (timing known for {known}, the rest assumed there)", _usd(t.auction_usd))
     total.add_row("net creations x L", _usd(t.creation_usd) if t.creation_usd else "not given")
     total.add_row("gross |rebalance|", _usd(t.gross_rebalance_usd))
     total.add_row("funds with a flow / in catalog", f"{t.n_funds_with_flow} / {t.n_funds}")
@@ -116,9 +119,10 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
         )
     console.print(etf)
 
-    stk = _table(f"Top {stocks} stocks (look-through)", ["ticker", "sector", "flow", "single-stock funds", "index funds"])
+    stk = _table(f"Top {stocks} stocks (look-through)", ["ticker", "sector", "flow", "single-stock funds", "index funds",
+                                                          "closing auction"])
     for r in est.by_stock.head(stocks).itertuples():
-        stk.add_row(r.ticker, r.sector, _usd(r.flow_usd), _usd(r.single_stock_usd), _usd(r.index_usd))
+        stk.add_row(r.ticker, r.sector, _usd(r.flow_usd), _usd(r.single_stock_usd), _usd(r.index_usd), _usd(r.auction_usd))
     console.print(stk)
 
     cov = _table("Coverage", ["", "value"])

@@ -694,3 +694,49 @@ def test_a_live_estimate_fetches_funds_first_and_equals_the_offline_estimate(ser
     assert live.estimate.total.rebalance_usd == offline.estimate.total.rebalance_usd
     a = live.estimate.by_etf.set_index("ticker")["rebalance_usd"]
     pd.testing.assert_series_equal(a, offline.estimate.by_etf.set_index("ticker")["rebalance_usd"])
+
+
+# ---- issuer execution timing: the part of the trade in the stocks' closing auctions -------------
+
+
+def test_closing_auction_part_hand_worked(small_yaml):
+    """AAA holds a quarter of its exposure in futures, BBB's swaps reset at 15:00. Flows: AAA
+    -120 M, BBB -120 M, CCC -20 M, EEE -4 M (SMALL_TOTAL's terms). In the auctions: AAA 0.75 *
+    -120 = -90 M, BBB none, CCC and EEE all: -114 M of the -264 M looked through."""
+    from lev_flows import load_universe
+
+    text = small_yaml.read_text()
+    text = text.replace("aum_usd: 1.0e9, aum_as_of: 2026-02-04}", "aum_usd: 1.0e9, aum_as_of: 2026-02-04, futures_share: 0.25}", 1)
+    text = text.replace("leverage: -3, underlying: IDX, asset_class: equity, aum_usd: 5.0e8, aum_as_of: 2026-02-04}",
+                        "leverage: -3, underlying: IDX, asset_class: equity, aum_usd: 5.0e8, aum_as_of: 2026-02-04, swap_reset: 15:00}")
+    small_yaml.write_text(text)
+    uni = load_universe(small_yaml)
+    assert uni.fund_by_ticker["BBB"].swap_reset == "15:00"  # unquoted 15:00 is 900 to YAML 1.1, read back as a time
+    est = estimate(uni, SMALL_RETURNS)
+    etf = est.by_etf.set_index("ticker")
+    assert etf.loc["AAA", "auction_usd"] == pytest.approx(-90e6) and etf.loc["BBB", "auction_usd"] == 0.0
+    assert est.total.lookthrough_usd == pytest.approx(-264e6)
+    assert est.total.auction_usd == pytest.approx(-90e6 - 20e6 - 4e6)
+    # timing known for AAA and BBB: 240 M of the 264 M gross look-through
+    assert est.total.auction_timing_known == pytest.approx(240 / 264)
+    stock = est.by_stock.set_index("ticker")
+    # STK1: 60 % of the IDX funds (AAA -90 M auction, EEE -4 M) + CCC -20 M
+    assert stock.loc["STK1", "auction_usd"] == pytest.approx(0.6 * (-90e6 - 4e6) - 20e6)
+    assert stock["auction_usd"].sum() == pytest.approx(est.total.auction_usd)
+
+
+def test_an_issuer_file_gives_the_futures_share(small_universe):
+    h = parse_proshares("AAA", 200, PROSHARES_AAA.encode())  # 100 M of futures in 3,050 M of exposure
+    est = estimate(small_universe, SMALL_RETURNS, holdings={"AAA": h})
+    row = est.by_etf.set_index("ticker").loc["AAA"]
+    assert row["futures_share"] == pytest.approx(100 / 3050)
+    assert row["auction_usd"] == pytest.approx(row["rebalance_usd"] * (1 - 100 / 3050))
+
+
+def test_a_swap_reset_at_or_after_the_close_is_refused(small_yaml):
+    from lev_flows import load_universe
+    from lev_flows.errors import CatalogError
+
+    small_yaml.write_text(small_yaml.read_text().replace("aum_as_of: 2026-02-04}", "aum_as_of: 2026-02-04, swap_reset: '16:30'}", 1))
+    with pytest.raises(CatalogError, match="swap_reset 16:30: only a reset before the 16:00 close"):
+        load_universe(small_yaml)

@@ -233,11 +233,11 @@ LEVERAGE_OVERRIDES: dict[str, tuple[float, str]] = {
 CURATED_FUNDS: list[dict[str, object]] = [
     {"ticker": "UVXY", "name": "ProShares Ultra VIX Short-Term Futures ETF", "issuer": "ProShares", "leverage": 1.5,
      "underlying": "VIXF", "asset_class": "volatility", "structure": "ETF", "reset": "daily",
-     "inception_date": "2011-10-03",
+     "inception_date": "2011-10-03", "futures_share": 1.0,
      "notes": "curated: missing from the screener snapshots; AUM from the issuer (lev-flows aum update UVXY)"},
     {"ticker": "SVXY", "name": "ProShares Short VIX Short-Term Futures ETF", "issuer": "ProShares", "leverage": -0.5,
      "underlying": "VIXF", "asset_class": "volatility", "structure": "ETF", "reset": "daily",
-     "inception_date": "2011-10-03",
+     "inception_date": "2011-10-03", "futures_share": 1.0,
      "notes": "curated: missing from the screener snapshots; AUM from the issuer (lev-flows aum update SVXY)"},
 ]
 
