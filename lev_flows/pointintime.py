@@ -284,8 +284,10 @@ def reach_back(closes: pd.DataFrame, observations: pd.DataFrame | None, tickers:
     return on_sessions(closes, start)
 
 
-def _launch_bounds(universe: Universe, grid: pd.DatetimeIndex, fund_closes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First and one-past-last close index (C) on which each fund has net assets."""
+def _launch_bounds(universe: Universe, grid: pd.DatetimeIndex, fund_closes: np.ndarray, data_row: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last close index (C) on which each fund has net assets. A fund with
+    no inception date counts as launched at its first price only when that price comes after
+    the first row of real data (``data_row``; the rows before it were added without prices)."""
     g = grid.to_numpy("datetime64[ns]")
     first = np.zeros(len(universe.funds), dtype=np.int64)
     end = np.full(len(universe.funds), len(grid), dtype=np.int64)
@@ -294,7 +296,7 @@ def _launch_bounds(universe: Universe, grid: pd.DatetimeIndex, fund_closes: np.n
     for i, f in enumerate(universe.funds):
         if f.inception_date is not None:
             first[i] = np.searchsorted(g, np.datetime64(f.inception_date, "ns"), side="left")
-        elif 0 < first_price[i] < len(grid):  # prices start after the table does: launched then
+        elif data_row < first_price[i] < len(grid):  # prices start after the table does: launched then
             first[i] = first_price[i]
         if f.closed_on is not None:  # the first day it no longer trades (no close from then on)
             end[i] = np.searchsorted(g, np.datetime64(f.closed_on, "ns"), side="left")
@@ -408,6 +410,7 @@ def point_in_time(
     c = compiled(universe)
     if len(closes) < 2:
         raise InputError("prices: fewer than two sessions; no return can be computed")
+    data_start = closes.index[0]
     closes = reach_back(closes, observations, c.tickers)
     grid = pd.DatetimeIndex(closes.index)
     day_r = daily_returns(closes)  # (T = C - 1, X)
@@ -438,7 +441,8 @@ def point_in_time(
     log_nav = np.vstack([np.zeros((1, F)), np.cumsum(np.log1p(growth), axis=0)])  # (C, F)
 
     observed, obs_source = _observation_grid(universe, grid, observations)
-    first, end = _launch_bounds(universe, grid, fund_closes)
+    # rows added by reach_back have no prices by construction: not a sign the fund had not launched
+    first, end = _launch_bounds(universe, grid, fund_closes, int(grid.searchsorted(data_start)))
     close_idx = np.arange(len(grid))[:, None]
     alive = (close_idx >= first[None, :]) & (close_idx < end[None, :])
     observed = np.where(alive, observed, np.nan)

@@ -99,7 +99,7 @@ class Refresh:
     def row(self) -> dict[str, Any]:
         """The store's row (:meth:`lev_flows.store.Store.add_refresh`)."""
         return {
-            "session": self.session, "refreshed_at": self.at.tz_convert(NEW_YORK).tz_localize(None).to_pydatetime(), "ok": self.ok,
+            "session": self.session, "refreshed_at": self.at.tz_convert(NEW_YORK).tz_localize(None).floor("ms").to_pydatetime(), "ok": self.ok,
             "total_usd": self.total_usd if self.ok else None, "gross_usd": self.gross_usd if self.ok else None,
             "auction_usd": self.auction_usd if self.ok else None, "funds_priced": self.funds_priced if self.ok else None,
             "by_index": json.dumps(self.by_index) if self.ok else None,

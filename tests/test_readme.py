@@ -48,11 +48,11 @@ def readme_snippets() -> list[tuple[str, str]]:
                         j += 1
                         cmd = cmd.rstrip()[:-1] + " " + lines[j].strip()
                     cmds.append(cmd)
-        for cmd in cmds:
-            for part in cmd.split("&&"):
-                part = re.split(r"\s{2,}#", part)[0].strip()
-                if part and not part.startswith(NOT_RUN):
-                    out.append(("sh", part))
+        for cmd in cmds:  # `a && b` runs as one snippet, without the set-up parts (pip, pytest)
+            parts = [re.split(r"\s{2,}#", part)[0].strip() for part in cmd.split("&&")]
+            parts = [p for p in parts if p and not p.startswith(NOT_RUN)]
+            if parts:
+                out.append(("sh", " && ".join(parts)))
     return out
 
 

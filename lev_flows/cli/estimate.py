@@ -61,7 +61,7 @@ def estimate(
     ignore_unknown: bool = typer.Option(False, "--ignore-unknown", help="With --returns: skip and list keys that are no underlying id or fund ticker (default: an error)."),
     creations: Optional[Path] = typer.Option(None, "--creations", metavar="CSV", help="CSV of net creations by fund (ticker, creations_usd): shown beside the rebalance."),
     db: Optional[Path] = DB,
-    live: bool = typer.Option(False, "--live", help="Intraday: live quotes against the previous close, from the HTTP source."),
+    live: bool = typer.Option(False, "--live", help="Intraday: live quotes against the previous close, from the HTTP source (funds' own quotes, indexes, ETFs and single stocks in batches of 20: about 50 requests for the packaged catalog)."),
     allow_partial: bool = ALLOW_PARTIAL,
     base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL", help="With --live: the price source's base URL."),
     deadline: float = DEADLINE,
@@ -222,7 +222,10 @@ def daily(
     now: Optional[str] = NOW,
 ) -> None:
     """The daily estimate: fetch the session's prices, estimate, write a dated report folder
-    (estimate.json, by_*.csv, chart.png, report.html) and print the tables."""
+    (estimate.json, by_*.csv, chart.png, report.html) and print the tables. It fetches the funds'
+    own prices, index symbols, tracking ETFs and single stocks (977 symbols for the packaged
+    catalog: live quotes in batches of 20, about 50 requests; closes one request a symbol), and a
+    composition's stocks only for an underlying none of those priced."""
     from ..catalog import load_universe
     from ..daily import write_report
     from ..report import print_tables

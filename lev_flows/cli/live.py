@@ -116,16 +116,23 @@ def _replay(day: dt.date, db, fmt, output, chart, force) -> None:
         write_chart(chart, lambda: intraday_chart(path, day, fmt=chart.suffix.lower().lstrip(".") or "png"), force)
 
     def show(out):
-        from ..report import print_frame
+        from ..report import _table
 
-        table = path.copy()
-        table["at"] = table["at"].map(lambda t: f"{t:%H:%M:%S}")
-        table["ok"] = table["ok"].map(lambda ok: "ok" if ok else "stale")
-        usd = tuple(c for c in table.columns if c.endswith("_usd") or c.startswith("index: "))
-        print_frame(table.drop(columns=["error"]), f"Live estimate through the afternoon of {day} (USD, + = buy)", out, usd=usd)
-        for t, why in zip(path["at"], path["error"]):
+        buckets = [c for c in path.columns if c.startswith("index: ")]
+        largest = sorted(buckets, key=lambda c: -path[c].abs().max())[:4]  # all of them in --output
+        t = _table(f"Live estimate through the afternoon of {day} (USD, + = buy; the 4 largest index buckets)",
+                   ["at", "state", "total", "change", "gross", "closing auction", "funds priced", "requests",
+                    *[c.removeprefix("index: ") for c in largest]])
+        for _, r in path.iterrows():
+            ok = bool(r["ok"])
+            t.add_row(f"{r['at']:%H:%M:%S}", "ok" if ok else "stale", _usd_or_na(r["total_usd"]),
+                      _change(r["change_usd"] if ok and r["change_usd"] == r["change_usd"] else None),
+                      _usd_or_na(r["gross_usd"]), _usd_or_na(r["auction_usd"]), _int_or_na(r["funds_priced"]),
+                      _int_or_na(r["requests"]), *[_usd_or_na(r[c]) for c in largest])
+        out.print(t)
+        for t_, why in zip(path["at"], path["error"]):
             if isinstance(why, str) and why:
-                out.print(f"  {t:%H:%M:%S} stale: {why}", highlight=False)
+                out.print(f"  {t_:%H:%M:%S} stale: {why}", highlight=False)
 
     emit_frame(path, fmt, output, force, show)
 
@@ -176,6 +183,14 @@ def _usd(v) -> str:
     from ..report import _usd as usd
 
     return "n/a" if v is None else usd(v)
+
+
+def _usd_or_na(v) -> str:
+    return "n/a" if v is None or v != v else _usd(float(v))
+
+
+def _int_or_na(v) -> str:
+    return "n/a" if v is None or v != v else str(int(v))
 
 
 def _change(v) -> str:
