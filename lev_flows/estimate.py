@@ -450,9 +450,9 @@ def estimate(
     auction = formula.auction_share(futures_share, c.fund_swap_early)
     timing_known = np.isfinite(futures_share) | c.fund_swap_early
     stock_auction = stock_flows(c, sum_by_code(c.fund_underlying, flow * auction, c.n_underlyings))
-    with np.errstate(invalid="ignore"):
-        lookthrough_known = np.abs(stock_flows(c, sum_by_code(c.fund_underlying, np.where(timing_known, np.abs(flow), 0.0), c.n_underlyings))).sum()
-        lookthrough_gross = np.abs(stock_flows(c, sum_by_code(c.fund_underlying, np.abs(flow), c.n_underlyings))).sum()
+    # gross look-through of a fund = |flow| x its underlying's total composition weight
+    looked = np.abs(np.nan_to_num(flow)) * np.bincount(c.comp_underlying, c.comp_weight, c.n_underlyings)[c.fund_underlying]
+    lookthrough_known, lookthrough_gross = looked[timing_known].sum(), looked.sum()
     sector = sector_flows(c, stock)
 
     fund_asset = c.underlying_asset_class[c.fund_underlying]
