@@ -120,6 +120,14 @@ def ladder(
     moves_arr = np.asarray(moves, dtype=float)
     if not np.all(np.isfinite(moves_arr)) or np.any(np.abs(moves_arr) >= 1):
         raise InputError("ladder: moves must be finite fractions between -1 and 1 (0.01 = 1 %)")
+    c = compiled(universe)
+    in_scope = np.isin(c.underlying_asset_class[c.fund_underlying], list(asset_classes)) & c.resets_daily
+    if in_scope.any() and len(moves_arr):
+        lev = float(np.abs(c.leverage[in_scope]).max())
+        worst = float(np.abs(moves_arr).max())
+        if 1.0 - lev * worst <= 0.0:  # a move that wipes out a fund: its linear flow means nothing
+            raise InputError(f"ladder: a move of {worst:.0%} would take the {lev:g}x funds to zero NAV or below "
+                             f"(1 + L*r <= 0 from {1 / lev:.1%}); keep the span under {100 / lev:.1f} %")
     sens = sensitivity_usd(universe, asset_classes)
     table = pd.DataFrame(np.outer(moves_arr, sens["usd_per_unit"].to_numpy()), columns=sens["bucket"], index=moves_arr)
     table.index.name = "move"

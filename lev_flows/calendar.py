@@ -65,7 +65,9 @@ def on_sessions(table: "pd.DataFrame", start: "pd.Timestamp | None" = None) -> "
     first = table.index[0] if start is None else min(pd.Timestamp(start).normalize(), table.index[0])
     sessions = pd.DatetimeIndex(nyse().sessions_in_range(first, table.index[-1]))
     sessions = sessions.tz_localize(None) if sessions.tz is not None else sessions
-    return table.reindex(sessions.union(table.index))
+    out = table.reindex(sessions.union(table.index))
+    out.index.name = table.index.name
+    return out
 
 
 def market_state(now: pd.Timestamp | None = None) -> tuple[dt.date, bool, pd.Timestamp]:

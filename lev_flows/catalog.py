@@ -41,7 +41,7 @@ from enum import Enum
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -121,7 +121,7 @@ class LeveragedETF(_Model):
     asset_class: AssetClass
     structure: Structure = Structure.ETF
     reset: ResetPeriod = ResetPeriod.daily
-    aum_usd: float | None = Field(default=None, ge=0)
+    aum_usd: float | None = Field(default=None, ge=0, le=1e12)
     aum_as_of: dt.date | None = None
     inception_date: dt.date | None = None
     closed_on: dt.date | None = None
@@ -163,6 +163,13 @@ class LeveragedETF(_Model):
             raise ValueError("leverage 0 is not a leveraged fund")
         if abs(v) > MAX_ABS_LEVERAGE:
             raise ValueError(f"|leverage| must be at most {MAX_ABS_LEVERAGE:g}, got {v:g}")
+        return v
+
+    @field_validator("leverage", "aum_usd", "shares_outstanding", "nav", "futures_share", mode="before")
+    @classmethod
+    def _not_a_bool(cls, v: object) -> object:
+        if isinstance(v, bool):  # YAML true is not $1
+            raise ValueError(f"{v!r} is not a number")
         return v
 
     @field_validator("aum_usd", "shares_outstanding", "nav")
@@ -237,7 +244,7 @@ class Universe(_Model):
 
     source: str | None = None
     as_of: dt.date | None = None
-    reference: str = "none"
+    reference: Literal["packaged", "none"] = "none"
     funds: list[LeveragedETF]
     underlyings: list[Underlying] = []
     stocks: dict[str, Stock] = {}

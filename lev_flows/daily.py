@@ -270,6 +270,7 @@ def run_daily(
 
         record_holdings(holdings, db=db)
     est = estimate(universe, returns, holdings=holdings or None, creations=creations, aum=pit.aum_day(row),
+                   on_impossible="drop" if allow_partial else "raise",
                    exclude_etns=exclude_etns)
     if holdings_failed:
         est.warnings.append(f"{len(holdings_failed)} issuer holdings files unusable (catalog AUM used): {', '.join(sorted(holdings_failed)[:12])}")

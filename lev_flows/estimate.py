@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from . import formula
+from . import formula, plausibility
 from .catalog import Universe
 from .errors import InputError
 from .lookthrough import (
@@ -115,6 +115,8 @@ class FlowEstimate:
     coverage: Coverage
     as_of: dict[str, Any]
     warnings: list[str]
+    #: the warnings about implausible inputs (also in ``warnings``); ``--strict`` makes them errors
+    implausible: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         t = self.total
@@ -244,6 +246,8 @@ def compiled(universe: Universe) -> CompiledUniverse:
 
 def check_return(key: str, value: Any, where: str = "returns") -> float:
     """Validate one return (a fraction). Raises :class:`InputError` naming the key."""
+    if isinstance(value, bool) or value is None:  # JSON true is not +100 %
+        raise InputError(f"{where}: {key}: return {value!r} is not a number")
     try:
         r = float(value)
     except (TypeError, ValueError):
@@ -322,6 +326,7 @@ def estimate(
     aum: Any | None = None,
     ignore_unknown: bool = False,
     exclude_etns: bool = False,
+    on_impossible: str = "raise",
 ) -> FlowEstimate:
     """Estimate the close-of-day rebalancing flows of every fund in ``universe``.
 
@@ -354,6 +359,12 @@ def estimate(
     exclude_etns : leave exchange-traded notes (catalog ``structure: ETN``) out: an ETN is the
         issuer's debt, and its hedge may not trade in the closing auction. They are listed with
         status ``excluded (ETN)`` and counted in ``coverage.n_funds_excluded``, never as zero.
+    on_impossible : a fund whose day is impossible (``1 + L * r <= 0``: its NAV would go
+        negative; :mod:`lev_flows.plausibility`) is an :class:`InputError` naming it and where
+        its return came from (``"raise"``), or is left without a return and listed in the
+        warnings (``"drop"``: what ``daily --allow-partial`` does). Implausible inputs (a return
+        beyond its asset class's limit, an AUM over $100B, an issuer NAV five times off the
+        fund's AUM) are warnings, also listed in ``FlowEstimate.implausible``.
 
     Returns
     -------
@@ -401,13 +412,21 @@ def estimate(
                 raise InputError(f"creations: {ticker}: creation {usd!r} is not a finite number")
             creation_in[pos[ticker]] = value
 
+    if on_impossible not in ("raise", "drop"):
+        raise InputError(f"on_impossible must be 'raise' or 'drop', not {on_impossible!r}")
     aum_in = aum
     aum, provenance = _aum_inputs(universe, c, aum)  # an issuer's published NAV replaces it below
+    implausible = _implausible_aum(c, aum)
     rebalance_method = np.full(len(c.tickers), "A*L*(L-1)*r", dtype=object)
     exact = np.zeros(len(c.tickers), dtype=bool)
     holdings_warnings: list[str] = []
     if holdings:
         nav0, exp0, fut0 = _holdings_arrays(c, holdings)
+        for i in np.flatnonzero(np.isfinite(nav0)):  # a unit slip (x1000) is not the fund's NAV
+            if plausibility.nav_unit_slip(nav0[i], aum[i]):
+                implausible.append(f"{c.tickers[i]}: issuer net assets {_bn(nav0[i])} against an AUM of {_bn(aum[i])} "
+                                   "(a unit slip?); the issuer file is not used")
+                nav0[i] = exp0[i] = fut0[i] = np.nan
         published = c.resets_daily & np.isfinite(nav0) & np.isfinite(exp0)
         consistent = formula.exposure_matches_leverage(nav0, exp0, c.leverage)
         exact = published & consistent
@@ -428,6 +447,8 @@ def estimate(
         creation_in = np.where(etn, 0.0, creation_in)
         provenance = {**provenance, "aum_method": np.where(etn, "excluded (ETN)", provenance["aum_method"])}
     resets_today, r_fund = _resets_today(universe, c, date, resets, r_fund, basis)
+    r_fund, dropped = _impossible_days(c, r_fund, aum, methods, fund_methods, source_name, on_impossible)
+    implausible.extend(_implausible_returns(c, r_fund))
     rebalance = formula.scheduled_rebalance_usd(aum, c.leverage, r_fund, resets_today)
     if exact.any():
         rebalance = np.where(exact, formula.holdings_rebalance_usd(nav0, exp0, c.leverage, r_fund), rebalance)
@@ -512,6 +533,8 @@ def estimate(
     if unused:
         warnings.append(unknown_keys_message(universe, unused) + "; skipped")
     warnings.extend(holdings_warnings)
+    warnings.extend(dropped)
+    warnings.extend(implausible)
     gap = coverage.aum_median_gap_sessions
     if gap is not None and math.isfinite(gap) and gap > MAX_MEDIAN_GAP:
         warnings.append(
@@ -534,6 +557,7 @@ def estimate(
         coverage=coverage,
         as_of=as_of,
         warnings=warnings,
+        implausible=implausible,
     )
 
 
@@ -632,6 +656,51 @@ def _not_launched(universe: Universe, aum: Any) -> np.ndarray:
     closed = getattr(aum, "closed", None)
     closed = np.zeros(len(universe.funds), dtype=bool) if closed is None else np.asarray(closed, dtype=bool)
     return np.where(np.asarray(launched), "none", np.where(closed, "closed", "not launched"))
+
+
+def _implausible_aum(c: CompiledUniverse, aum: np.ndarray) -> list[str]:
+    """AUM over $1T is impossible (an error naming the fund); over $100B, implausible."""
+    with np.errstate(invalid="ignore"):
+        over = np.flatnonzero(aum > plausibility.MAX_AUM_USD)
+        high = np.flatnonzero((aum > plausibility.PLAUSIBLE_AUM_USD) & (aum <= plausibility.MAX_AUM_USD))
+    if len(over):
+        i = over[0]
+        raise InputError(f"AUM of {c.tickers[i]}: {aum[i]:,.0f} USD is over $1T, more than any fund holds (given in thousands?)")
+    return [f"{c.tickers[i]}: AUM of {_bn(aum[i])} is implausible for one leveraged fund (over $100B; a unit slip?)" for i in high]
+
+
+def _impossible_days(c: CompiledUniverse, r_fund: np.ndarray, aum: np.ndarray, methods: Mapping[str, str],
+                     fund_methods: Mapping[str, str], source: str, on_impossible: str) -> tuple[np.ndarray, list[str]]:
+    """Funds whose day is impossible (``1 + L * r <= 0``): an error naming the largest, or
+    (``"drop"``) no return and a warning each."""
+    bad = np.flatnonzero(plausibility.negative_nav(c.leverage, r_fund))
+    bad = bad[np.argsort(-np.nan_to_num(aum[bad]), kind="stable")]
+    if not len(bad):
+        return r_fund, []
+    msgs = []
+    for i in bad:
+        t, u = str(c.tickers[i]), str(c.fund_underlying_ids[i])
+        where = fund_methods.get(t) or methods.get(u) or source
+        msgs.append(plausibility.nav_impossible_message(t, float(c.leverage[i]), float(r_fund[i]), f"{u}: {where}"))
+    if on_impossible == "raise":
+        more = f" (and {len(msgs) - 1} more funds)" if len(msgs) > 1 else ""
+        raise InputError(msgs[0] + more + "; check the return, or --allow-partial to leave such funds out")
+    out = r_fund.copy()
+    out[bad] = np.nan
+    return out, [m + "; left out" for m in msgs]
+
+
+def _implausible_returns(c: CompiledUniverse, r_fund: np.ndarray) -> list[str]:
+    """One warning per underlying whose return is beyond its asset class's limit."""
+    limit = plausibility.return_limit(c.underlying_asset_class, c.underlying_is_single_stock)[c.fund_underlying]
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(np.isfinite(r_fund) & (np.abs(r_fund) > limit))
+    seen: dict[str, str] = {}
+    for i in bad:
+        u = str(c.fund_underlying_ids[i])
+        seen.setdefault(u, f"{u}: a return of {r_fund[i]:+.1%} in one day is implausible (beyond {limit[i]:.0%}); "
+                           "was it given in percent?")
+    return list(seen.values())
 
 
 def _holdings_arrays(c: CompiledUniverse, holdings: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

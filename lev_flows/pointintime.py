@@ -411,6 +411,10 @@ def point_in_time(
     if len(closes) < 2:
         raise InputError("prices: fewer than two sessions; no return can be computed")
     data_start = closes.index[0]
+    from .calendar import in_range, on_sessions
+
+    if in_range(closes.index[0].date()) and in_range(closes.index[-1].date()):
+        closes = on_sessions(closes)  # a session missing from the table is a gap, never one day's return
     closes = reach_back(closes, observations, c.tickers)
     grid = pd.DatetimeIndex(closes.index)
     day_r = daily_returns(closes)  # (T = C - 1, X)

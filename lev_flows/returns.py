@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,9 +37,11 @@ PRICE_FILE_PATTERNS = tuple(
 VOLUME_FILE_PATTERNS = tuple(f"{k}_volume_*.{ext}" for ext in ("csv*", "parquet") for k in ("us_stocks", "etfs"))
 
 
-def read_close_table(path: str | Path) -> pd.DataFrame:
+def read_close_table(path: str | Path, kind: str = "close") -> pd.DataFrame:
     """A wide close table (``date`` then one column per ticker; CSV, gzipped CSV or Parquet,
-    where ``date`` may be the index) -> DataFrame indexed by date.
+    where ``date`` may be the index) -> DataFrame indexed by date. A cell that is there but is
+    not a number is an error, and so is a close that is not positive (``kind="volume"``: a
+    negative volume).
 
     Tickers are canonical (``BRK-B`` -> ``BRK.B``); index symbols keep their ``^``.
     """
@@ -63,7 +66,16 @@ def read_close_table(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: date {bad!r} is not a date")
     if dates.duplicated().any():
         raise InputError(f"{path}: duplicate date {dates[dates.duplicated()].iloc[0].date()}")
-    values = df.iloc[:, 1:].apply(pd.to_numeric, errors="coerce")
+    raw = df.iloc[:, 1:]
+    values = raw.apply(pd.to_numeric, errors="coerce")
+    text = raw.notna() & values.isna()  # a cell that is there but is not a number
+    if text.to_numpy().any():
+        i, j = np.argwhere(text.to_numpy())[0]
+        raise InputError(f"{path}: {raw.columns[j]} on {dates.iloc[i]:%Y-%m-%d}: {raw.iat[i, j]!r} is not a number"
+                         " (no thousands separators or currency signs)")
+    from .plausibility import check_closes
+
+    check_closes(values.to_numpy(dtype=float), list(dates), list(values.columns), str(path), allow_zero=kind == "volume")
     values.index = pd.DatetimeIndex(dates, name="date")
     values.columns = [c if str(c).startswith("^") else canonical_ticker(c) for c in values.columns]
     return values.sort_index()
@@ -92,7 +104,7 @@ def load_price_dir(directory: str | Path, kind: str = "close") -> pd.DataFrame:
     files = list(dict.fromkeys(p for pat in patterns for p in sorted(directory.glob(pat))))
     if not files:
         raise InputError(f"{directory}: no {kind} tables ({', '.join(patterns)})")
-    tables = [read_close_table(p) for p in files]
+    tables = [read_close_table(p, kind) for p in files]
     # long index histories (from 2010) are cut to the span of the other tables
     spans = [t.index for p, t in zip(files, tables) if not p.name.startswith("us_indexes")]
     if spans:
@@ -129,6 +141,15 @@ def _day_rows(closes: pd.DataFrame, date: dt.date) -> tuple[pd.Series, pd.Series
     pos = closes.index.get_loc(ts)
     if pos == 0:
         raise InputError(f"prices: {date} is the first day of the table; no previous close")
+    from .calendar import in_range, previous_session
+
+    before = closes.index[pos - 1].date()
+    if in_range(date) and before < previous_session(date):  # a gap: the change is not one day's
+        from .calendar import nyse
+
+        n = len(nyse().sessions_in_range(before.isoformat(), date.isoformat())) - 2
+        raise InputError(f"prices: the row before {date} is {before}, {n} sessions earlier; a change across a gap "
+                         f"is not one day's return (add the missing sessions)")
     return closes.iloc[pos], closes.iloc[pos - 1]
 
 
@@ -299,6 +320,21 @@ def composition_label(universe: Universe, underlying: str, priced_weight: float,
     return f"composition ({priced_weight:.0%} of weight priced{when}{ahead})"
 
 
+def _no_duplicate_keys(path: Path):
+    """A JSON object hook that refuses a key given twice (the CSV reader refuses it too; JSON
+    would silently keep the last)."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in seen:
+                raise InputError(f"{path}: {k} appears twice")
+            seen[k] = v
+        return seen
+
+    return hook
+
+
 def read_returns_file(path: str | Path) -> dict[str, float]:
     """Returns from a user file, as fractions keyed by underlying id or fund ticker.
 
@@ -318,7 +354,9 @@ def read_returns_file(path: str | Path) -> dict[str, float]:
     path = check_input_file(path, "returns file")
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(path.read_text("utf-8-sig"))
+            data = json.loads(path.read_text("utf-8-sig"), object_pairs_hook=_no_duplicate_keys(path))
+        except InputError:
+            raise
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: invalid JSON ({exc})") from None
         except (ValueError, RecursionError) as exc:  # a 5,000-digit number, arrays nested 100,000 deep

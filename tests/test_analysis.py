@@ -23,13 +23,20 @@ def test_sensitivity_hand_worked(small_universe):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.floats(min_value=-0.5, max_value=0.5), st.floats(min_value=-3, max_value=3))
+@given(st.floats(min_value=-0.3, max_value=0.3), st.floats(min_value=-1.1, max_value=1.1))
 def test_ladder_linear_in_move(small_universe, m, k):
-    table = ladder(small_universe, [m, k * m if abs(k * m) < 1 else m])
-    if abs(k * m) < 1:
+    """Linear in the move wherever every fund survives it (3x funds: |move| under 1/3)."""
+    table = ladder(small_universe, [m, k * m if abs(k * m) < 0.33 else m])
+    if abs(k * m) < 0.33:
         assert table["total"].iloc[1] == pytest.approx(k * table["total"].iloc[0], rel=1e-9, abs=1e-3)
     single = ladder(small_universe, [m])["Single stocks"].iloc[0]
     assert single == pytest.approx(0.2e9 * 2 * 1 * m, rel=1e-9, abs=1e-6)
+
+
+def test_a_ladder_move_that_wipes_out_a_fund_is_refused(small_universe):
+    with pytest.raises(InputError, match=r"a move of 34% would take the 3x funds to zero NAV or below \(1 \+ L\*r <= 0 from 33.3%\)"):
+        ladder(small_universe, [-0.34, 0.01])
+    assert ladder(small_universe, [-0.33])["total"].iloc[0] < 0  # just inside: still a number
 
 
 def test_ladder_matches_estimate(small_universe):

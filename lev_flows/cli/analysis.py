@@ -23,7 +23,9 @@ from .common import (
     PRICES,
     REPLAY_DATE,
     START,
+    STRICT,
     UNIVERSE,
+    check_strict,
     Vol,
     prepare_outputs,
     console,
@@ -76,6 +78,7 @@ def ladder(
     chart: Optional[Path] = CHART,
     force: bool = FORCE,
     exclude_etns: bool = EXCLUDE_ETNS,
+    strict: bool = STRICT,
 ) -> None:
     """Rebalance flow for hypothetical moves of all equity underlyings, per index bucket, on the
     point-in-time AUM at a session's close, and the "$ per 1 % S&P 500 move" with each underlying
@@ -98,6 +101,7 @@ def ladder(
             raise InputError("--chart draws the ladder; with --move, use `estimate --chart` style output instead")
         est = what_if(uni, parse_moves(move))
         warn(est.warnings)
+        check_strict(est, strict)
         if fmt is Format.table and output is None:
             print_tables(est, console(), top=15)
         else:

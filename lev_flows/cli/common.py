@@ -67,6 +67,7 @@ OUTPUT = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the ta
 CHART = typer.Option(None, "--chart", metavar="PNG", help="Also write a PNG chart to this file.")
 FORCE = typer.Option(False, "--force", help="Overwrite --output / --chart files that exist.")
 EXCLUDE_ETNS = typer.Option(False, "--exclude-etns", help="Leave exchange-traded notes out (listed as excluded, never as zero).")
+STRICT = typer.Option(False, "--strict", help="Implausible inputs (a move beyond its asset class's limit, an AUM over $100B ...) are errors, exit 2: for unattended runs.")
 NOW = typer.Option(None, "--now", hidden=True, help="Pretend the clock reads this (ISO, New York).")
 START = typer.Option(None, "--start", metavar="YYYY-MM-DD", help="First session, YYYY-MM-DD (default: the price table's first).")
 END = typer.Option(None, "--end", metavar="YYYY-MM-DD", help="Last session, YYYY-MM-DD (default: the price table's last).")
@@ -98,6 +99,13 @@ def console(stderr: bool = False):
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else int(os.environ.get("COLUMNS", "200"))
     return Console(stderr=stderr, width=width)
+
+
+def check_strict(est, strict: bool) -> None:
+    """With ``--strict``, an estimate built on implausible inputs is an error (after its warnings)."""
+    if strict and getattr(est, "implausible", None):
+        n = len(est.implausible)
+        raise InputError(f"--strict: {n} implausible input{'s' if n > 1 else ''}; first: {est.implausible[0]}")
 
 
 def warn(warnings: list[str]) -> None:

@@ -27,8 +27,10 @@ from .common import (
     ProgressBar,
     REPLAY_DATE,
     RETRIES,
+    STRICT,
     TIMEOUT,
     UNIVERSE,
+    check_strict,
     prepare_outputs,
     console,
     date_option,
@@ -66,6 +68,7 @@ def estimate(
     base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL", help="With --live: the price source's base URL."),
     deadline: float = DEADLINE,
     exclude_etns: bool = EXCLUDE_ETNS,
+    strict: bool = STRICT,
     now: Optional[str] = NOW,
 ) -> None:
     """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
@@ -116,6 +119,7 @@ def estimate(
         est = run_estimate(uni, day_returns, date=day, creations=creations_usd, aum=aum_day,
                            ignore_unknown=ignore_unknown, exclude_etns=exclude_etns)
     warn(est.warnings)
+    check_strict(est, strict)
     if html is not None:
         from ..io import atomic_write_text
         from ..scorecard import published_for
@@ -219,6 +223,7 @@ def daily(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing report folder."),
     db: Optional[Path] = DB,
     exclude_etns: bool = EXCLUDE_ETNS,
+    strict: bool = STRICT,
     now: Optional[str] = NOW,
 ) -> None:
     """The daily estimate: fetch the session's prices, estimate, write a dated report folder
@@ -242,8 +247,9 @@ def daily(
         uni, source, date=day, allow_partial=allow_partial, holdings=holdings, force_live=False, client=client,
         now=parse_now(now), db=db, exclude_etns=exclude_etns,
     )
-    folder = write_report(result, output_dir, force=force, top=top)
     warn(result.estimate.warnings)
+    check_strict(result.estimate, strict)  # before the report: an unattended run writes nothing doubtful
+    folder = write_report(result, output_dir, force=force, top=top)
     out = console()
     print_tables(result.estimate, out, top=top, stocks=max(25, top))
     if result.failed:
