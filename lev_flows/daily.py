@@ -238,7 +238,12 @@ def run_daily(
     own_failed = {k: v for k, v in table.failed.items() if k in optional}
     failed = {k: v for k, v in table.failed.items() if k not in own_failed}
     closes = table.closes
-    if closes.empty or pd.Timestamp(session) not in closes.index:
+    if closes.empty or pd.Timestamp(session) not in closes.index or closes.loc[pd.Timestamp(session)].isna().all():
+        if table.failed:  # every symbol failed: say why, with the first one's URL
+            why = list(table.failed.values())  # an outage's reason before "unknown symbol"
+            first = next((w for w in why if "unknown symbol" not in w), why[0])
+            raise DataSourceError(f"{table.source}: no prices for {session}: {len(table.failed)} of {len(fetched)} "
+                                  f"symbols failed; first: {first}")
         raise DataSourceError(f"{table.source}: no prices for {session} (is the session in the data?)")
     if failed and not allow_partial:
         first = next(iter(failed.values()))

@@ -740,3 +740,77 @@ def test_a_swap_reset_at_or_after_the_close_is_refused(small_yaml):
     small_yaml.write_text(small_yaml.read_text().replace("aum_as_of: 2026-02-04}", "aum_as_of: 2026-02-04, swap_reset: '16:30'}", 1))
     with pytest.raises(CatalogError, match="swap_reset 16:30: only a reset before the 16:00 close"):
         load_universe(small_yaml)
+
+
+# ---- one odd answer is that symbol's listed failure, never the run's (issue 15, class 3) --------
+
+def _chart_body(meta=None, stamps=(1770215400,), closes=(51.0,)):
+    return json.dumps({"chart": {"result": [{"meta": {"symbol": "DDD"} if meta is None else meta,
+                                             "timestamp": list(stamps),
+                                             "indicators": {"quote": [{"close": list(closes)}]}}], "error": None}})
+
+
+ODD_ANSWERS = {
+    "meta is a list": (_chart_body(meta=[1, 2]), "chart result missing"),
+    "closes as text": (_chart_body(closes=("abc",)), "a close is 'abc', not a number"),
+    "timestamp out of range": (_chart_body(stamps=(10 ** 20,)), "a timestamp is not a time"),
+    "every close null": (_chart_body(closes=(None,)), "every close in the answer is null (an outage, not a quiet day)"),
+    "another symbol": (_chart_body(meta={"symbol": "MSFT"}), "the answer is for MSFT, not DDD"),
+    "redirect loop": (None, "redirect loop (too many redirects)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_ANSWERS))
+def test_an_odd_answer_is_the_symbols_failure(server, small_universe, case):
+    from werkzeug import Response
+
+    from lev_flows.daily import run_daily
+
+    body, reason = ODD_ANSWERS[case]
+    if body is None:
+        server.expect_request("/v8/finance/chart/DDD").respond_with_handler(
+            lambda req: Response("", status=302, headers={"Location": "/v8/finance/chart/DDD"}))
+    else:
+        server.expect_request("/v8/finance/chart/DDD").respond_with_data(body, content_type="application/json")
+    client, _ = make_client(attempts=1)
+    result = run_daily(small_universe, small_source(server, client), as_of=pd.Timestamp("2026-02-04").date(), allow_partial=True)
+    assert list(result.failed) == ["DDD"] and reason in result.failed["DDD"] and "/v8/finance/chart/DDD" in result.failed["DDD"]
+    assert result.estimate.total.rebalance_usd == pytest.approx(SMALL_TOTAL - 2e6, abs=1e-3)  # the rest is estimated
+
+
+def test_when_every_symbol_fails_the_error_gives_the_reason_and_a_url(server, small_universe):
+    from lev_flows.daily import run_daily
+
+    yahoo(server, {s: ["html"] for s in [*SMALL_CLOSES.columns, "spark"]})
+    client, _ = make_client(attempts=1)
+    with pytest.raises(DataSourceError, match=r"no prices for 2026-02-04: \d+ of \d+ symbols failed; first: \w+: HTML page instead of JSON .*http://127\.0\.0\.1"):
+        run_daily(small_universe, small_source(server, client), as_of=pd.Timestamp("2026-02-04").date(), allow_partial=True)
+
+
+def test_a_cache_entry_with_a_null_body_is_dropped_and_fetched_again(server, tmp_path):
+    fake = yahoo(server)
+    client, _ = make_client(tmp_path)
+    fetch(server, client, ["STK1"])
+    (entry,) = cache_entries(tmp_path)
+    doc = json.loads(entry.read_text())
+    doc["body"] = None
+    entry.write_text(json.dumps(doc))
+    table = fetch(server, client, ["STK1"])
+    assert table.closes.loc["2026-02-04", "STK1"] == 95.0 and fake.hits["STK1"] == 2
+
+
+def test_a_holdings_file_with_an_impossible_date_is_that_funds_failure(server):
+    bad = PROSHARES_AAA.replace("AS OF 02/03/2026", "AS OF 13/45/2026")
+    server.expect_request("/etfdata/ByFund/AAA-psdlyhld.csv").respond_with_data(bad, content_type="text/csv")
+    server.expect_request("/holdings/BBB.csv").respond_with_data(DIREXION_BBB, content_type="text/csv")
+    client, _ = make_client()
+    got, errors = IssuerHoldings(client, server.url_for("/"), server.url_for("/")).fetch({"AAA": "ProShares", "BBB": "Direxion"})
+    assert list(got) == ["BBB"] and errors["AAA"].startswith("AAA: date 13/45/2026 is not a date")
+
+
+def test_an_unparseable_base_url_is_one_line(tmp_path):
+    from lev_flows.errors import InputError
+
+    client, _ = make_client()
+    with pytest.raises(InputError, match=r"--base-url 'http://\[::1': not a usable URL"):
+        YahooChart(client, "http://[::1")

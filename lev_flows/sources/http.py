@@ -146,7 +146,10 @@ class HttpClient:
 
         ``what`` names the request in errors (a symbol, a fund). Raises DataSourceError.
         """
-        full = str(httpx.URL(url, params=params or {}))
+        try:
+            full = str(httpx.URL(url, params=params or {}))
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise DataSourceError(f"{what}: {url!r} is not a URL ({exc})") from None
         cached = self._cache_read(full, parse) if ttl_s > 0 else None
         if cached is not None:
             return cached
@@ -160,6 +163,10 @@ class HttpClient:
             raise SourceUnavailable(f"{what}: {exc} after {tries} ({full})") from None
         except BadResponse as exc:
             raise DataSourceError(f"{what}: {exc} ({full})") from None
+        except DataSourceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - an answer of an unexpected shape is this item's failure, never the run's
+            raise DataSourceError(f"{what}: unreadable answer ({type(exc).__name__}: {str(exc)[:200]}) ({full})") from None
         if ttl_s > 0 and (cache_if is None or cache_if(result)):  # only a complete answer is kept
             self._cache_write(full, status, body, ttl_s)
         return result
@@ -220,8 +227,12 @@ class HttpClient:
             raise Transient(f"timed out after {s.timeout_s:g} s") from None
         except httpx.RemoteProtocolError as exc:
             raise Transient(f"connection closed mid-response, body truncated ({exc})") from None
+        except httpx.TooManyRedirects:
+            raise BadResponse("redirect loop (too many redirects)") from None
         except httpx.TransportError as exc:
             raise Transient(f"connection failed ({type(exc).__name__}: {exc})") from None
+        except httpx.HTTPError as exc:  # any other request error: this item fails, with the reason
+            raise BadResponse(f"request failed ({type(exc).__name__}: {exc})") from None
 
     # ---- many URLs ----------------------------------------------------------------------------
 
@@ -294,8 +305,8 @@ class HttpClient:
             if hashlib.sha256(entry["body"].encode("utf-8")).hexdigest() != entry["sha256"]:
                 raise ValueError("checksum mismatch")  # edited or damaged: not trusted, dropped below
             return parse(int(entry["status"]), entry["body"].encode("utf-8"))
-        except (OSError, ValueError, KeyError, TypeError, BadResponse):
-            path.unlink(missing_ok=True)  # unreadable or stale-format entry: drop it, refetch
+        except Exception:  # noqa: BLE001 - any unreadable entry (a null body, another shape): drop it, refetch
+            path.unlink(missing_ok=True)
             return None
 
     def _cache_write(self, url: str, status: int, body: bytes, ttl_s: float) -> None:

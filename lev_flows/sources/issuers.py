@@ -101,7 +101,12 @@ def _text(body: bytes, kind: str) -> str:
 
 def _date(text: str) -> dt.date | None:
     m = re.search(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
-    return dt.date(int(m[3]), int(m[1]), int(m[2])) if m else None
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[3]), int(m[1]), int(m[2]))
+    except ValueError:
+        raise BadResponse(f"date {m[0]} is not a date") from None
 
 
 def _fund_rows(ticker: str, status: int, body: bytes, issuer: str, header: str, column: str) -> tuple[list[str], list[dict]]:

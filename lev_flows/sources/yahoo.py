@@ -104,12 +104,21 @@ def _chart(symbol: str, result: object) -> Chart:
     except (AttributeError, IndexError, TypeError):
         raise BadResponse("chart indicators malformed") from None
     values = adj if adj is not None else raw
+    if not isinstance(stamps, list) or (values is not None and not isinstance(values, list)):
+        raise BadResponse("chart timestamps or closes are not lists")
     if stamps and (values is None or len(values) != len(stamps)):
         raise BadResponse("chart has timestamps without matching closes")
-    dates = [pd.Timestamp(t, unit="s", tz="UTC").tz_convert(NEW_YORK).date() for t in stamps]
-    closes = [float(v) if v is not None else np.nan for v in (values or [])]
+    try:
+        dates = [pd.Timestamp(t, unit="s", tz="UTC").tz_convert(NEW_YORK).date() for t in stamps]
+    except (ValueError, TypeError, OverflowError):
+        raise BadResponse("a timestamp is not a time (out of range or not a number)") from None
+    closes = [_close(v) for v in (values or [])]
+    if closes and all(np.isnan(closes)):
+        raise BadResponse("every close in the answer is null (an outage, not a quiet day)")
     prev = meta.get("regularMarketPreviousClose", meta.get("chartPreviousClose", meta.get("previousClose")))
     t = meta.get("regularMarketTime")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < 4e9):
+        raise BadResponse(f"regularMarketTime {t!r} is not a time")
     return Chart(
         symbol=symbol,
         dates=dates,
@@ -151,6 +160,15 @@ def parse_spark(batch: str, status: int, body: bytes) -> dict[str, Chart]:
     return out
 
 
+def _close(v) -> float:
+    """One close of a chart: a number (or null: no trade); text or a bool is a bad answer."""
+    if v is None:
+        return np.nan
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise BadResponse(f"a close is {v!r}, not a number")
+    return float(v)
+
+
 def _num(v) -> float | None:
     try:
         f = float(v)
@@ -180,10 +198,17 @@ class YahooChart:
 
             raise InputError("--base-url is empty; leave it out for the default service")
         self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
-        if not self.base_url.startswith(("http://", "https://")):
-            from ..errors import InputError
+        from ..errors import InputError
 
+        if not self.base_url.startswith(("http://", "https://")):
             raise InputError(f"--base-url {self.base_url!r}: not an http(s) URL")
+        try:
+            import httpx
+
+            if not httpx.URL(self.base_url).host:
+                raise ValueError("no host")
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise InputError(f"--base-url {self.base_url!r}: not a usable URL ({exc})") from None
 
     @property
     def label(self) -> str:
