@@ -288,6 +288,7 @@ def _png(fig, fmt: str = "png") -> bytes:
 
 def chart_png(est: "FlowEstimate", top: int = 15) -> bytes:
     """A PNG with the top stock flows and the sector flows of an estimate (USD billions)."""
+    _check_bars(top)
     plt = _pyplot()
     stocks = est.by_stock.head(top).iloc[::-1]
     sectors = est.by_sector.iloc[::-1]
@@ -406,10 +407,23 @@ def intraday_chart(path, session, fmt: str = "png", buckets: int = 4) -> bytes:
     return _png(fig, fmt)
 
 
+#: a chart draws at most this many bars
+MAX_BARS = 100
+
+
+def _check_bars(n: int) -> None:
+    if n > MAX_BARS:
+        from .errors import InputError
+
+        raise InputError(f"a chart draws at most {MAX_BARS} bars, not {n:,} (the tables can have them)")
+
+
 def bars_png(labels: list[str], values: list[float], title: str, xlabel: str) -> bytes:
-    """Horizontal bars, one per label (largest first as given), negatives in red."""
+    """Horizontal bars, one per label (largest first as given), negatives in red; a NaN value
+    has its label and no bar (never a zero)."""
+    _check_bars(len(labels))
     plt = _pyplot()
-    vals = [0.0 if v != v else float(v) for v in values]
+    vals = [float(v) for v in values]
     fig, ax = plt.subplots(figsize=(9, 0.32 * len(vals) + 1.6))
     y = np.arange(len(vals))[::-1]
     ax.barh(y, vals, color=["#c0392b" if v < 0 else "#1e8449" for v in vals])

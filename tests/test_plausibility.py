@@ -170,3 +170,12 @@ def test_every_estimate_is_of_possible_days_or_refused(small_universe, r_idx, r_
     else:
         est = estimate(small_universe, rets)
         assert np.isfinite(est.total.rebalance_usd)
+
+
+def test_a_chart_of_more_bars_than_drawable_is_refused_before_any_work(tmp_path):
+    """--top 10000 --chart once drew a 300,000-pixel PNG for a minute; the table may be that long."""
+    res = run_cli("estimate", "--top", "150", "--chart", tmp_path / "x.png")
+    _one_line_exit2(res, "--chart draws at most 100 bars and --top asks for 150")
+    assert not (tmp_path / "x.png").exists()
+    ok = run_cli("estimate", "--top", "150", "--output", tmp_path / "x.csv")
+    assert ok.returncode == 0 and len(pd.read_csv(tmp_path / "x.csv")) > 100

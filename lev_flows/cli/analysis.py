@@ -141,7 +141,7 @@ def liquidity(
     from ..api import default_prices, estimate_day, load_inputs
     from ..returns import load_price_dir
 
-    fmt = prepare_outputs(fmt, output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force, top=top)
     day = parse_date(date or REPLAY_DATE)
     check_trading_day(day)
     prices = prices or default_prices()
@@ -221,7 +221,7 @@ def tracking(
     from ..history import HEADLINE_FUNDS, tracking as run_tracking
     from ..returns import load_price_dir
 
-    fmt = prepare_outputs(fmt, output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force, top=top)
     table = run_tracking(load_universe(universe), load_price_dir(prices or default_prices()),
                          start=parse_date(start, "--start"), end=parse_date(end, "--end"))
     if not all_funds:
@@ -259,7 +259,7 @@ def creations(
     from ..creations import implied_creations
     from ..sources.screener import import_snapshot
 
-    fmt = prepare_outputs(fmt, output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force, top=top)
 
     def aum_of(path: Path):
         return {f["ticker"]: (f.get("aum_usd"), f.get("aum_as_of")) for f in import_snapshot(path).funds}

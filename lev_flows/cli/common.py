@@ -127,9 +127,18 @@ def check_outputs(*targets: Optional[Path], force: bool) -> None:
         check_target(target, force)
 
 
-def prepare_outputs(fmt: Optional[Format], output: Optional[Path], *charts: Optional[Path], force: bool) -> Format:
+#: a chart draws at most this many bars (a 10,000-bar PNG is 300,000 pixels tall)
+MAX_CHART_ROWS = 100
+
+
+def prepare_outputs(fmt: Optional[Format], output: Optional[Path], *charts: Optional[Path], force: bool,
+                    top: Optional[int] = None) -> Format:
     """Before any work: the output files can be written and the format is known (from
-    ``--format``, else ``--output``'s extension); parquet goes to a file."""
+    ``--format``, else ``--output``'s extension); parquet goes to a file; a chart of ``top``
+    bars is drawable."""
+    if top is not None and top > MAX_CHART_ROWS and any(c is not None for c in charts if str(c).lower().endswith((".png", ".svg", ".pdf"))):
+        raise InputError(f"--chart draws at most {MAX_CHART_ROWS} bars and --top asks for {top:,}; "
+                         f"the table and --output can have them: use --top {MAX_CHART_ROWS} or less with --chart")
     check_outputs(output, *charts, force=force)
     fmt = resolve_format(fmt, output)
     if fmt is Format.parquet and output is None:

@@ -76,7 +76,7 @@ def estimate(
     from ..estimate import DayReturns, estimate as run_estimate
     from ..report import print_tables, render
 
-    fmt = prepare_outputs(fmt, output, chart, html, force=force)  # before any work: a bad path is the only message
+    fmt = prepare_outputs(fmt, output, chart, html, force=force, top=top)  # before any work: a bad path is the only message
     day = parse_date(date)
     if live and (returns is not None or prices is not None or date is not None or intraday):
         raise InputError("--live cannot be combined with --returns, --prices, --date or --intraday")
