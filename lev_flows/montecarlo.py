@@ -44,6 +44,7 @@ from .catalog import Universe
 from .errors import InputError
 from .estimate import compiled
 from .formula import scheduled_rebalance_usd
+from .plausibility import check_move
 from .returns import daily_returns, underlying_return_matrix
 
 DEFAULT_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -183,6 +184,7 @@ def monte_carlo(
             raise InputError(f"monte carlo: --given {k}: not an underlying of the catalog")
         if not (np.isfinite(v) and -1 < v < 10):
             raise InputError(f"monte carlo: --given {k}: a move of {v:+.1%} is not possible")
+        check_move(c, k, v, "monte carlo: --given")
         if not full[ids[k]]:
             raise InputError(f"monte carlo: --given {k}: no return on every day of the window to condition on")
     g_idx = np.array([ids[k] for k in given], dtype=np.int64)

@@ -94,6 +94,17 @@ def nav_impossible_message(ticker: str, leverage: float, r: float, source: str) 
             f"impossible (return from {source})")
 
 
+def check_move(c: Any, underlying: str, r: float, what: str) -> None:
+    """A scenario's move of one underlying (``--move``, ``--given``) on the compiled universe
+    ``c``: impossible when a daily fund on it would lose all of its NAV (``1 + L * r <= 0``);
+    the error names the largest."""
+    on = np.flatnonzero((c.fund_underlying_ids.astype(str) == underlying) & c.resets_daily)
+    bad = on[negative_nav(c.leverage[on], np.full(len(on), r))]
+    if len(bad):
+        i = bad[np.argmax(np.nan_to_num(c.aum_usd[bad]))]
+        raise InputError(f"{what} {underlying}: " + nav_impossible_message(str(c.tickers[i]), float(c.leverage[i]), r, "the scenario"))
+
+
 def check_closes(values: np.ndarray, dates: Any, columns: Any, where: str, *, allow_zero: bool = False) -> None:
     """Closes must be positive (volumes, ``allow_zero``: not negative): the first that is not is
     an error naming symbol and date."""
@@ -111,5 +122,5 @@ def nav_unit_slip(nav: float, aum: float) -> bool:
     return bool(np.isfinite(aum) and aum > 0 and (nav > NAV_AUM_RATIO * aum or nav < aum / NAV_AUM_RATIO))
 
 
-__all__ = ["number", "check_aum", "return_limit", "implausible_returns", "negative_nav", "check_closes",
+__all__ = ["check_move", "number", "check_aum", "return_limit", "implausible_returns", "negative_nav", "check_closes",
            "nav_unit_slip", "MAX_AUM_USD", "PLAUSIBLE_AUM_USD"]

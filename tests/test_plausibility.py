@@ -179,3 +179,8 @@ def test_a_chart_of_more_bars_than_drawable_is_refused_before_any_work(tmp_path)
     assert not (tmp_path / "x.png").exists()
     ok = run_cli("estimate", "--top", "150", "--output", tmp_path / "x.csv")
     assert ok.returncode == 0 and len(pd.read_csv(tmp_path / "x.csv")) > 100
+
+
+def test_a_monte_carlo_conditioned_on_an_impossible_move_is_refused(shared):
+    res = run_cli("montecarlo", "--given", "NDX=-99.9", "--scenarios", "1000")
+    _one_line_exit2(res, "monte carlo: --given NDX: TQQQ: a +3x fund on a -99.9% day would lose all of its NAV")
