@@ -30,6 +30,16 @@ def check_input_file(path: str | Path, what: str = "file", *, error: type | None
 
     error = error or InputError
     path = Path(path)
+    why = _name_too_long(path)
+    if why:
+        raise error(f"{str(path)[:60]}...: {why}")
+    try:
+        return _check_input(path, what, error, allow_empty)
+    except OSError as exc:
+        raise error(f"{str(path)[:120]}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _check_input(path: Path, what: str, error: type, allow_empty: bool) -> Path:
     if not path.exists():
         raise error(f"{path}: {what} not found")
     if path.is_dir():
@@ -41,10 +51,26 @@ def check_input_file(path: str | Path, what: str = "file", *, error: type | None
     return path
 
 
+def _name_too_long(path: Path) -> str | None:
+    """Why the file system would refuse ``path``'s name (a part over 255 bytes), else None."""
+    long = next((p for p in path.parts if len(p.encode("utf-8", "surrogateescape")) > 255), None)
+    return None if long is None else f"a name of {len(long)} characters is longer than the file system allows (255 bytes)"
+
+
 def check_target(path: str | Path, force: bool) -> None:
     """Raise :class:`OutputError` if ``path`` cannot be written: missing or unwritable folder, a
-    directory, or an existing file without ``force``."""
+    directory, a name the file system refuses, or an existing file without ``force``."""
     path = Path(path)
+    why = _name_too_long(path)
+    if why:
+        raise OutputError(f"{str(path)[:60]}...: {why}")
+    try:
+        _check_target(path, force)
+    except OSError as exc:  # the file system's own refusal (ELOOP, EACCES ...): one line
+        raise OutputError(f"{str(path)[:120]}: cannot be written ({exc.strerror or exc})") from None
+
+
+def _check_target(path: Path, force: bool) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
         raise OutputError(f"{path}: directory {parent} does not exist")

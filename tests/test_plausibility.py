@@ -184,3 +184,9 @@ def test_a_chart_of_more_bars_than_drawable_is_refused_before_any_work(tmp_path)
 def test_a_monte_carlo_conditioned_on_an_impossible_move_is_refused(shared):
     res = run_cli("montecarlo", "--given", "NDX=-99.9", "--scenarios", "1000")
     _one_line_exit2(res, "monte carlo: --given NDX: TQQQ: a +3x fund on a -99.9% day would lose all of its NAV")
+
+
+def test_a_300_character_file_name_is_one_line(tmp_path):
+    name = "x" * 300
+    _one_line_exit2(run_cli("estimate", "--output", tmp_path / f"{name}.csv"), "a name of 304 characters is longer than")
+    _one_line_exit2(run_cli("estimate", "--returns", tmp_path / f"{name}.csv"), "a name of 304 characters is longer than")
