@@ -246,14 +246,7 @@ def compiled(universe: Universe) -> CompiledUniverse:
 
 def check_return(key: str, value: Any, where: str = "returns") -> float:
     """Validate one return (a fraction). Raises :class:`InputError` naming the key."""
-    if isinstance(value, bool) or value is None:  # JSON true is not +100 %
-        raise InputError(f"{where}: {key}: return {value!r} is not a number")
-    try:
-        r = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: {key}: return {value!r} is not a number") from None
-    if not math.isfinite(r):
-        raise InputError(f"{where}: {key}: return is {r} (NaN/inf); leave the key out instead of a placeholder")
+    r = plausibility.number(value, f"{where}: {key}: return")
     if r <= -1.0:
         raise InputError(f"{where}: {key}: return {r:g} is -100% or worse; a fund cannot re-leverage that")
     if r > 1.0:

@@ -47,21 +47,22 @@ NAV_AUM_RATIO = 5.0
 
 
 def number(value: Any, what: str) -> float:
-    """``value`` as a finite float; a bool, text or NaN is an error naming ``what``."""
+    """``value`` as a finite float; a bool (JSON ``true`` is not 1), text or NaN is an error
+    naming ``what`` (``"r.json: IDX: return"``)."""
     if isinstance(value, bool) or value is None:
-        raise InputError(f"{what}: {value!r} is not a number")
+        raise InputError(f"{what} {value!r} is not a number")
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{what}: {value!r} is not a number") from None
+        raise InputError(f"{what} {value!r} is not a number") from None
     if not math.isfinite(v):
-        raise InputError(f"{what}: {v} is not a finite number")
+        raise InputError(f"{what} is {v} (NaN/inf), not a finite number; leave the key out instead of a placeholder")
     return v
 
 
 def check_aum(value: Any, what: str) -> float:
     """One fund's AUM in USD: a finite number, not negative, at most $1T."""
-    v = number(value, what)
+    v = number(value, f"{what}:")
     if v < 0:
         raise InputError(f"{what}: AUM {v:,.0f} is negative")
     if v > MAX_AUM_USD:

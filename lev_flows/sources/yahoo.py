@@ -58,16 +58,22 @@ class Chart:
     market_time: dt.datetime | None
 
 
-def parse_chart(symbol: str, status: int, body: bytes) -> Chart:
-    """Parse one chart response; raise :class:`BadResponse` with the reason otherwise."""
+def _json_body(status: int, body: bytes) -> object:
+    """The JSON document of an answer; an empty body, an HTML page or broken JSON is a
+    :class:`BadResponse` saying which."""
     if not body.strip():
         raise BadResponse(f"empty body (HTTP {status})")
     if body.lstrip()[:1] == b"<":
         raise BadResponse(f"HTML page instead of JSON (HTTP {status}; blocked, or an error page)")
     try:
-        doc = json.loads(body)
+        return json.loads(body)
     except ValueError:
         raise BadResponse(f"malformed or truncated JSON ({len(body):,} bytes)") from None
+
+
+def parse_chart(symbol: str, status: int, body: bytes) -> Chart:
+    """Parse one chart response; raise :class:`BadResponse` with the reason otherwise."""
+    doc = _json_body(status, body)
     chart = doc.get("chart") if isinstance(doc, dict) else None
     if not isinstance(chart, dict):
         raise BadResponse("JSON without a 'chart' object")
@@ -133,16 +139,9 @@ def parse_spark(batch: str, status: int, body: bytes) -> dict[str, Chart]:
     """Parse one spark response for the comma-separated symbols ``batch``: a :class:`Chart` per
     symbol answered (symbols not asked are ignored, a malformed entry is left out so that its
     symbol is asked again on the chart endpoint); raise :class:`BadResponse` for the whole."""
-    if not body.strip():
-        raise BadResponse(f"empty body (HTTP {status})")
-    if body.lstrip()[:1] == b"<":
-        raise BadResponse(f"HTML page instead of JSON (HTTP {status}; blocked, or an error page)")
+    doc = _json_body(status, body)
     if status >= 400:
         raise BadResponse(f"HTTP {status}")
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        raise BadResponse(f"malformed or truncated JSON ({len(body):,} bytes)") from None
     spark = doc.get("spark") if isinstance(doc, dict) else None
     if not isinstance(spark, dict) or not isinstance(spark.get("result"), list):
         raise BadResponse("JSON without a 'spark' result list")
