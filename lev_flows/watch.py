@@ -5,7 +5,7 @@
     view     = on_refresh(refresh, history)                                     # the CLI's rich Live
 
 From ``start`` (default 15:00 New York, or the open if later) to the session's close (the
-calendar's, early closes included) or ``until``. A refresh that fails as a whole (the source
+calendar's) or ``until``; on an early close (13:00) the start moves with the close (12:00). A refresh that fails as a whole (the source
 drops, no price for the session) is recorded as not ok and shown as **stale**: the last good
 numbers stay on screen with the time they are from and the reason, and the next refresh that
 works clears the marker. Each refresh is committed to the store before the next one starts, so
@@ -141,7 +141,11 @@ def watch_window(now: pd.Timestamp, start: dt.time = WATCH_START, until: dt.time
         raise MarketClosed(f"New York is not in a session now ({now.tz_convert(NEW_YORK):%a %Y-%m-%d %H:%M}); "
                            f"the next session opens {nxt:%a %Y-%m-%d %H:%M} New York")
     opens, closes = session_hours(session)
-    first = max(opens, pd.Timestamp(dt.datetime.combine(session, start), tz=NEW_YORK))
+    first = pd.Timestamp(dt.datetime.combine(session, start), tz=NEW_YORK)
+    regular = pd.Timestamp(dt.datetime.combine(session, dt.time(16, 0)), tz=NEW_YORK)
+    if closes < regular:  # an early close (13:00): the same time before the close as on a full day
+        first = first - (regular - closes)
+    first = max(opens, first)
     end = closes if until is None else min(closes, pd.Timestamp(dt.datetime.combine(session, until), tz=NEW_YORK))
     if end <= now:
         raise MarketClosed(f"--until {until:%H:%M} has passed ({now.tz_convert(NEW_YORK):%H:%M} New York)")

@@ -191,3 +191,13 @@ def test_cli_watch_ctrl_c_exits_130_and_keeps_the_record(live, tmp_path, small_y
     assert err.splitlines()[-1] == "lev-flows: interrupted" and "stopped; " in err
     path = intraday_path(dt.date(2026, 2, 4), tmp_path / "store.duckdb")
     assert len(path) >= 2 and path["ok"].all()
+
+
+def test_on_an_early_close_the_watch_starts_as_long_before_it(live, small_universe, tmp_path):
+    """2026-11-27, the day after Thanksgiving, closes at 13:00: the 15:00 default becomes 12:00."""
+    from lev_flows.watch import watch_window
+
+    session, first, end = watch_window(pd.Timestamp("2026-11-27 11:00", tz=NY))
+    assert (str(session), f"{first:%H:%M}", f"{end:%H:%M}") == ("2026-11-27", "12:00", "13:00")
+    _, first, end = watch_window(pd.Timestamp("2026-11-25 11:00", tz=NY))
+    assert (f"{first:%H:%M}", f"{end:%H:%M}") == ("15:00", "16:00")
