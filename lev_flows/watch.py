@@ -173,7 +173,7 @@ def watch(
     ``on_wait(first)`` once when the watch waits for its start. Raises :class:`MarketClosed`
     outside a session. The observations (AUM) are read once, at the start."""
     from .daily import run_daily
-    from .store import Store, load_best_observations
+    from .store import load_best_observations
 
     if interval_s <= 0:
         raise InputError("--interval must be more than 0 seconds")
@@ -199,8 +199,7 @@ def watch(
             last_ok = refresh
         except DataSourceError as exc:
             refresh = _stale(session, at, last_ok, str(exc))
-        with Store(db) as store:
-            store.add_refresh(refresh.row())
+        refresh = _record(refresh, db)
         refreshes.append(refresh)
         if on_refresh is not None:
             on_refresh(refresh, refreshes)
@@ -211,6 +210,27 @@ def watch(
             break
         clock.sleep(wait)
     return refreshes
+
+
+def _record(refresh: Refresh, db: str | Path | None, tries: int = 3) -> Refresh:
+    """Commit one refresh to the store. Another lev-flows process may hold the store for a
+    moment (DuckDB has one writer): try again briefly, and if it stays locked keep watching
+    with the refresh marked as not recorded, rather than ending the afternoon."""
+    import dataclasses
+
+    from .store import Store, StoreError
+
+    for attempt in range(tries):
+        try:
+            with Store(db) as store:
+                store.add_refresh(refresh.row())
+            return refresh
+        except StoreError as exc:
+            if attempt == tries - 1:
+                note = f"not recorded: {exc}"
+                return dataclasses.replace(refresh, error=f"{refresh.error}; {note}" if refresh.error else note)
+            time.sleep(0.5)
+    return refresh
 
 
 def _stale(session: dt.date, at: pd.Timestamp, last_ok: Refresh | None, error: str) -> Refresh:

@@ -210,7 +210,8 @@ def _line(refresh, previous) -> str:
     return (f"{head}  total {_usd(refresh.total_usd)}  change {_change(change)}  "
             f"gross {_usd(refresh.gross_usd)}  closing auction {_usd(refresh.auction_usd)}  "
             f"({refresh.funds_priced} funds, {refresh.requests if refresh.requests is not None else 'n/a'} requests"
-            f"{f', {refresh.failed} symbols failed' if refresh.failed else ''})")
+            f"{f', {refresh.failed} symbols failed' if refresh.failed else ''})"
+            f"{f'  [{refresh.error}]' if refresh.error else ''}")
 
 
 def _render(refresh, previous, n: int, top: int, interval: float):
@@ -225,6 +226,8 @@ def _render(refresh, previous, n: int, top: int, interval: float):
     if not refresh.ok:
         since = f" since {refresh.stale_since:%H:%M:%S}" if refresh.stale_since is not None else ""
         head.append(f"\nSTALE{since}: {refresh.error}", style="bold red")
+    elif refresh.error:  # a good refresh the store could not take
+        head.append(f"\n{refresh.error}", style="yellow")
     change = refresh.change_usd(previous)
     totals = Table(show_edge=False, header_style="bold")
     for c in ("total", "change", "gross", "closing auction", "funds priced", "requests"):
