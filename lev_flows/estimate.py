@@ -397,13 +397,7 @@ def estimate(
         for ticker, usd in creations.items():
             if ticker not in pos:
                 raise InputError(f"creations: {ticker}: not a fund in the universe")
-            try:
-                value = float(usd)
-            except (TypeError, ValueError):
-                raise InputError(f"creations: {ticker}: {usd!r} is not a number of USD") from None
-            if not math.isfinite(value):
-                raise InputError(f"creations: {ticker}: creation {usd!r} is not a finite number")
-            creation_in[pos[ticker]] = value
+            creation_in[pos[ticker]] = plausibility.number(usd, f"creations: {ticker}:")
 
     if on_impossible not in ("raise", "drop"):
         raise InputError(f"on_impossible must be 'raise' or 'drop', not {on_impossible!r}")

@@ -82,6 +82,16 @@ def top_option(default: int, help: str):
     return typer.Option(default, "--top", "-n", min=1, max=10_000, help=help)
 
 
+def parse_time(text: Optional[str], option: str) -> Optional[dt.time]:
+    """``HH:MM`` (New York) for ``option``; anything else is one line naming it."""
+    if text is None:
+        return None
+    try:
+        return dt.time.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option}: {text!r} is not a time of day (expected HH:MM, New York)") from None
+
+
 def parse_date(text: Optional[str], option: str = "--date") -> Optional[dt.date]:
     if text is None:
         return None

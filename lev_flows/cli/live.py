@@ -28,6 +28,7 @@ from .common import (
     http_settings,
     parse_date,
     parse_now,
+    parse_time,
     prepare_outputs,
     top_option,
     write_chart,
@@ -36,15 +37,6 @@ from .common import (
 
 def register(app: typer.Typer) -> None:
     app.command()(watch)
-
-
-def _clock_time(text: Optional[str], option: str) -> Optional[dt.time]:
-    if text is None:
-        return None
-    try:
-        return dt.time.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{option}: {text!r} is not a time of day (expected HH:MM, New York)") from None
 
 
 def watch(
@@ -78,7 +70,7 @@ def watch(
     if replay is not None:
         _replay(parse_date(replay, "--replay"), db, fmt, output, chart, force)
         return
-    start_t, until_t = _clock_time(start, "--start"), _clock_time(until, "--until")
+    start_t, until_t = parse_time(start, "--start"), parse_time(until, "--until")
     from ..catalog import load_universe
     from ..sources.http import HttpClient
     from ..sources.yahoo import YahooChart
