@@ -121,7 +121,7 @@ class LeveragedETF(_Model):
     asset_class: AssetClass
     structure: Structure = Structure.ETF
     reset: ResetPeriod = ResetPeriod.daily
-    aum_usd: float | None = Field(default=None, ge=0, le=1e12)
+    aum_usd: float | None = Field(default=None, ge=0, le=1e12)  # plausibility.MAX_AUM_USD (kept here: no numpy in the models)
     aum_as_of: dt.date | None = None
     inception_date: dt.date | None = None
     closed_on: dt.date | None = None

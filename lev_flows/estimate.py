@@ -403,7 +403,7 @@ def estimate(
         raise InputError(f"on_impossible must be 'raise' or 'drop', not {on_impossible!r}")
     aum_in = aum
     aum, provenance = _aum_inputs(universe, c, aum)  # an issuer's published NAV replaces it below
-    implausible = _implausible_aum(c, aum)
+    implausible = plausibility.aum_findings(c.tickers, aum)
     rebalance_method = np.full(len(c.tickers), "A*L*(L-1)*r", dtype=object)
     exact = np.zeros(len(c.tickers), dtype=bool)
     holdings_warnings: list[str] = []
@@ -435,7 +435,8 @@ def estimate(
         provenance = {**provenance, "aum_method": np.where(etn, "excluded (ETN)", provenance["aum_method"])}
     resets_today, r_fund = _resets_today(universe, c, date, resets, r_fund, basis)
     r_fund, dropped = _impossible_days(c, r_fund, aum, methods, fund_methods, source_name, on_impossible)
-    implausible.extend(_implausible_returns(c, r_fund))
+    limit = plausibility.return_limit(c.underlying_asset_class, c.underlying_is_single_stock)[c.fund_underlying]
+    implausible.extend(plausibility.implausible_returns(c.fund_underlying_ids, r_fund, limit))
     rebalance = formula.scheduled_rebalance_usd(aum, c.leverage, r_fund, resets_today)
     if exact.any():
         rebalance = np.where(exact, formula.holdings_rebalance_usd(nav0, exp0, c.leverage, r_fund), rebalance)
@@ -645,17 +646,6 @@ def _not_launched(universe: Universe, aum: Any) -> np.ndarray:
     return np.where(np.asarray(launched), "none", np.where(closed, "closed", "not launched"))
 
 
-def _implausible_aum(c: CompiledUniverse, aum: np.ndarray) -> list[str]:
-    """AUM over $1T is impossible (an error naming the fund); over $100B, implausible."""
-    with np.errstate(invalid="ignore"):
-        over = np.flatnonzero(aum > plausibility.MAX_AUM_USD)
-        high = np.flatnonzero((aum > plausibility.PLAUSIBLE_AUM_USD) & (aum <= plausibility.MAX_AUM_USD))
-    if len(over):
-        i = over[0]
-        raise InputError(f"AUM of {c.tickers[i]}: {aum[i]:,.0f} USD is over $1T, more than any fund holds (given in thousands?)")
-    return [f"{c.tickers[i]}: AUM of {_bn(aum[i])} is implausible for one leveraged fund (over $100B; a unit slip?)" for i in high]
-
-
 def _impossible_days(c: CompiledUniverse, r_fund: np.ndarray, aum: np.ndarray, methods: Mapping[str, str],
                      fund_methods: Mapping[str, str], source: str, on_impossible: str) -> tuple[np.ndarray, list[str]]:
     """Funds whose day is impossible (``1 + L * r <= 0``): an error naming the largest, or
@@ -675,19 +665,6 @@ def _impossible_days(c: CompiledUniverse, r_fund: np.ndarray, aum: np.ndarray, m
     out = r_fund.copy()
     out[bad] = np.nan
     return out, [m + "; left out" for m in msgs]
-
-
-def _implausible_returns(c: CompiledUniverse, r_fund: np.ndarray) -> list[str]:
-    """One warning per underlying whose return is beyond its asset class's limit."""
-    limit = plausibility.return_limit(c.underlying_asset_class, c.underlying_is_single_stock)[c.fund_underlying]
-    with np.errstate(invalid="ignore"):
-        bad = np.flatnonzero(np.isfinite(r_fund) & (np.abs(r_fund) > limit))
-    seen: dict[str, str] = {}
-    for i in bad:
-        u = str(c.fund_underlying_ids[i])
-        seen.setdefault(u, f"{u}: a return of {r_fund[i]:+.1%} in one day is implausible (beyond {limit[i]:.0%}); "
-                           "was it given in percent?")
-    return list(seen.values())
 
 
 def _holdings_arrays(c: CompiledUniverse, holdings: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

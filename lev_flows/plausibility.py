@@ -60,14 +60,17 @@ def number(value: Any, what: str) -> float:
     return v
 
 
-def check_aum(value: Any, what: str) -> float:
-    """One fund's AUM in USD: a finite number, not negative, at most $1T."""
-    v = number(value, f"{what}:")
-    if v < 0:
-        raise InputError(f"{what}: AUM {v:,.0f} is negative")
-    if v > MAX_AUM_USD:
-        raise InputError(f"{what}: AUM {v:,.0f} USD is over $1T, more than any fund holds (given in thousands of dollars?)")
-    return v
+def aum_findings(tickers: np.ndarray, aum: np.ndarray) -> list[str]:
+    """AUM per fund (USD): over $1T is impossible (an error naming the first such fund); over
+    $100B implausible (a warning each, returned)."""
+    with np.errstate(invalid="ignore"):
+        over = np.flatnonzero(aum > MAX_AUM_USD)
+        high = np.flatnonzero((aum > PLAUSIBLE_AUM_USD) & (aum <= MAX_AUM_USD))
+    if len(over):
+        i = over[0]
+        raise InputError(f"AUM of {tickers[i]}: {aum[i]:,.0f} USD is over $1T, more than any fund holds (given in thousands?)")
+    return [f"{tickers[i]}: AUM of ${aum[i] / 1e9:,.2f}B is implausible for one leveraged fund (over $100B; a unit slip?)"
+            for i in high]
 
 
 def return_limit(asset_class: np.ndarray, single_stock: np.ndarray) -> np.ndarray:
@@ -77,11 +80,15 @@ def return_limit(asset_class: np.ndarray, single_stock: np.ndarray) -> np.ndarra
 
 
 def implausible_returns(ids: np.ndarray, r: np.ndarray, limit: np.ndarray) -> list[str]:
-    """Warnings for returns beyond their limit (``r`` and ``limit`` aligned with ``ids``)."""
+    """One warning per id whose return is beyond its limit (``ids``, ``r`` and ``limit``
+    aligned, e.g. per fund with its underlying's id: an id named twice is warned once)."""
     with np.errstate(invalid="ignore"):
         bad = np.flatnonzero(np.isfinite(r) & (np.abs(r) > limit))
-    return [f"{ids[j]}: a return of {r[j]:+.1%} in one day is implausible (beyond {limit[j]:.0%}); "
-            f"was it given in percent?" for j in bad]
+    seen: dict[str, str] = {}
+    for j in bad:
+        seen.setdefault(str(ids[j]), f"{ids[j]}: a return of {r[j]:+.1%} in one day is implausible (beyond {limit[j]:.0%}); "
+                                     "was it given in percent?")
+    return list(seen.values())
 
 
 def negative_nav(leverage: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -123,5 +130,5 @@ def nav_unit_slip(nav: float, aum: float) -> bool:
     return bool(np.isfinite(aum) and aum > 0 and (nav > NAV_AUM_RATIO * aum or nav < aum / NAV_AUM_RATIO))
 
 
-__all__ = ["check_move", "number", "check_aum", "return_limit", "implausible_returns", "negative_nav", "check_closes",
+__all__ = ["check_move", "number", "aum_findings", "return_limit", "implausible_returns", "negative_nav", "check_closes",
            "nav_unit_slip", "MAX_AUM_USD", "PLAUSIBLE_AUM_USD"]

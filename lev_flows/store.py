@@ -163,7 +163,9 @@ def validate_observations(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
                 f"{where}: row {i + 1} ({df['ticker'].iloc[i]}): {col} {df[col].iloc[i]!r} is not a non-negative number"
             )
         df[col] = values
-    too_big = df["aum_usd"] > 1e12  # plausibility.MAX_AUM_USD: more than any fund holds (a unit slip)
+    from .plausibility import MAX_AUM_USD
+
+    too_big = df["aum_usd"] > MAX_AUM_USD  # more than any fund holds (a unit slip)
     if too_big.any():
         i = int(np.flatnonzero(too_big.to_numpy())[0])
         raise StoreError(f"{where}: row {i + 1} ({df['ticker'].iloc[i]}): aum_usd {df['aum_usd'].iloc[i]:,.0f} is over $1T, "

@@ -82,23 +82,23 @@ def top_option(default: int, help: str):
     return typer.Option(default, "--top", "-n", min=1, max=10_000, help=help)
 
 
-def parse_time(text: Optional[str], option: str) -> Optional[dt.time]:
-    """``HH:MM`` (New York) for ``option``; anything else is one line naming it."""
+def _parse_iso(text: Optional[str], option: str, parse: "Callable", expected: str):
+    """``parse(text)`` (an ISO date or time), or one line naming ``option`` and the form expected."""
     if text is None:
         return None
     try:
-        return dt.time.fromisoformat(text)
+        return parse(text)
     except ValueError:
-        raise InputError(f"{option}: {text!r} is not a time of day (expected HH:MM, New York)") from None
+        raise InputError(f"{option}: {text!r} is not {expected}") from None
+
+
+def parse_time(text: Optional[str], option: str) -> Optional[dt.time]:
+    """``HH:MM`` (New York) for ``option``."""
+    return _parse_iso(text, option, dt.time.fromisoformat, "a time of day (expected HH:MM, New York)")
 
 
 def parse_date(text: Optional[str], option: str = "--date") -> Optional[dt.date]:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{option}: {text!r} is not a date (expected YYYY-MM-DD)") from None
+    return _parse_iso(text, option, dt.date.fromisoformat, "a date (expected YYYY-MM-DD)")
 
 
 def console(stderr: bool = False):

@@ -15,8 +15,9 @@ Live quotes are batched: ``GET {base}/v8/finance/spark?symbols=A,B,...&range=1d&
 (at most 20 symbols a request) answers ``{"spark": {"result": [{"symbol": "A", "response":
 [<one chart result as above>]}, ...], "error": null}}``; a symbol a batch does not answer, or a
 batch that fails, is asked again one by one on the chart endpoint. Daily closes stay on the
-chart endpoint (one request per symbol) because only it carries adjusted closes. Timestamps are the session's
-start in UTC; they are read as New York dates. Adjusted closes are used when present (the
+chart endpoint (one request per symbol) because only it carries adjusted closes.
+
+Timestamps are the session's start in UTC; they are read as New York dates. Adjusted closes are used when present (the
 shared price tables are adjusted too). The base URL comes from ``LEV_FLOWS_YAHOO_URL`` or the
 constructor, so tests and mirrors can stand in for the real service.
 """
@@ -28,6 +29,7 @@ import json
 import os
 from dataclasses import dataclass
 
+import httpx
 import numpy as np
 import pandas as pd
 
@@ -189,21 +191,17 @@ class YahooChart:
 
     def __init__(self, client: HttpClient, base_url: str | None = None, *, batch: int = SPARK_BATCH,
                  quotes_ttl_s: float = QUOTES_TTL_S):
+        from ..errors import InputError
+
         self.client = client
         self.batch = max(1, min(int(batch), SPARK_BATCH))
         self.quotes_ttl_s = quotes_ttl_s
         if base_url is not None and not base_url.strip():  # an empty --base-url is a mistake, not "the default"
-            from ..errors import InputError
-
             raise InputError("--base-url is empty; leave it out for the default service")
         self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
-        from ..errors import InputError
-
         if not self.base_url.startswith(("http://", "https://")):
             raise InputError(f"--base-url {self.base_url!r}: not an http(s) URL")
         try:
-            import httpx
-
             if not httpx.URL(self.base_url).host:
                 raise ValueError("no host")
         except (httpx.InvalidURL, ValueError) as exc:
