@@ -190,7 +190,7 @@ def watch(
     last_ok: Refresh | None = None
     while True:
         at = clock.now()
-        if at >= end or (count is not None and len(refreshes) >= count):
+        if at >= end:
             break
         try:
             result = run_daily(universe, source, now=at, force_live=True, allow_partial=True, observations=observations,
@@ -205,10 +205,10 @@ def watch(
             on_refresh(refresh, refreshes)
         if count is not None and len(refreshes) >= count:
             break
-        wait = (at + pd.Timedelta(seconds=interval_s) - clock.now()).total_seconds()
-        if clock.now() + pd.Timedelta(seconds=max(wait, 0)) >= end:
+        now, due = clock.now(), at + pd.Timedelta(seconds=interval_s)
+        if max(now, due) >= end:  # the next refresh would come at or after the close
             break
-        clock.sleep(wait)
+        clock.sleep((due - now).total_seconds())
     return refreshes
 
 

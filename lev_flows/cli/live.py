@@ -117,10 +117,10 @@ def _replay(day: dt.date, db, fmt, output, chart, force) -> None:
                     *[c.removeprefix("index: ") for c in largest]])
         for _, r in path.iterrows():
             ok = bool(r["ok"])
-            t.add_row(f"{r['at']:%H:%M:%S}", "ok" if ok else "stale", _usd_or_na(r["total_usd"]),
+            t.add_row(f"{r['at']:%H:%M:%S}", "ok" if ok else "stale", _usd(r["total_usd"]),
                       _change(r["change_usd"] if ok and r["change_usd"] == r["change_usd"] else None),
-                      _usd_or_na(r["gross_usd"]), _usd_or_na(r["auction_usd"]), _int_or_na(r["funds_priced"]),
-                      _int_or_na(r["requests"]), *[_usd_or_na(r[c]) for c in largest])
+                      _usd(r["gross_usd"]), _usd(r["auction_usd"]), _int_or_na(r["funds_priced"]),
+                      _int_or_na(r["requests"]), *[_usd(r[c]) for c in largest])
         out.print(t)
         for t_, why in zip(path["at"], path["error"]):
             if isinstance(why, str) and why:
@@ -172,13 +172,10 @@ class _View:
 
 
 def _usd(v) -> str:
+    """An amount as +1.23B; None or NaN (nothing known) as n/a, never a zero."""
     from ..report import _usd as usd
 
-    return "n/a" if v is None else usd(v)
-
-
-def _usd_or_na(v) -> str:
-    return "n/a" if v is None or v != v else _usd(float(v))
+    return "n/a" if v is None or v != v else usd(float(v))
 
 
 def _int_or_na(v) -> str:
