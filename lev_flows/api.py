@@ -101,27 +101,12 @@ def estimate_day(
     day = _as_date(date)
     inp = inputs or load_inputs(universe, prices, db)
     row = inp.pit.row(day)
-    _check_previous_session(inp.closes, day, inp.prices)
+    from .returns import check_previous_session
+
+    check_previous_session(inp.closes.index, day, inp.prices)
     returns = inp.pit.day_returns(inp.universe, row, source=inp.prices)
     return estimate(inp.universe, returns, aum=inp.pit.aum_day(row), creations=creations, exclude_etns=exclude_etns,
                     on_impossible=on_impossible)
-
-
-def _check_previous_session(closes: "pd.DataFrame", day: dt.date, where: str) -> None:
-    """The session before ``day`` must be a row of the table: a change across a gap is not one
-    day's return (the ladder would leave every fund without one; say why instead)."""
-    import pandas as pd
-
-    from .calendar import in_range, previous_session
-
-    if not in_range(day) or len(closes.index) == 0 or pd.Timestamp(day) <= closes.index[0]:
-        return
-    prev = previous_session(day)
-    if pd.Timestamp(prev) not in closes.index:
-        before = closes.index[closes.index < pd.Timestamp(day)]
-        last = f"; its row before {day} is {before[-1].date()}" if len(before) else ""
-        raise InputError(f"{where}: the session before {day} ({prev}) is missing from the price table{last}; "
-                         "a change across a gap is not one day's return")
 
 
 def history_range(

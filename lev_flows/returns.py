@@ -141,16 +141,23 @@ def _day_rows(closes: pd.DataFrame, date: dt.date) -> tuple[pd.Series, pd.Series
     pos = closes.index.get_loc(ts)
     if pos == 0:
         raise InputError(f"prices: {date} is the first day of the table; no previous close")
+    check_previous_session(closes.index, date, "prices")
+    return closes.iloc[pos], closes.iloc[pos - 1]
+
+
+def check_previous_session(index: pd.DatetimeIndex, day: dt.date, where: str) -> None:
+    """The session before ``day`` must be a row of a price table that has rows before it: a
+    change across a gap is not one day's return."""
     from .calendar import in_range, previous_session
 
-    before = closes.index[pos - 1].date()
-    if in_range(date) and before < previous_session(date):  # a gap: the change is not one day's
-        from .calendar import nyse
-
-        n = len(nyse().sessions_in_range(before.isoformat(), date.isoformat())) - 2
-        raise InputError(f"prices: the row before {date} is {before}, {n} sessions earlier; a change across a gap "
-                         f"is not one day's return (add the missing sessions)")
-    return closes.iloc[pos], closes.iloc[pos - 1]
+    if not in_range(day) or len(index) == 0 or pd.Timestamp(day) <= index[0]:
+        return
+    prev = previous_session(day)
+    if pd.Timestamp(prev) not in index:
+        before = index[index < pd.Timestamp(day)]
+        last = f"; its row before {day} is {before[-1].date()}" if len(before) else ""
+        raise InputError(f"{where}: the session before {day} ({prev}) is missing from the price table{last}; "
+                         "a change across a gap is not one day's return")
 
 
 #: how each underlying's return was obtained, in :func:`underlying_return_matrix`
