@@ -254,7 +254,7 @@ def run_daily(
     if pos == 0:
         raise DataSourceError(f"{table.source}: no previous close before {session}")
     full = getattr(source, "table", None)  # a local source: its whole table, as estimate --date reads it
-    pit_closes = full if isinstance(full, pd.DataFrame) and not live else on_sessions(closes.iloc[: pos + 1])  # a fetch may skip days
+    pit_closes = full if isinstance(full, pd.DataFrame) and not live else closes.iloc[: pos + 1]  # point_in_time puts it on the sessions
     pit = point_in_time(universe, pit_closes, observations)
     row = pit.row(session)
     returns = pit.day_returns(universe, row, source=table.source)
