@@ -77,7 +77,7 @@ def replay(date: str = "2026-02-04", basis: str = "close", *, exclude_etns: bool
     returns (``basis="close"`` close-to-close, fund by fund, exactly what
     :func:`estimate_day` computes from the shared prices; ``"intraday"`` the funds' 14:43
     reported changes on the same AUM). ``exclude_etns`` leaves the exchange-traded notes out."""
-    from .build import load_replay, load_replay_aum
+    from .packaged_replay import load_replay, load_replay_aum
     from .catalog import load_universe
     from .estimate import estimate
 

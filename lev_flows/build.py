@@ -26,6 +26,7 @@ import pandas as pd
 from .catalog import Universe, dump_yaml, parse_yaml, universe_from_data
 from .errors import InputError
 from .io import atomic_write_text
+from .packaged_replay import load_replay, load_replay_aum  # noqa: F401  (re-exported: the replay is read there, without pandas)
 from .sources import holdings as H
 from .sources.screener import ImportResult, import_snapshot
 from .sources.underlyings import COMPOSITION_NOTES, COMPOSITIONS, CURATED_SECTORS, GICS_SECTORS
@@ -479,66 +480,6 @@ def write_replay(df: pd.DataFrame, date: str = "2026-02-04") -> Path:
     path = PACKAGE_DATA / f"replay_{date}.csv"
     atomic_write_text(path, df.to_csv(index=False, lineterminator="\n"), force=True)
     return path
-
-
-def load_replay(date: str = "2026-02-04", basis: str = "close", universe: "Universe | None" = None) -> "DayReturns":
-    """The packaged replay's returns for ``basis`` ``close`` (point in time: per fund, and per
-    underlying for funds the packaged catalog does not have) or ``intraday`` (the funds' 14:43
-    reported changes). With ``universe``, per-fund values are kept for its funds only."""
-    from .estimate import DayReturns
-
-    if basis not in ("close", "intraday"):
-        raise InputError(f"replay: basis must be 'close' or 'intraday', not {basis!r}")
-    frame = _replay_frame(date)
-    df = frame[(frame["kind"] == "fund") & (frame["basis"] == basis)]
-    if universe is not None:
-        df = df[df["key"].isin(set(universe.fund_by_ticker))]
-    values = dict(zip(df["key"], df["value"].astype(float)))
-    methods = dict(zip(df["key"], df["method"]))
-    if basis == "close":
-        und = frame[frame["kind"] == "underlying"]
-        if universe is not None:  # another universe: the underlyings it knows
-            und = und[und["key"].isin(set(universe.underlying_by_id))]
-        resets = frame[frame["kind"] == "reset"]["key"]
-        return DayReturns(values=dict(zip(und["key"], und["value"].astype(float))), date=dt.date.fromisoformat(date),
-                          basis="close-to-close", source=f"built-in replay {date}", methods=dict(zip(und["key"], und["method"])),
-                          per_fund=values, fund_methods=methods, resets=frozenset(resets))
-    return DayReturns(
-        values=values, date=dt.date.fromisoformat(date), basis="intraday 14:43 New York (funds' reported changes)",
-        source=f"built-in replay {date}", methods=methods, resets=frozenset(),
-    )
-
-
-def load_replay_aum(date: str = "2026-02-04", universe: "Universe | None" = None) -> "AumDay":
-    """The packaged replay's point-in-time start-of-day AUM, aligned to ``universe`` (default: the
-    packaged one; funds it does not know have none)."""
-    from .catalog import load_universe
-    from .pointintime import AumDay, weighted_median
-
-    df = _replay_frame(date)
-    df = df[df["kind"] == "aum"].set_index("key")
-    tickers = [f.ticker for f in (universe or load_universe()).funds]
-    parts = df["method"].reindex(tickers).fillna("none|none||-1").str.split("|", expand=True)
-    value = df["value"].reindex(tickers).astype(float).to_numpy()
-    launched = ~(parts[1] == "not launched").to_numpy()
-    gap = pd.to_numeric(parts[3]).to_numpy()
-    obs = pd.to_datetime(parts[2].replace("", None)).to_numpy("datetime64[D]")
-    median = weighted_median(gap, value)
-    return AumDay(
-        aum_usd=value, method=np.where(launched, parts[1].to_numpy(object), "none"), source=parts[0].to_numpy(object),
-        obs_date=obs, gap_sessions=gap, median_gap=median, launched=launched,
-        label=f"point in time (packaged replay {date}, from the package's AUM observations)",
-    )
-
-
-def _replay_frame(date: str) -> pd.DataFrame:
-    from importlib import resources
-
-    try:
-        text = resources.files("lev_flows").joinpath(f"data/replay_{date}.csv").read_text("utf-8")
-    except FileNotFoundError:
-        raise InputError(f"replay: no built-in replay for {date} (there is one for 2026-02-04)") from None
-    return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
 
 
 __all__ = ["build_reference", "write_reference", "import_universe", "build_replay", "write_replay", "load_replay", "load_replay_aum", "build_observations", "write_observations", "packaged_observations"]

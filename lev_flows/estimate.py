@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import sys
+from collections import namedtuple
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel
 
 from . import formula, plausibility
@@ -27,6 +28,9 @@ from .lookthrough import (
     stock_flows,
     sum_by_code,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: funds above this AUM with no return are called out in warnings, not only in coverage
 LARGE_FUND_USD = 100e6
@@ -97,26 +101,86 @@ class Coverage(BaseModel):
 
 
 @dataclass(frozen=True)
+class ResultTable:
+    """One result table as numpy columns over all its candidate rows, and the rows it shows in
+    display order (largest ``|flow|`` first). Nothing here needs pandas: :meth:`head` gives rows
+    as named tuples (what the terminal tables print); :meth:`frame` builds the DataFrame.
+
+    ``label_keys`` maps a text column to the compiled universe's cached pandas Series of it
+    (converting the same tickers and names to pandas strings once per universe, not once per day).
+    """
+
+    columns: Mapping[str, np.ndarray]
+    order: np.ndarray
+    compiled: Any = None
+    label_keys: Mapping[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def head(self, n: int | None = None) -> list[tuple]:
+        """The first ``n`` rows (all when None) as named tuples of plain Python values."""
+        rows = self.order if n is None else self.order[:n]
+        row = namedtuple("Row", list(self.columns))
+        return [row(*values) for values in zip(*(np.asarray(v)[rows].tolist() for v in self.columns.values()))]
+
+    def frame(self) -> "pd.DataFrame":
+        """The table as a pandas DataFrame with a 0..n-1 index, rows in display order."""
+        import pandas as pd
+
+        labels = _labels(self.compiled) if self.label_keys else {}
+        data = {name: labels[self.label_keys[name]] if name in self.label_keys else values
+                for name, values in self.columns.items()}
+        return pd.DataFrame(data).iloc[self.order].reset_index(drop=True)
+
+
+class _TableFrame:
+    """``FlowEstimate.by_etf`` and its siblings: the table's DataFrame, built on first access and
+    kept on the instance (pandas is imported only then)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, est: "FlowEstimate | None", owner: type | None = None):
+        if est is None:
+            return self
+        frame = est.tables[self.name].frame()
+        est.__dict__[self.name] = frame  # a non-data descriptor: the instance's copy wins from now on
+        return frame
+
+
+@dataclass(frozen=True)
 class FlowEstimate:
-    """Result of :func:`estimate`: tables (pandas DataFrames) plus totals and coverage.
+    """Result of :func:`estimate`: tables plus totals and coverage.
 
     All amounts are USD of underlying exposure to trade at the close; positive = buy.
+    ``by_etf``, ``by_stock``, ``by_sector``, ``by_index``, ``by_asset_class`` and
+    ``by_underlying`` are pandas DataFrames, built on first access from ``tables`` (the same
+    tables as numpy columns, :class:`ResultTable`).
     """
 
     date: dt.date | None
     basis: str
-    by_etf: pd.DataFrame
-    by_stock: pd.DataFrame
-    by_sector: pd.DataFrame
-    by_index: pd.DataFrame
-    by_asset_class: pd.DataFrame
-    by_underlying: pd.DataFrame
+    tables: Mapping[str, ResultTable]
     total: FlowTotal
     coverage: Coverage
     as_of: dict[str, Any]
     warnings: list[str]
     #: the warnings about implausible inputs (also in ``warnings``); ``--strict`` makes them errors
     implausible: list[str] = field(default_factory=list)
+
+    #: one row per fund: leverage, AUM and its provenance, return and its method, rebalance_usd,
+    #: creation_usd, flow_usd, status, futures_share, swap_reset, auction_usd
+    by_etf = _TableFrame()
+    #: one row per stock with a flow: flow_usd, single_stock_usd, index_usd, auction_usd
+    by_stock = _TableFrame()
+    #: look-through flow per GICS sector with its share of the stock total
+    by_sector = _TableFrame()
+    #: per index bucket: funds, AUM (long / inverse), aum_with_return, rebalance, creation, flow
+    by_index = _TableFrame()
+    by_asset_class = _TableFrame()
+    #: per underlying with a flow
+    by_underlying = _TableFrame()
 
     def __repr__(self) -> str:
         t = self.total
@@ -130,7 +194,7 @@ class FlowEstimate:
 
         rows = "".join(
             f"<tr><td>{_html.escape(str(r.bucket))}</td><td style='text-align:right'>{_bn(r.rebalance_usd)}</td></tr>"
-            for r in self.by_index.head(8).itertuples()
+            for r in self.tables["by_index"].head(8)
         )
         return (f"<p><b>{_html.escape(repr(self)[1:-1].split(';')[0])}</b></p>"
                 f"<table><tr><th>bucket</th><th>rebalance</th></tr>{rows}</table>")
@@ -139,11 +203,10 @@ class FlowEstimate:
         """A short plain-text account of the estimate, as a desk note would put it."""
         t, c = self.total, self.coverage
         side = "buying" if t.rebalance_usd >= 0 else "selling"
-        top_idx = _sort_abs(self.by_index, "rebalance_usd").head(3)
-        idx = ", ".join(f"{b} {_bn(v)}" for b, v in zip(top_idx["bucket"], top_idx["rebalance_usd"]))
-        sec = ", ".join(
-            f"{s} {_bn(v)}" for s, v in zip(self.by_sector["sector"].head(3), self.by_sector["flow_usd"].head(3))
-        )
+        by_index = self.tables["by_index"].head()
+        top_idx = [by_index[i] for i in np.argsort([-abs(r.rebalance_usd) for r in by_index], kind="stable")[:3]]
+        idx = ", ".join(f"{r.bucket} {_bn(r.rebalance_usd)}" for r in top_idx)
+        sec = ", ".join(f"{r.sector} {_bn(r.flow_usd)}" for r in self.tables["by_sector"].head(3))
         lines = [
             f"Leveraged ETF rebalancing{f' {self.date}' if self.date else ''} ({self.basis}): {_bn(abs(t.rebalance_usd))} of {side}"
             f" at the close across {t.n_funds_with_flow} funds (gross {_bn(t.gross_rebalance_usd)}).",
@@ -177,8 +240,10 @@ class FlowEstimate:
 
         return render_note(self, **context)
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self) -> "pd.DataFrame":
         """All levels in one tidy frame: columns ``level``, ``key``, ``flow_usd``."""
+        import pandas as pd
+
         parts = [
             pd.DataFrame({"level": "etf", "key": self.by_etf["ticker"], "flow_usd": self.by_etf["flow_usd"]}),
             pd.DataFrame({"level": "stock", "key": self.by_stock["ticker"], "flow_usd": self.by_stock["flow_usd"]}),
@@ -196,7 +261,7 @@ class FlowEstimate:
         return pd.concat(parts, ignore_index=True)
 
     def to_dict(self, top: int | None = None) -> dict[str, Any]:
-        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+        def records(df: "pd.DataFrame") -> list[dict[str, Any]]:
             df = df if top is None else df.head(top)
             return json.loads(df.to_json(orient="records", date_format="iso"))
 
@@ -311,7 +376,7 @@ def unknown_keys_message(universe: Universe, keys: list[str], where: str = "retu
 
 def estimate(
     universe: Universe,
-    returns: Mapping[str, float] | pd.Series | DayReturns,
+    returns: "Mapping[str, float] | pd.Series | DayReturns",
     *,
     date: dt.date | str | None = None,
     creations: Mapping[str, float] | None = None,
@@ -379,7 +444,7 @@ def estimate(
         basis, methods, source_name = returns.basis, dict(returns.methods), returns.source
         per_fund, fund_methods, resets = returns.per_fund, returns.fund_methods, returns.resets
         returns = returns.values
-    elif isinstance(returns, pd.Series):
+    elif "pandas" in sys.modules and isinstance(returns, sys.modules["pandas"].Series):  # no Series without pandas
         if returns.isna().any():
             bad = returns[returns.isna()].index[0]
             raise InputError(f"returns: {bad}: return is NaN; leave the key out instead of a placeholder")
@@ -465,29 +530,25 @@ def estimate(
     sector = sector_flows(c, stock)
 
     fund_asset = c.underlying_asset_class[c.fund_underlying]
-    by_etf = _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods, provenance, resets_today)
-    by_etf["futures_share"] = futures_share
-    by_etf["swap_reset"] = [f.swap_reset for f in universe.funds]
-    by_etf["auction_usd"] = flow * auction
-    by_stock = _by_stock(c, stock, stock_single, stock_auction)
-    by_sector = pd.DataFrame({"sector": c.sectors, "flow_usd": sector})
-    by_sector = by_sector[by_sector["flow_usd"] != 0].reset_index(drop=True)
+    etf_columns = _etf_columns(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods,
+                               provenance, resets_today)
+    etf_columns.update(futures_share=futures_share, auction_usd=flow * auction,
+                       swap_reset=np.array([f.swap_reset for f in universe.funds], dtype=object))
     total_stock = stock.sum()
-    by_sector["share"] = by_sector["flow_usd"] / total_stock if total_stock else np.nan
-    by_sector = _sort_abs(by_sector, "flow_usd")
-    by_index = _group(c, c.underlying_bucket, "bucket", aum, rebalance, creation, flow, priced)
-    by_asset_class = _group(c, c.underlying_asset_class, "asset_class", aum, rebalance, creation, flow, priced)
-    by_underlying = pd.DataFrame(
-        {
-            "underlying": c.underlying_ids,
-            "bucket": c.underlying_bucket,
-            "asset_class": c.underlying_asset_class,
-            "has_composition": c.has_composition,
-            "rebalance_usd": und_rebalance,
-            "flow_usd": und_flow,
-        }
-    )
-    by_underlying = _sort_abs(by_underlying[by_underlying["flow_usd"] != 0], "flow_usd")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sector_share = sector / total_stock if total_stock else np.full(len(sector), np.nan)
+    tables = {
+        "by_etf": _table(etf_columns, c, _ETF_LABELS),
+        "by_stock": _table({"ticker": c.stock_tickers, "name": c.stock_names, "sector": c.sectors[c.stock_sector],
+                            "flow_usd": stock, "single_stock_usd": stock_single, "index_usd": stock - stock_single,
+                            "auction_usd": stock_auction}, c, _STOCK_LABELS, keep=stock != 0),
+        "by_sector": _table({"sector": c.sectors, "flow_usd": sector, "share": sector_share}, keep=sector != 0),
+        "by_index": _group(c, c.underlying_bucket, "bucket", aum, rebalance, creation, flow, priced),
+        "by_asset_class": _group(c, c.underlying_asset_class, "asset_class", aum, rebalance, creation, flow, priced),
+        "by_underlying": _table({"underlying": c.underlying_ids, "bucket": c.underlying_bucket,
+                                 "asset_class": c.underlying_asset_class, "has_composition": c.has_composition,
+                                 "rebalance_usd": und_rebalance, "flow_usd": und_flow}, keep=und_flow != 0),
+    }
 
     coverage = _coverage(c, aum, has_aum, has_flow, fund_asset, len(unused), provenance)
     is_equity = fund_asset == "equity"
@@ -535,12 +596,7 @@ def estimate(
     return FlowEstimate(
         date=date,
         basis=basis,
-        by_etf=by_etf,
-        by_stock=by_stock,
-        by_sector=by_sector,
-        by_index=by_index,
-        by_asset_class=by_asset_class,
-        by_underlying=by_underlying,
+        tables=tables,
         total=total,
         coverage=coverage,
         as_of=as_of,
@@ -572,9 +628,13 @@ def _resets_today(universe: Universe, c: CompiledUniverse, date, resets, r_fund:
     return c.resets_daily | due, np.where(due, np.nan, r_fund)
 
 
-def _sort_abs(df: pd.DataFrame, col: str) -> pd.DataFrame:
-    order = np.argsort(-np.abs(df[col].to_numpy(dtype=float)), kind="stable")
-    return df.iloc[order].reset_index(drop=True)
+def _table(columns: dict[str, np.ndarray], compiled: CompiledUniverse | None = None, label_keys: Mapping[str, str] | None = None,
+           *, keep: np.ndarray | None = None, by: str = "flow_usd") -> ResultTable:
+    """A :class:`ResultTable` of the rows in ``keep`` (default all), largest ``|by|`` first
+    (stable, NaN last)."""
+    rows = np.arange(len(columns[by])) if keep is None else np.flatnonzero(keep)
+    order = rows[np.argsort(-np.abs(np.asarray(columns[by], dtype=float)[rows]), kind="stable")]
+    return ResultTable(columns=columns, order=order, compiled=compiled, label_keys=label_keys or {})
 
 
 _RETURN_SOURCE = np.array(["missing", "underlying", "fund", "point in time"], dtype=object)
@@ -689,7 +749,9 @@ def _holdings_arrays(c: CompiledUniverse, holdings: Mapping[str, Any]) -> tuple[
     return nav0, exp0, fut0
 
 
-def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods, provenance, resets_today) -> pd.DataFrame:
+def _etf_columns(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods, provenance,
+                 resets_today) -> dict[str, np.ndarray]:
+    """The per-fund columns of ``by_etf`` in catalog order."""
     und_method = np.array([methods.get(u, "") for u in c.underlying_ids], dtype=object)
     method = und_method[c.fund_underlying] if len(und_method) else np.zeros(0, dtype=object)
     method = np.where(r_source == 2, "fund's own return / L", method)
@@ -702,38 +764,42 @@ def _by_etf(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebala
         ["not launched", "closed", "excluded (ETN)", "no AUM", "no return", "no reset today"],
         default="ok",
     )
-    lab = _labels(c)
-    df = pd.DataFrame(
-        {
-            "ticker": lab["fund_ticker"],
-            "name": lab["fund_name"],
-            "issuer": lab["fund_issuer"],
-            "leverage": c.leverage,
-            "underlying": lab["fund_underlying"],
-            "bucket": lab["fund_bucket"],
-            "asset_class": lab["fund_asset"],
-            "reset": lab["fund_reset"],
-            "structure": lab["fund_structure"],
-            "aum_usd": aum,
-            "aum_source": provenance["aum_source"],
-            "aum_method": provenance["aum_method"],
-            "aum_date": provenance["aum_date"],
-            "aum_gap_sessions": provenance["aum_gap"],
-            "underlying_return": r_fund,
-            "return_source": _RETURN_SOURCE[r_source],
-            "return_method": method,
-            "rebalance_usd": rebalance,
-            "rebalance_method": rebalance_method,
-            "creation_usd": creation,
-            "flow_usd": flow,
-            "status": status,
-        }
-    )
-    return _sort_abs(df, "flow_usd")
+    return {
+        "ticker": c.tickers,
+        "name": c.fund_names,
+        "issuer": c.fund_issuers,
+        "leverage": c.leverage,
+        "underlying": c.fund_underlying_ids,
+        "bucket": c.underlying_bucket[c.fund_underlying],
+        "asset_class": c.underlying_asset_class[c.fund_underlying],
+        "reset": c.fund_resets,
+        "structure": c.fund_structures,
+        "aum_usd": aum,
+        "aum_source": provenance["aum_source"],
+        "aum_method": provenance["aum_method"],
+        "aum_date": provenance["aum_date"],
+        "aum_gap_sessions": provenance["aum_gap"],
+        "underlying_return": r_fund,
+        "return_source": _RETURN_SOURCE[r_source],
+        "return_method": method,
+        "rebalance_usd": rebalance,
+        "rebalance_method": rebalance_method,
+        "creation_usd": creation,
+        "flow_usd": flow,
+        "status": status,
+    }
 
 
-def _labels(c: CompiledUniverse) -> dict[str, pd.Series]:
+#: text columns whose pandas form is cached per compiled universe (:func:`_labels`)
+_ETF_LABELS = {"ticker": "fund_ticker", "name": "fund_name", "issuer": "fund_issuer", "underlying": "fund_underlying",
+               "bucket": "fund_bucket", "asset_class": "fund_asset", "reset": "fund_reset", "structure": "fund_structure"}
+_STOCK_LABELS = {"ticker": "stock_ticker", "name": "stock_name", "sector": "stock_sector"}
+
+
+def _labels(c: CompiledUniverse) -> "dict[str, pd.Series]":
     """Text columns of the result tables, converted to pandas once per compiled universe."""
+    import pandas as pd
+
     if not c.labels:
         c.labels.update(
             {
@@ -753,27 +819,9 @@ def _labels(c: CompiledUniverse) -> dict[str, pd.Series]:
     return c.labels
 
 
-def _by_stock(c: CompiledUniverse, stock: np.ndarray, single: np.ndarray, auction: np.ndarray) -> pd.DataFrame:
-    """Flow per stock, split by where it comes from (single-stock funds, index funds) and with
-    the part expected in the stock's closing auction (``auction_usd``)."""
-    lab = _labels(c)
-    df = pd.DataFrame(
-        {
-            "ticker": lab["stock_ticker"],
-            "name": lab["stock_name"],
-            "sector": lab["stock_sector"],
-            "flow_usd": stock,
-            "single_stock_usd": single,
-            "index_usd": stock - single,
-            "auction_usd": auction,
-        }
-    )
-    return _sort_abs(df[df["flow_usd"] != 0], "flow_usd")
-
-
 def _group(
     c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, aum_usd, rebalance, creation, flow, has_flow
-) -> pd.DataFrame:
+) -> ResultTable:
     """Sum fund columns by a label of their underlying (bucket, asset class) with bincount.
 
     ``aum_with_return`` is the share of the group's AUM whose fund had a return; a group with
@@ -788,10 +836,11 @@ def _group(
     none = np.bincount(code, has_flow.astype(float), n) == 0
     with np.errstate(invalid="ignore", divide="ignore"):
         priced_share = np.where(group_aum > 0, priced_aum / group_aum, np.nan)
-    out = pd.DataFrame(
+    n_funds = np.bincount(code, minlength=n)
+    return _table(
         {
             key: labels,
-            "n_funds": np.bincount(code, minlength=n),
+            "n_funds": n_funds,
             "aum_usd": group_aum,
             "long_aum_usd": np.bincount(code, np.where(c.leverage > 0, aum, 0.0), n),
             "inverse_aum_usd": np.bincount(code, np.where(c.leverage < 0, aum, 0.0), n),
@@ -799,9 +848,9 @@ def _group(
             "rebalance_usd": np.where(none, np.nan, sum_by_code(code, rebalance, n)),
             "creation_usd": sum_by_code(code, creation, n),
             "flow_usd": np.where(none, np.nan, sum_by_code(code, flow, n)),
-        }
+        },
+        keep=n_funds > 0,
     )
-    return _sort_abs(out[out["n_funds"] > 0], "flow_usd")
 
 
 def _coverage(c: CompiledUniverse, aum_usd, has_aum, has_flow, fund_asset, unused: int, provenance: dict[str, Any]) -> Coverage:

@@ -51,6 +51,7 @@ import pandas as pd
 
 from .catalog import Universe
 from .errors import InputError
+from .packaged_replay import AumDay, weighted_median
 from .estimate import MAX_MEDIAN_GAP, DayReturns, compiled
 from .returns import (
     METHOD_COMPOSITION,
@@ -187,33 +188,6 @@ class PointInTime:
             values={}, date=self.sessions[row].date(), basis="close-to-close", source=source,
             methods={}, per_fund=per_fund, fund_methods=methods, resets=frozenset(resets),
         )
-
-
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """The ``weights``-weighted median of ``values`` (NaN weights count as 0; NaN when no weight):
-    the smallest value whose cumulative weight reaches half the total."""
-    w = np.where(np.isfinite(weights), weights, 0.0)
-    if w.sum() <= 0:
-        return float("nan")
-    v = np.asarray(values, dtype=float)
-    order = np.argsort(v, kind="stable")
-    cum = np.cumsum(w[order])
-    return float(v[order][np.searchsorted(cum, 0.5 * cum[-1])])
-
-
-@dataclass(frozen=True)
-class AumDay:
-    """One session's start-of-day AUM per fund (universe order) with its provenance."""
-
-    aum_usd: np.ndarray
-    method: np.ndarray
-    source: np.ndarray
-    obs_date: np.ndarray
-    gap_sessions: np.ndarray
-    median_gap: float = float("nan")
-    launched: np.ndarray | None = None
-    closed: np.ndarray | None = None  # (F,) bool: closed (catalog closed_on) by this session
-    label: str = "point in time (store observations)"
 
 
 # ---- observations onto the session grid ---------------------------------------------------------

@@ -100,18 +100,18 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
     console.print(total)
 
     idx = _table("By index", ["bucket", "funds", "AUM", "AUM priced", "rebalance"])
-    for r in est.by_index.itertuples():
+    for r in est.tables["by_index"].head():  # the numpy tables: the terminal view needs no pandas
         priced = "n/a" if r.aum_with_return != r.aum_with_return else f"{r.aum_with_return:.0%}"
         idx.add_row(r.bucket, str(r.n_funds), _usd(r.aum_usd).lstrip("+"), priced, _usd(r.rebalance_usd))
     console.print(idx)
 
     sec = _table("By GICS sector (look-through)", ["sector", "flow", "share"])
-    for r in est.by_sector.itertuples():
+    for r in est.tables["by_sector"].head():
         sec.add_row(r.sector, _usd(r.flow_usd), f"{r.share:.1%}")
     console.print(sec)
 
     etf = _table(f"Top {top} ETFs", ["ticker", "L", "underlying", "AUM", "AUM source", "return", "rebalance", "method"])
-    for r in est.by_etf.head(top).itertuples():
+    for r in est.tables["by_etf"].head(top):
         ret = "n/a" if r.underlying_return != r.underlying_return else f"{r.underlying_return:+.2%}"
         etf.add_row(
             fund_label(r), f"{r.leverage:+g}", r.underlying, _usd(r.aum_usd).lstrip("+"), aum_source_label(r), ret,
@@ -121,7 +121,7 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
 
     stk = _table(f"Top {stocks} stocks (look-through)", ["ticker", "sector", "flow", "single-stock funds", "index funds",
                                                           "closing auction"])
-    for r in est.by_stock.head(stocks).itertuples():
+    for r in est.tables["by_stock"].head(stocks):
         stk.add_row(r.ticker, r.sector, _usd(r.flow_usd), _usd(r.single_stock_usd), _usd(r.index_usd), _usd(r.auction_usd))
     console.print(stk)
 

@@ -189,6 +189,24 @@ def test_plain_estimate_imports_nothing_heavy():
     assert out.strip() == "[]"
 
 
+def test_the_default_estimate_runs_without_pandas():
+    """`lev-flows estimate` (the built-in replay, as tables) runs on numpy alone: the engine is
+    arrays, the replay is read with csv, the terminal tables print the numpy tables; pandas is
+    imported only when a DataFrame is asked for (issue 16, start-up)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from lev_flows.cli import main; sys.argv = ['lev-flows', 'estimate']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('heavy:', sorted(m for m in ('pandas', 'pyarrow', 'matplotlib', 'httpx', 'duckdb') if m in sys.modules))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "Leveraged ETF rebalancing, 2026-02-04" in res.stdout and "-13.08B" in res.stdout
+    assert res.stdout.strip().splitlines()[-1] == "heavy: []"
+
+
 def test_ctrl_c_is_exit_130_not_success(monkeypatch, capsys):
     """Ctrl-C during a command: one line and exit code 130 (typer hands it back as a return code,
     which the entry point used to drop, exiting 0)."""

@@ -168,3 +168,32 @@ def test_a_bucket_of_funds_without_a_return_is_na_not_zero(small_universe):
     est = estimate(uni, {"IDX": -0.02})  # GOLD has no return
     row = est.by_index.set_index("bucket").loc["Commodities"]
     assert math.isnan(row["rebalance_usd"]) and math.isnan(row["flow_usd"]) and row["aum_with_return"] == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(returns_st)
+def test_the_numpy_tables_are_the_dataframes(small_universe, returns):
+    """One table, two views: the rows the terminal prints (``tables[...].head()``, no pandas)
+    are the DataFrame's rows, in the same order, for every table."""
+    est = estimate(small_universe, returns)
+    for name, table in est.tables.items():
+        frame = getattr(est, name)
+        assert list(frame.columns) == list(table.columns) and len(frame) == len(table)
+        for row, expected in zip(table.head(), frame.itertuples(index=False)):
+            for got, want in zip(row, expected):
+                assert got == want or (got != got and want != want) or (got is None and want != want), (name, row)
+
+
+def test_every_by_etf_column_is_on_its_own_fund_row():
+    """futures_share, swap_reset and auction_usd were once put on the flow-sorted rows in catalog
+    order, so UVXY's futures share (1.0) showed on another fund. Each is now a column of the fund's
+    row: UVXY and SVXY trade none of their flow in the stocks' auctions, every fund with unknown
+    timing all of it."""
+    from lev_flows import replay
+
+    etf = replay().by_etf.set_index("ticker")
+    assert etf.loc[["UVXY", "SVXY"], "futures_share"].tolist() == [1.0, 1.0]
+    assert (etf.loc[["UVXY", "SVXY"], "auction_usd"].fillna(0.0) == 0.0).all()
+    unknown = etf["futures_share"].isna() & etf["swap_reset"].isna()
+    assert unknown.sum() > 600
+    np.testing.assert_array_equal(etf.loc[unknown, "auction_usd"].to_numpy(), etf.loc[unknown, "flow_usd"].to_numpy())

@@ -26,11 +26,10 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from ..errors import InputError, OutputError
+from ..packaged_replay import REPLAY_DATE  # noqa: F401  (the commands' replay day, defined once there)
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
-
-REPLAY_DATE = "2026-02-04"
 
 
 class Format(str, Enum):

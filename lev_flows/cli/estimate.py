@@ -110,7 +110,7 @@ def estimate(
         check_trading_day(day)
         est = estimate_day(day, universe=uni, prices=prices, db=db, creations=creations_usd, exclude_etns=exclude_etns)
     else:
-        from ..build import load_replay, load_replay_aum
+        from ..packaged_replay import load_replay, load_replay_aum
 
         aum_day = load_replay_aum(REPLAY_DATE, uni)
         day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close", uni)
