@@ -227,3 +227,28 @@ def test_liquidity_on_another_day_and_conflicting_options(tmp_path, shared):
     assert intraday.returncode == 2 and "--intraday" in intraday.stderr
     steps = run_cli("ladder", "--step", "0.01", "--span", "99")
     assert steps.returncode == 2 and "at most 2,001" in steps.stderr
+
+
+FLOAT_OPTIONS = sorted((name, p.opts[0]) for name, cmd in COMMANDS.items() for p in cmd.params
+                       if type(p).__name__.endswith("Option") and isinstance(p.default, float) and p.min is not None)
+
+
+def test_every_float_option_refuses_nan_as_not_a_number():
+    """A range check alone called ``--step nan`` "less than or equal to 50"; every ranged float
+    option of every command now says what is wrong with it (and still checks the range)."""
+    from typer.testing import CliRunner
+
+    assert ("ladder", "--step") in FLOAT_OPTIONS and len(FLOAT_OPTIONS) >= 8
+    runner = CliRunner()
+    for name, opt in FLOAT_OPTIONS:
+        for value, message in (("nan", "'nan' is not a finite number"), ("inf", "'inf' is not a finite number"),
+                               ("1e9", "1e9 is not in the range"), ("x", "'x' is not a number")):
+            res = runner.invoke(app, [*name.split(), opt, value])
+            assert res.exit_code == 2 and message in " ".join(res.output.split()), (name, opt, value, res.output)
+    one = run_cli("ladder", "--step", "nan")
+    assert one.returncode == 2 and one.stderr.strip() == "lev-flows: error: Invalid value for '--step': 'nan' is not a finite number"
+
+
+def test_a_bad_date_names_the_option_given_as_an_alias():
+    res = run_cli("montecarlo", "--end", "2026-13-01")
+    assert res.returncode == 2 and "--date/--end: '2026-13-01' is not a date" in res.stderr

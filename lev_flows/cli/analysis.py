@@ -17,22 +17,23 @@ from .common import (
     EXCLUDE_ETNS,
     FORCE,
     FORMAT,
-    Format,
-    Method,
     OUTPUT,
     PRICES,
     REPLAY_DATE,
     START,
     STRICT,
     UNIVERSE,
-    check_strict,
+    Format,
+    Method,
     Vol,
-    prepare_outputs,
+    check_strict,
     console,
     date_option,
     emit_bytes,
     emit_frame,
+    number_option,
     parse_date,
+    prepare_outputs,
     timestamp,
     top_option,
     warn,
@@ -67,8 +68,8 @@ def _universe_at_close(universe, day, prices: Optional[Path], db: Optional[Path]
 def ladder(
     universe: Optional[Path] = UNIVERSE,
     move: list[str] = typer.Option([], "--move", "-m", metavar="ID=PCT", help="What-if move in percent, e.g. --move NDX=-3 --move SOX=-6."),
-    step: float = typer.Option(1.0, "--step", min=0.01, max=50, help="Ladder step, percent."),
-    span: float = typer.Option(10.0, "--span", min=0.01, max=99, help="Ladder from -span to +span percent."),
+    step: float = number_option(1.0, "--step", min=0.01, max=50, help="Ladder step, percent."),
+    span: float = number_option(10.0, "--span", min=0.01, max=99, help="Ladder from -span to +span percent."),
     date: Optional[str] = date_option("AUM at the close of this session (default: the last with the funds' prices)."),
     prices: Optional[Path] = PRICES,
     db: Optional[Path] = DB,
@@ -85,7 +86,8 @@ def ladder(
     moved by its beta; with --move, the flows of one scenario instead."""
     import numpy as np
 
-    from ..analysis import ladder as run_ladder, parse_moves, sensitivity_usd, what_if
+    from ..analysis import ladder as run_ladder
+    from ..analysis import parse_moves, sensitivity_usd, what_if
     from ..catalog import load_universe
     from ..report import print_tables, render
 
@@ -128,7 +130,7 @@ def liquidity(
     prices: Optional[Path] = PRICES,
     db: Optional[Path] = DB,
     top: int = top_option(25, "Stocks to list, by the share of their volume."),
-    auction_share: float = typer.Option(0.10, "--auction-share", min=0.001, max=1.0, help="Closing auction as a share of the day's volume."),
+    auction_share: float = number_option(0.10, "--auction-share", min=0.001, max=1.0, help="Closing auction as a share of the day's volume."),
     fmt: Optional[Format] = FORMAT,
     output: Optional[Path] = OUTPUT,
     chart: Optional[Path] = CHART,
@@ -218,7 +220,8 @@ def tracking(
     """Check each fund's daily return against L x its underlying's (TQQQ vs QQQ, ...)."""
     from ..api import default_prices
     from ..catalog import load_universe
-    from ..history import HEADLINE_FUNDS, tracking as run_tracking
+    from ..history import HEADLINE_FUNDS
+    from ..history import tracking as run_tracking
     from ..returns import load_price_dir
 
     fmt = prepare_outputs(fmt, output, chart, force=force, top=top)
@@ -298,7 +301,7 @@ def montecarlo(
     date: Optional[str] = date_option("The estimate date: the window's last session, whose close AUM applies (default: the last with the funds' prices).", "--end"),
     seed: int = typer.Option(0, "--seed", min=0, help="Random seed (same seed, same draw)."),
     vol: Vol = typer.Option(Vol.ewma, "--vol", help="Scale each day to today's EWMA volatility, or keep the raw days."),
-    lam: float = typer.Option(0.94, "--lambda", min=0.5, max=0.999, help="EWMA decay per day (RiskMetrics 0.94)."),
+    lam: float = number_option(0.94, "--lambda", min=0.5, max=0.999, help="EWMA decay per day (RiskMetrics 0.94)."),
     given: list[str] = typer.Option([], "--given", "-g", metavar="ID=PCT", help="Condition on a move already known, in percent, e.g. --given NDX=-2."),
     universe: Optional[Path] = UNIVERSE,
     prices: Optional[Path] = PRICES,
@@ -317,7 +320,7 @@ def montecarlo(
     fmt = prepare_outputs(fmt, output, chart, force=force)
     moves = parse_moves(given, "--given")
     inp = load_inputs(universe, prices, db)
-    end_day = parse_date(date) or inp.pit.sessions[inp.pit.last_complete_row()].date()
+    end_day = parse_date(date, "--date/--end") or inp.pit.sessions[inp.pit.last_complete_row()].date()
     res = monte_carlo(
         inp.universe, inp.closes, n=scenarios, method=method.value, lookback=lookback, end=end_day, seed=seed,
         aum_usd=inp.pit.aum_close[inp.pit.row(end_day)], vol=vol.value, lam=lam, given=moves, exclude_etns=exclude_etns,
@@ -358,7 +361,8 @@ def scorecard(
 ) -> None:
     """Each published desk estimate beside our point-in-time estimate of the same day."""
     from ..api import load_inputs
-    from ..scorecard import PUBLISHED_FILE, read_published, scorecard as run_scorecard
+    from ..scorecard import PUBLISHED_FILE, read_published
+    from ..scorecard import scorecard as run_scorecard
 
     fmt = prepare_outputs(fmt, output, chart, force=force)
     table = run_scorecard(read_published(published or PUBLISHED_FILE), load_inputs(universe, prices, db), exclude_etns=exclude_etns)

@@ -9,24 +9,24 @@ import typer
 
 from ..errors import InputError
 from .common import (
-    DEADLINE,
     DB,
+    DEADLINE,
     END,
     FORCE,
     FORMAT,
-    Format,
     NO_CACHE,
     OUTPUT,
     PRICES,
-    ProgressBar,
     RETRIES,
     START,
     TIMEOUT,
     UNIVERSE,
-    prepare_outputs,
+    Format,
+    ProgressBar,
     emit_frame,
     http_settings,
     parse_date,
+    prepare_outputs,
     timestamp,
     write_chart,
 )

@@ -10,21 +10,22 @@ import typer
 
 from ..errors import InputError
 from .common import (
-    DEADLINE,
     DB,
+    DEADLINE,
     FORCE,
     FORMAT,
-    Format,
     NO_CACHE,
     OUTPUT,
     PRICES,
     REPLAY_DATE,
     RETRIES,
     UNIVERSE,
-    prepare_outputs,
+    Format,
     emit_frame,
     http_settings,
+    number_option,
     parse_date,
+    prepare_outputs,
 )
 
 universe_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Validate, verify, import and update the fund catalog.")
@@ -125,7 +126,7 @@ def universe_update(
     prices: Optional[Path] = typer.Option(None, "--prices", help="Price tables for verifying what changed (default: ../shared/data/prices)."),
     db: Optional[Path] = DB,
     accept_flags: bool = typer.Option(False, "--accept-flags", help="Write even when verify flags a changed fund."),
-    timeout: float = typer.Option(30.0, "--timeout", min=0.1, max=600, help="Seconds per request before retrying."),
+    timeout: float = number_option(30.0, "--timeout", min=0.1, max=600, help="Seconds per request before retrying."),
     retries: int = RETRIES,
     no_cache: bool = NO_CACHE,
     deadline: float = DEADLINE,
@@ -147,7 +148,12 @@ def reference_build(
     data: Path = typer.Option(Path("../shared/data"), "--data", help="The shared raw data folder."),
 ) -> None:
     """Rebuild lev_flows/data/reference.json (compositions, sectors) and the AUM observations that seed the store."""
-    from ..build import build_observations, build_reference, write_observations, write_reference
+    from ..build import (
+        build_observations,
+        build_reference,
+        write_observations,
+        write_reference,
+    )
 
     ref = build_reference(data)
     path = write_reference(ref)

@@ -17,6 +17,7 @@ pandas; everything heavy is imported inside the function that uses it.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import sys
 from enum import Enum
@@ -75,6 +76,24 @@ END = typer.Option(None, "--end", metavar="YYYY-MM-DD", help="Last session, YYYY
 def date_option(help: str, *aliases: str):
     """``--date/-d`` (one session), with help saying what the date means for the command."""
     return typer.Option(None, "--date", *aliases, "-d", metavar="YYYY-MM-DD", help=help)
+
+
+def number_option(default: float, *names: str, min: float, max: float, help: str):
+    """A float option in ``[min, max]`` whose help shows the range; ``nan`` and ``inf`` are refused
+    as not numbers (a range check alone would call ``nan`` "above the maximum")."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise typer.BadParameter(f"{text!r} is not a finite number")
+        if not min <= value <= max:
+            raise typer.BadParameter(f"{text} is not in the range {min:g} .. {max:g}")
+        return value
+
+    return typer.Option(default, *names, min=min, max=max, parser=parse, help=help)
 
 
 def top_option(default: int, help: str):
@@ -247,7 +266,13 @@ class ProgressBar:
     logs and pipes get the one-line error and nothing else)."""
 
     def __init__(self, label: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         err = console(stderr=True)
         self.progress = Progress(
@@ -285,10 +310,10 @@ def http_settings(timeout: float, retries: int, no_cache: bool, *, concurrency: 
     )
 
 
-TIMEOUT = typer.Option(10.0, "--timeout", min=0.1, max=600, help="Seconds per request before retrying.")
+TIMEOUT = number_option(10.0, "--timeout", min=0.1, max=600, help="Seconds per request before retrying.")
 RETRIES = typer.Option(3, "--retries", min=0, max=9, help="Retries per request on timeouts, 429 and 5xx.")
 NO_CACHE = typer.Option(False, "--no-cache", help="Do not read or write the HTTP cache.")
-DEADLINE = typer.Option(
+DEADLINE = number_option(
     300.0, "--deadline", min=1, max=86_400,
     help="The whole run's budget in seconds: what is not fetched by then fails (listed, with --allow-partial).",
 )

@@ -13,31 +13,31 @@ import typer
 from ..calendar import check_trading_day
 from ..errors import InputError
 from .common import (
-    DEADLINE,
     ALLOW_PARTIAL,
     DB,
+    DEADLINE,
     EXCLUDE_ETNS,
     FORCE,
     FORMAT,
-    Format,
-    NOW,
     NO_CACHE,
+    NOW,
     OUTPUT,
     PRICES,
-    ProgressBar,
     REPLAY_DATE,
     RETRIES,
     STRICT,
     TIMEOUT,
     UNIVERSE,
+    Format,
+    ProgressBar,
     check_strict,
-    prepare_outputs,
     console,
     date_option,
     emit_bytes,
     http_settings,
     parse_date,
     parse_now,
+    prepare_outputs,
     top_option,
     warn,
 )
@@ -73,7 +73,8 @@ def estimate(
 ) -> None:
     """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
     from ..catalog import load_universe
-    from ..estimate import DayReturns, estimate as run_estimate
+    from ..estimate import DayReturns
+    from ..estimate import estimate as run_estimate
     from ..report import print_tables, render
 
     fmt = prepare_outputs(fmt, output, chart, html, force=force, top=top)  # before any work: a bad path is the only message

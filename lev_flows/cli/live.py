@@ -17,15 +17,16 @@ from .common import (
     EXCLUDE_ETNS,
     FORCE,
     FORMAT,
-    Format,
     NOW,
     OUTPUT,
     RETRIES,
     TIMEOUT,
     UNIVERSE,
+    Format,
     console,
     emit_frame,
     http_settings,
+    number_option,
     parse_date,
     parse_now,
     parse_time,
@@ -43,7 +44,7 @@ def watch(
     universe: Optional[Path] = UNIVERSE,
     start: str = typer.Option("15:00", "--start", metavar="HH:MM", help="First refresh, New York time (or the open if later)."),
     until: Optional[str] = typer.Option(None, "--until", metavar="HH:MM", help="Last refresh before this time (default: the session's close)."),
-    interval: float = typer.Option(60.0, "--interval", min=1.0, max=3600.0, help="Seconds between refreshes."),
+    interval: float = number_option(60.0, "--interval", min=1.0, max=3600.0, help="Seconds between refreshes."),
     count: Optional[int] = typer.Option(None, "--count", min=1, max=10_000, help="Stop after this many refreshes."),
     top: int = top_option(10, "Rows of the funds and stocks in the live view."),
     base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL", help="Price source base URL (default: $LEV_FLOWS_YAHOO_URL, else Yahoo)."),
@@ -74,7 +75,8 @@ def watch(
     from ..catalog import load_universe
     from ..sources.http import HttpClient
     from ..sources.yahoo import YahooChart
-    from ..watch import MarketClosed, OffsetClock, watch as run_watch
+    from ..watch import MarketClosed, OffsetClock
+    from ..watch import watch as run_watch
 
     uni = load_universe(universe)
     stamp = parse_now(now)
