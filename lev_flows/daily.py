@@ -198,6 +198,7 @@ def run_daily(
     observations: pd.DataFrame | None = None,
     db: str | Path | None = None,
     exclude_etns: bool = False,
+    note_context: bool = True,
 ) -> DailyResult:
     """Fetch, compute returns and estimate the session's flows (see the module doc).
 
@@ -207,6 +208,9 @@ def run_daily(
     observation still in use. ``observations`` default to the store's (``db``).
     ``progress(symbol, ok)`` is called as each symbol finishes; if it also has an
     ``expect(n)`` method, that is called first with the number of symbols.
+    ``note_context=False`` skips the history, liquidity and published figures the report's note
+    shows (``DailyResult.history`` ... are None): a live estimate or a watch refresh needs only the
+    estimate.
     """
     from .pointintime import point_in_time
     from .store import load_best_observations
@@ -290,7 +294,9 @@ def run_daily(
         )
     if failed:
         est.warnings.insert(0, f"{len(failed)} symbols could not be fetched and are left out: {', '.join(list(failed)[:12])}")
-    history, liquidity, scorecard = _note_context(universe, source, est, pit, full if isinstance(full, pd.DataFrame) else None)
+    history = liquidity = scorecard = None
+    if note_context:
+        history, liquidity, scorecard = _note_context(universe, source, est, pit, full if isinstance(full, pd.DataFrame) else None)
     return DailyResult(
         history=history,
         liquidity=liquidity,

@@ -194,7 +194,7 @@ def watch(
             break
         try:
             result = run_daily(universe, source, now=at, force_live=True, allow_partial=True, observations=observations,
-                               db=db, exclude_etns=exclude_etns)
+                               db=db, exclude_etns=exclude_etns, note_context=False)
             refresh = refresh_from(result, at)
             last_ok = refresh
         except DataSourceError as exc:

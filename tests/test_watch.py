@@ -74,6 +74,22 @@ def test_watch_refreshes_to_the_close_and_records_each(live, small_universe, tmp
     assert path["index: Test index"].iloc[0] == pytest.approx(-120e6 - 120e6 - 4e6)
 
 
+def test_a_refresh_reads_no_note_context(live, small_universe, tmp_path, monkeypatch):
+    """A refresh needs the estimate only: not the published desk figures, history or liquidity a
+    daily report's note shows (each refresh used to read the published-estimates file)."""
+    import lev_flows.daily
+    import lev_flows.scorecard
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a watch refresh read the note context")
+
+    monkeypatch.setattr(lev_flows.scorecard, "published_for", refuse)
+    monkeypatch.setattr(lev_flows.daily, "_note_context", refuse)
+    fake, source = live
+    refreshes = watch(small_universe, source, clock=FakeClock("2026-02-04 15:59:00", fake), db=tmp_path / "s.duckdb", interval_s=60)
+    assert len(refreshes) == 1 and refreshes[0].ok, refreshes[0].error
+
+
 def test_a_dropped_source_shows_stale_and_recovers(live, small_universe, tmp_path):
     fake, source = live
     db = tmp_path / "store.duckdb"

@@ -96,7 +96,7 @@ def estimate(
         source, client = _online_source(base_url=base_url, deadline=deadline)
         est = _run_daily(
             uni, source, date=None, allow_partial=allow_partial, holdings=False, force_live=True, client=client,
-            creations=creations_usd, now=parse_now(now), db=db, exclude_etns=exclude_etns,
+            creations=creations_usd, now=parse_now(now), db=db, exclude_etns=exclude_etns, note_context=False,
         ).estimate
     elif returns is not None:
         from ..returns import read_returns_file
@@ -185,7 +185,7 @@ def _online_source(prices: Optional[Path] = None, base_url: Optional[str] = None
 
 
 def _run_daily(universe, source, *, date, allow_partial, holdings, force_live, client, creations=None, now=None, db=None,
-               exclude_etns=False):
+               exclude_etns=False, note_context=True):
     from ..daily import run_daily
 
     holdings_source = None
@@ -200,6 +200,7 @@ def _run_daily(universe, source, *, date, allow_partial, holdings, force_live, c
             return run_daily(
                 universe, source, as_of=date, allow_partial=allow_partial, holdings_source=holdings_source,
                 progress=bar, force_live=force_live, creations=creations, now=now, db=db, exclude_etns=exclude_etns,
+                note_context=note_context,
             )
     finally:
         if client is not None:
