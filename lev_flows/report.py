@@ -39,12 +39,19 @@ def render(est: "FlowEstimate", fmt: str, top: int) -> bytes:
         est.to_frame().to_parquet(buf, index=False)
         return buf.getvalue()
     if fmt == "table":
-        from rich.console import Console
-
-        console = Console(record=True, width=120, file=open(os.devnull, "w"))
-        print_tables(est, console, top=top)
-        return console.export_text().encode()
+        return recorded_text(lambda console: print_tables(est, console, top=top), width=120)
     raise OutputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def recorded_text(show, width: int = 200) -> bytes:
+    """What ``show(console)`` prints on a rich console ``width`` columns wide, as plain text
+    (for ``--output x.txt``)."""
+    from rich.console import Console
+
+    with open(os.devnull, "w") as sink:
+        console = Console(record=True, width=width, file=sink)
+        show(console)
+        return console.export_text().encode()
 
 
 # --------------------------------------------------------------------------------------------

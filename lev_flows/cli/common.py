@@ -200,15 +200,6 @@ def emit_bytes(data: bytes, output: Optional[Path], force: bool) -> None:
         sys.stdout.flush()
 
 
-def table_text(show: "Callable") -> bytes:
-    """What ``show(console)`` prints, as plain text (for ``--output x.txt``)."""
-    from rich.console import Console
-
-    rec = Console(record=True, width=200, file=open(os.devnull, "w"))
-    show(rec)
-    return rec.export_text().encode()
-
-
 def emit_frame(frame, fmt: Format, output: Optional[Path], force: bool, show: "Callable") -> None:
     """An analysis table in ``fmt`` (as :func:`prepare_outputs` resolved and checked it):
     ``show(console)`` prints it for people; csv, json and parquet carry the frame itself (raw
@@ -217,7 +208,9 @@ def emit_frame(frame, fmt: Format, output: Optional[Path], force: bool, show: "C
         if output is None:
             show(console())
             return
-        emit_bytes(table_text(show), output, force)
+        from ..report import recorded_text
+
+        emit_bytes(recorded_text(show), output, force)
         return
     emit_bytes(frame_bytes(frame, fmt), output, force)
 
