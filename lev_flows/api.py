@@ -93,8 +93,11 @@ def estimate_day(
     ``on_impossible``: as in :func:`lev_flows.estimate` (``"drop"`` leaves out a fund whose NAV
     the day's return would take below zero, listing it).
 
-    >>> est = estimate_day("2025-04-09", prices="../shared/data/prices")   # doctest: +SKIP
-    >>> round(est.total.rebalance_usd / 1e9, 1)                            # doctest: +SKIP
+    From the repository root, with the shared data beside it:
+
+    >>> est = estimate_day("2025-04-09", prices="../shared/data/prices")
+    >>> round(est.total.rebalance_usd / 1e9, 2)
+    45.21
     """
     from .estimate import estimate
 

@@ -157,6 +157,14 @@ class FlowEstimate:
     ``by_etf``, ``by_stock``, ``by_sector``, ``by_index``, ``by_asset_class`` and
     ``by_underlying`` are pandas DataFrames, built on first access from ``tables`` (the same
     tables as numpy columns, :class:`ResultTable`).
+
+    >>> from lev_flows import replay
+    >>> est = replay()                                   # 2026-02-04, point in time
+    >>> row = est.tables["by_etf"].head(1)[0]            # the largest fund flow, no pandas needed
+    >>> row.ticker, round(row.rebalance_usd / 1e9, 2)
+    ('SOXL', -3.14)
+    >>> est.by_etf.loc[0, "ticker"]                      # the same row in the DataFrame
+    'SOXL'
     """
 
     date: dt.date | None
