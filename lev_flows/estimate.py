@@ -642,7 +642,12 @@ def _table(columns: dict[str, np.ndarray], compiled: CompiledUniverse | None = N
     (stable, NaN last)."""
     rows = np.arange(len(columns[by])) if keep is None else np.flatnonzero(keep)
     order = rows[np.argsort(-np.abs(np.asarray(columns[by], dtype=float)[rows]), kind="stable")]
-    return ResultTable(columns=columns, order=order, compiled=compiled, label_keys=label_keys or {})
+    frozen = {}
+    for name, values in columns.items():  # read-only views: some are the compiled universe's own arrays
+        view = np.asarray(values).view()
+        view.flags.writeable = False
+        frozen[name] = view
+    return ResultTable(columns=frozen, order=order, compiled=compiled, label_keys=label_keys or {})
 
 
 _RETURN_SOURCE = np.array(["missing", "underlying", "fund", "point in time"], dtype=object)

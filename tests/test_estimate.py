@@ -184,6 +184,15 @@ def test_the_numpy_tables_are_the_dataframes(small_universe, returns):
                 assert got == want or (got != got and want != want) or (got is None and want != want), (name, row)
 
 
+def test_the_numpy_tables_are_read_only(small_universe):
+    """Some columns are the compiled universe's own arrays: writing into a result must not
+    change the next estimate's tickers."""
+    est = estimate(small_universe, SMALL_RETURNS)
+    with pytest.raises(ValueError, match="read-only"):
+        est.tables["by_etf"].columns["ticker"][0] = "ZZZ"
+    assert "ZZZ" not in set(estimate(small_universe, SMALL_RETURNS).by_etf["ticker"])
+
+
 def test_every_by_etf_column_is_on_its_own_fund_row():
     """futures_share, swap_reset and auction_usd were once put on the flow-sorted rows in catalog
     order, so UVXY's futures share (1.0) showed on another fund. Each is now a column of the fund's
