@@ -44,6 +44,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 DB_ENV = "LEV_FLOWS_DB"
+#: how long opening the store waits for another lev-flows process that holds it (DuckDB allows
+#: one process at a time; a watch refresh or an import holds it for milliseconds), seconds
+LOCK_WAIT_S = 3.0
 SEED_FILE = "data/aum_observations.csv.gz"
 PRECEDENCE = {"issuer_nav": 40, "holdings": 30, "user": 20, "screener": 10}
 #: columns of an observations frame, in order
@@ -189,6 +192,10 @@ def validate_observations(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
     return df[list(COLUMNS)].reset_index(drop=True)
 
 
+class _Locked(Exception):
+    """Another process holds the store file's lock (retried, then a StoreError)."""
+
+
 class Store:
     """A connection to the store file. Use as a context manager; opened read-write (seeding and
     imports) or read-only (estimates)."""
@@ -224,12 +231,24 @@ class Store:
                 raise StoreError(f"{self.path}: cannot create its folder ({exc.strerror or exc})") from None
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, expected a store file")
+        from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+        try:  # another process holding the store for a moment is waited for, up to LOCK_WAIT_S
+            for attempt in Retrying(retry=retry_if_exception_type(_Locked), stop=stop_after_delay(LOCK_WAIT_S),
+                                    wait=wait_exponential(multiplier=0.05, max=0.5), reraise=True):
+                with attempt:
+                    return self._connect_once(duckdb)
+        except _Locked:
+            raise StoreError(f"{self.path}: the store is locked by another lev-flows process (waited {LOCK_WAIT_S:g} s); "
+                             "try again when it ends") from None
+
+    def _connect_once(self, duckdb):
         try:
             return duckdb.connect(str(self.path), read_only=self.read_only)
         except Exception as exc:  # noqa: BLE001
             text = str(exc).replace(str(self.path), "")
             if "could not set lock" in text.lower() or "conflicting lock" in text.lower():
-                raise StoreError(f"{self.path}: the store is locked by another lev-flows process; try again when it ends") from None
+                raise _Locked from None
             raise StoreError(
                 f"{self.path}: not a readable lev_flows store (corrupt, or not a DuckDB file): {_first_line(exc)}; "
                 f"move it away or point --db / ${DB_ENV} elsewhere"

@@ -212,25 +212,22 @@ def watch(
     return refreshes
 
 
-def _record(refresh: Refresh, db: str | Path | None, tries: int = 3) -> Refresh:
+def _record(refresh: Refresh, db: str | Path | None) -> Refresh:
     """Commit one refresh to the store. Another lev-flows process may hold the store for a
-    moment (DuckDB has one writer): try again briefly, and if it stays locked keep watching
-    with the refresh marked as not recorded, rather than ending the afternoon."""
+    moment (DuckDB has one writer; opening it waits up to ``store.LOCK_WAIT_S``); if it stays
+    locked, keep watching with the refresh marked as not recorded, rather than ending the
+    afternoon."""
     import dataclasses
 
     from .store import Store, StoreError
 
-    for attempt in range(tries):
-        try:
-            with Store(db) as store:
-                store.add_refresh(refresh.row())
-            return refresh
-        except StoreError as exc:
-            if attempt == tries - 1:
-                note = f"not recorded: {exc}"
-                return dataclasses.replace(refresh, error=f"{refresh.error}; {note}" if refresh.error else note)
-            time.sleep(0.5)
-    return refresh
+    try:
+        with Store(db) as store:
+            store.add_refresh(refresh.row())
+        return refresh
+    except StoreError as exc:
+        note = f"not recorded: {exc}"
+        return dataclasses.replace(refresh, error=f"{refresh.error}; {note}" if refresh.error else note)
 
 
 def _stale(session: dt.date, at: pd.Timestamp, last_ok: Refresh | None, error: str) -> Refresh:

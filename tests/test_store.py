@@ -176,6 +176,29 @@ def test_corrupt_and_locked_store_files(tmp_path):
         assert store.count() == 8972  # the refused import wrote nothing
 
 
+def test_a_store_held_for_a_moment_is_waited_for(tmp_path):
+    """Another lev-flows process writing (a watch refresh, an import) holds the store for a moment;
+    a command opening it then waits instead of failing (up to store.LOCK_WAIT_S)."""
+    import time
+
+    locked = tmp_path / "busy.duckdb"
+    Store(locked).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(locked)!r}); print('ok', flush=True); "
+                               "time.sleep(0.8); c.close()"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        t0 = time.monotonic()
+        with Store(locked, read_only=True) as store:
+            assert store.count() == 8972
+        assert time.monotonic() - t0 > 0.1  # it did wait for the other process
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_snapshot_import_is_dated_against_issuer_figures(db, shared, tmp_path):
     uni = load_universe()
     report = import_files([shared / "letf_snapshots/leveraged_etfs_2026-04-01.csv"], uni, db=db)
