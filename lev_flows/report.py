@@ -59,8 +59,11 @@ def recorded_text(show, width: int = 200) -> bytes:
 
 
 def _usd(v: float) -> str:
+    """``+1.23B`` / ``-45.6M`` / ``+789K``; NaN is ``n/a`` and an exact zero ``0`` (never ``+0K``)."""
     if v != v:  # NaN
         return "n/a"
+    if v == 0:
+        return "0"
     a = abs(v)
     if a >= 1e9:
         return f"{v / 1e9:+,.2f}B"
@@ -102,7 +105,7 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
         known = "n/a" if t.auction_timing_known is None else pct_text(t.auction_timing_known, signed=False)
         total.add_row(f"    in the stocks' closing auctions (timing known for {known}, the rest assumed there)", _usd(t.auction_usd))
     total.add_row("net creations x L", _usd(t.creation_usd) if t.creation_usd else "not given")
-    total.add_row("gross |rebalance|", _usd(t.gross_rebalance_usd))
+    total.add_row("gross |rebalance|", _usd(t.gross_rebalance_usd).lstrip("+"))
     total.add_row("funds with a flow / in catalog", f"{t.n_funds_with_flow} / {t.n_funds}")
     console.print(total)
 
@@ -114,7 +117,7 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
 
     sec = _table("By GICS sector (look-through)", ["sector", "flow", "share"])
     for r in est.tables["by_sector"].head():
-        sec.add_row(r.sector, _usd(r.flow_usd), f"{r.share:.1%}")
+        sec.add_row(r.sector, _usd(r.flow_usd), "n/a" if r.share != r.share else pct_text(r.share, signed=False))
     console.print(sec)
 
     etf = _table(f"Top {top} ETFs", ["ticker", "L", "underlying", "AUM", "AUM source", "return", "rebalance", "method"])

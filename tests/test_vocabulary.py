@@ -167,6 +167,9 @@ def test_titles_and_numbers_read_well(tmp_path):
     rets.write_text("underlying,return\nNDX,-0.02\n")
     res = run_cli("estimate", "--returns", rets)
     assert res.returncode == 0 and "None" not in res.stdout and "((" not in res.stdout
+    replay = run_cli("estimate")
+    assert replay.returncode == 0 and "-0.0%" not in replay.stdout and "+0K" not in replay.stdout
+    assert "gross |rebalance| 15.14B" in " ".join(replay.stdout.replace("│", " ").split())  # unsigned
     ladder = run_cli("montecarlo", "--scenarios", "2000")
     assert "+97" not in ladder.stdout and "-0.0%" not in ladder.stdout  # shares are unsigned
 
