@@ -579,7 +579,11 @@ def estimate(
         if a >= LARGE_FUND_USD
     ]
     if coverage.n_funds_without_aum:
-        warnings.append(f"{coverage.n_funds_without_aum} funds have no AUM and are left out")
+        method = provenance["aum_method"]
+        without = c.tickers[np.isnan(aum) & (method != "not launched") & (method != "closed") & (method != "excluded (ETN)")]
+        more = f" and {len(without) - 8} more" if len(without) > 8 else ""
+        warnings.append(f"{coverage.n_funds_without_aum} funds have no AUM and are left out: "
+                        f"{', '.join(map(str, without[:8]))}{more} (by_etf status 'no AUM')")
     if aum_in is None and date is not None:
         later = [f.aum_as_of for f in universe.funds if f.aum_as_of is not None and f.aum_as_of > date]
         if later:

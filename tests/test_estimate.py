@@ -206,3 +206,15 @@ def test_every_by_etf_column_is_on_its_own_fund_row():
     unknown = etf["futures_share"].isna() & etf["swap_reset"].isna()
     assert unknown.sum() > 600
     np.testing.assert_array_equal(etf.loc[unknown, "auction_usd"].to_numpy(), etf.loc[unknown, "flow_usd"].to_numpy())
+
+
+def test_funds_without_aum_are_named_in_the_warning():
+    from lev_flows import replay
+
+    est = replay()
+    (warning,) = [w for w in est.warnings if "have no AUM" in w]
+    assert warning.startswith(f"{est.coverage.n_funds_without_aum} funds have no AUM and are left out: ")
+    named = warning.split(": ", 1)[1].split(" and ")[0].split(", ")
+    status = est.by_etf.set_index("ticker")["status"]
+    assert len(named) == 8 and all(status[t] == "no AUM" for t in named)
+    assert (status == "no AUM").sum() == est.coverage.n_funds_without_aum
