@@ -176,16 +176,19 @@ def test_corrupt_and_locked_store_files(tmp_path):
         assert store.count() == 8972  # the refused import wrote nothing
 
 
-def test_a_store_held_for_a_moment_is_waited_for(tmp_path):
+def test_a_store_held_for_a_moment_is_waited_for(tmp_path, monkeypatch):
     """Another lev-flows process writing (a watch refresh, an import) holds the store for a moment;
     a command opening it then waits instead of failing (up to store.LOCK_WAIT_S)."""
     import time
 
+    import lev_flows.store
+
+    monkeypatch.setattr(lev_flows.store, "LOCK_WAIT_S", 20.0)  # a loaded machine must not end the wait early
     locked = tmp_path / "busy.duckdb"
     Store(locked).close()
     holder = subprocess.Popen(
         [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(locked)!r}); print('ok', flush=True); "
-                               "time.sleep(0.8); c.close()"],
+                               "time.sleep(1.5); c.close()"],
         stdout=subprocess.PIPE, text=True,
     )
     try:
