@@ -229,16 +229,13 @@ class FlowEstimate:
         lines.extend(f"Warning: {w}" for w in self.warnings[:5])
         return "\n".join(lines)
 
-    def plot(self, path: str | None = None, top: int = 15, *, force: bool = False) -> bytes:
-        """Bar charts of the top stock flows and the sector flows as PNG bytes; written
-        atomically to ``path`` when given. Needs matplotlib (imported only here)."""
-        from .io import atomic_write_bytes
-        from .report import chart_png
+    def plot(self, path: str | None = None, top: int = 15, *, force: bool = False, fmt: str | None = None) -> bytes:
+        """Bar charts of the top stock flows and the sector flows as PNG (or ``fmt``: svg, pdf;
+        default from ``path``'s extension) bytes; written atomically to ``path`` when given.
+        Needs matplotlib (imported only here)."""
+        from .report import chart_png, save_chart
 
-        png = chart_png(self, top=top)
-        if path is not None:
-            atomic_write_bytes(path, png, force=force)
-        return png
+        return save_chart(lambda f: chart_png(self, top=top, fmt=f), path, fmt, force=force)
 
     def to_html(self, **context: Any) -> str:
         """The estimate as a self-contained HTML desk note (inline SVG charts, sortable tables,

@@ -87,15 +87,12 @@ class HistoryResult:
         out.insert(0, "rank", np.arange(1, len(out) + 1))
         return out
 
-    def plot(self, path: str | None = None, *, marked: int = 5, force: bool = False) -> bytes:
-        """PNG of the daily net flow with the ``marked`` largest days labelled."""
-        from .io import atomic_write_bytes
-        from .report import history_png
+    def plot(self, path: str | None = None, *, marked: int = 5, force: bool = False, fmt: str | None = None) -> bytes:
+        """PNG (or ``fmt``: svg, pdf; default from ``path``'s extension) of the daily net flow with
+        the ``marked`` largest days labelled; written atomically to ``path`` when given."""
+        from .report import history_png, save_chart
 
-        png = history_png(self, marked=marked)
-        if path is not None:
-            atomic_write_bytes(path, png, force=force)
-        return png
+        return save_chart(lambda f: history_png(self, marked=marked, fmt=f), path, fmt, force=force)
 
 
 def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:

@@ -75,15 +75,12 @@ class MonteCarloResult:
     given: dict[str, float] | None = None
     ci_level: float = 0.90
 
-    def plot(self, path: str | None = None, *, force: bool = False) -> bytes:
-        """PNG histogram of the totals with the quantiles marked."""
-        from .io import atomic_write_bytes
-        from .report import montecarlo_png
+    def plot(self, path: str | None = None, *, force: bool = False, fmt: str | None = None) -> bytes:
+        """Histogram of the totals with the quantiles marked, as PNG (or ``fmt``: svg, pdf;
+        default from ``path``'s extension); written atomically to ``path`` when given."""
+        from .report import montecarlo_png, save_chart
 
-        png = montecarlo_png(self)
-        if path is not None:
-            atomic_write_bytes(path, png, force=force)
-        return png
+        return save_chart(lambda f: montecarlo_png(self, fmt=f), path, fmt, force=force)
 
 
 def sensitivity_by_underlying(universe: Universe, aum_usd: np.ndarray | None = None) -> np.ndarray:

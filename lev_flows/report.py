@@ -279,16 +279,41 @@ def _pyplot():
     return plt
 
 
+#: the chart formats, told by the file's extension
+CHART_FORMATS = ("png", "svg", "pdf")
+
+
+def chart_format(path) -> str:
+    """``png``, ``svg`` or ``pdf`` from a chart file's extension; any other is an error (a PNG
+    under a ``.svg`` name would be a silent lie)."""
+    from pathlib import Path
+
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in CHART_FORMATS:
+        raise OutputError(f"--chart {path}: a chart file ends in .png, .svg or .pdf (the format is taken from it)")
+    return fmt
+
+
+def save_chart(draw, path=None, fmt: str | None = None, *, force: bool = False) -> bytes:
+    """``draw(fmt)``'s bytes, in ``fmt`` (default: from ``path``'s extension, else PNG), written
+    atomically to ``path`` when given (an existing file needs ``force``)."""
+    fmt = fmt or (chart_format(path) if path is not None else "png")
+    data = draw(fmt)
+    if path is not None:
+        from .io import atomic_write_bytes
+
+        atomic_write_bytes(path, data, force=force)
+    return data
+
+
 def _png(fig, fmt: str = "png") -> bytes:
     """Render a figure to PNG (or ``fmt``: ``svg``, ``pdf``) bytes and release it."""
     import io
 
     import matplotlib.pyplot as plt
 
-    if fmt not in ("png", "svg", "pdf"):
-        from .errors import InputError
-
-        raise InputError(f"chart format {fmt!r}: use a .png, .svg or .pdf file")
+    if fmt not in CHART_FORMATS:
+        raise OutputError(f"chart format {fmt!r}: use a .png, .svg or .pdf file")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=110)
@@ -296,7 +321,7 @@ def _png(fig, fmt: str = "png") -> bytes:
     return buf.getvalue()
 
 
-def chart_png(est: "FlowEstimate", top: int = 15) -> bytes:
+def chart_png(est: "FlowEstimate", top: int = 15, fmt: str = "png") -> bytes:
     """A PNG with the top stock flows and the sector flows of an estimate (USD billions)."""
     _check_bars(top)
     plt = _pyplot()
@@ -316,10 +341,10 @@ def chart_png(est: "FlowEstimate", top: int = 15) -> bytes:
     fig.suptitle(
         f"Leveraged ETF rebalancing {est.date or ''} ({est.basis}): total {est.total.rebalance_usd / 1e9:+,.1f}B"
     )
-    return _png(fig)
+    return _png(fig, fmt)
 
 
-def ladder_png(table) -> bytes:
+def ladder_png(table, fmt: str = "png") -> bytes:
     """A PNG of the ladder: total and the largest buckets against the move."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 5.5))
@@ -336,10 +361,10 @@ def ladder_png(table) -> bytes:
     ax.set_title("Leveraged ETF rebalancing ladder")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _png(fig)
+    return _png(fig, fmt)
 
 
-def history_png(result, marked: int = 5, highlight: tuple[str, ...] = ("2026-02-04",)) -> bytes:
+def history_png(result, marked: int = 5, highlight: tuple[str, ...] = ("2026-02-04",), fmt: str = "png") -> bytes:
     """A PNG of the daily net flow (bars) with the ``marked`` largest days labelled and the
     ``highlight`` days (default: the 2026-02-04 replay) labelled in blue."""
     import pandas as pd
@@ -366,10 +391,10 @@ def history_png(result, marked: int = 5, highlight: tuple[str, ...] = ("2026-02-
         f"(estimate: AUM rolled with performance)"
     )
     ax.grid(axis="y", alpha=0.3)
-    return _png(fig)
+    return _png(fig, fmt)
 
 
-def montecarlo_png(result) -> bytes:
+def montecarlo_png(result, fmt: str = "png") -> bytes:
     """A PNG histogram of the simulated total flow with its quantiles marked."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 5))
@@ -388,7 +413,7 @@ def montecarlo_png(result) -> bytes:
     ax.set_title(f"Monte Carlo, {len(result.totals):,} scenarios ({result.method}, {vol}, demeaned; "
                  f"window {result.window[0]} .. {result.window[1]}{given})", fontsize=10)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return _png(fig, fmt)
 
 
 def intraday_chart(path, session, fmt: str = "png", buckets: int = 4) -> bytes:
@@ -428,7 +453,7 @@ def _check_bars(n: int) -> None:
         raise InputError(f"a chart draws at most {MAX_BARS} bars, not {n:,} (the tables can have them)")
 
 
-def bars_png(labels: list[str], values: list[float], title: str, xlabel: str) -> bytes:
+def bars_png(labels: list[str], values: list[float], title: str, xlabel: str, fmt: str = "png") -> bytes:
     """Horizontal bars, one per label (largest first as given), negatives in red; a NaN value
     has its label and no bar (never a zero)."""
     _check_bars(len(labels))
@@ -442,10 +467,10 @@ def bars_png(labels: list[str], values: list[float], title: str, xlabel: str) ->
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    return _png(fig, fmt)
 
 
-def scorecard_png(table) -> bytes:
+def scorecard_png(table, fmt: str = "png") -> bytes:
     """Horizontal bars: each published figure and ours for the same day (USD billions)."""
     plt = _pyplot()
     when = table["published_basis"].astype(str).str.split("(").str[0].str.strip()
@@ -464,10 +489,10 @@ def scorecard_png(table) -> bytes:
     ax.set_title("Scorecard: published desk estimates vs lev_flows")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     fig.tight_layout()
-    return _png(fig)
+    return _png(fig, fmt)
 
 
-def aum_png(ticker: str, modelled, observed) -> bytes:
+def aum_png(ticker: str, modelled, observed, fmt: str = "png") -> bytes:
     """Modelled start-of-day AUM (line) against every stored observation (markers by source)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 4.2))
@@ -481,7 +506,7 @@ def aum_png(ticker: str, modelled, observed) -> bytes:
     ax.set_title(f"{ticker}: AUM observed vs modelled (point in time)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return _png(fig, fmt)
 
 
 def pd_dates(values):

@@ -255,3 +255,29 @@ def test_every_float_option_refuses_nan_as_not_a_number():
 def test_a_bad_date_names_the_option_given_as_an_alias():
     res = run_cli("montecarlo", "--end", "2026-13-01")
     assert res.returncode == 2 and "--date/--end: '2026-13-01' is not a date" in res.stderr
+
+
+CHART_ARGS = {"aum show": ["TQQQ"], "watch": ["--replay", "2026-02-04"], "creations": ["--from", "x.csv", "--to", "y.csv"]}
+
+
+@pytest.mark.parametrize("name", sorted(CHARTS))
+def test_a_chart_file_says_its_format_by_its_extension(name, tmp_path):
+    """``--chart`` writes PNG, SVG or PDF as the file's extension says; any other extension is one
+    line before any work (a PNG used to be written under a .svg name)."""
+    target = tmp_path / "chart.jpg"
+    res = run_cli(*name.split(), *CHART_ARGS.get(name, []), "--chart", target)
+    assert res.returncode == 2 and "a chart file ends in .png, .svg or .pdf" in res.stderr, res.stderr
+    assert not target.exists()
+
+
+def test_charts_in_svg_and_pdf(tmp_path):
+    from lev_flows import replay
+    from lev_flows.report import chart_format
+
+    svg = tmp_path / "flows.svg"
+    res = run_cli("estimate", "--chart", svg)
+    assert res.returncode == 0, res.stderr
+    assert svg.read_bytes().startswith(b"<?xml") and b"<svg" in svg.read_bytes()[:1000]
+    est = replay()
+    assert est.plot(fmt="pdf").startswith(b"%PDF") and est.plot().startswith(b"\x89PNG")
+    assert est.plot(tmp_path / "f.PDF").startswith(b"%PDF") and chart_format("a.Svg") == "svg"

@@ -26,6 +26,7 @@ from .common import (
     Format,
     Method,
     Vol,
+    chart_option,
     check_strict,
     console,
     date_option,
@@ -114,7 +115,7 @@ def ladder(
     if chart is not None:
         from ..report import ladder_png
 
-        write_chart(chart, lambda: ladder_png(table), force)
+        write_chart(chart, lambda fmt: ladder_png(table, fmt=fmt), force)
     from ..analysis import beta_sensitivity, market_betas
     from ..report import print_ladder
 
@@ -153,8 +154,8 @@ def liquidity(
     if chart is not None:
         from ..report import bars_png
 
-        write_chart(chart, lambda: bars_png(list(table["ticker"]), list(table["flow_pct_adv"] * 100),
-                                              f"Flow as a share of 20-day dollar volume, {est.date}", "% of ADV"), force)
+        write_chart(chart, lambda fmt: bars_png(list(table["ticker"]), list(table["flow_pct_adv"] * 100),
+                                                  f"Flow as a share of 20-day dollar volume, {est.date}", "% of ADV", fmt=fmt), force)
     from ..report import print_liquidity
 
     emit_frame(table, fmt, output, force, lambda out: print_liquidity(table, est, auction_share, out))
@@ -169,7 +170,7 @@ def history(
     top: int = top_option(10, "Largest days to list."),
     fmt: Optional[Format] = FORMAT,
     output: Optional[Path] = OUTPUT,
-    chart: Optional[Path] = typer.Option(None, "--chart", metavar="PNG", help="Also write a PNG of the daily series, largest days marked."),
+    chart: Optional[Path] = chart_option("a chart of the daily series, largest days marked"),
     force: bool = FORCE,
     exclude_etns: bool = EXCLUDE_ETNS,
 ) -> None:
@@ -180,7 +181,7 @@ def history(
     fmt = prepare_outputs(fmt, output, chart, force=force)
     h = history_range(parse_date(start, "--start"), parse_date(end, "--end"), universe=universe, prices=prices, db=db,
                       exclude_etns=exclude_etns)
-    write_chart(chart, lambda: h.plot(marked=min(top, 8)), force)
+    write_chart(chart, lambda fmt: h.plot(marked=min(top, 8), fmt=fmt), force)
     if h.stale_days:
         warn([f"on {h.stale_days} of {len(h.daily)} days the AUM-weighted median distance to an AUM observation "
                 "exceeds 10 sessions (column aum_median_gap)"])
@@ -233,8 +234,8 @@ def tracking(
     if chart is not None:
         from ..report import bars_png
 
-        write_chart(chart, lambda: bars_png(list(table["ticker"]), list(table["median_abs_error"] * 1e4),
-                                              "Median daily |R - L r| (basis points)", "bp"), force)
+        write_chart(chart, lambda fmt: bars_png(list(table["ticker"]), list(table["median_abs_error"] * 1e4),
+                                                  "Median daily |R - L r| (basis points)", "bp", fmt=fmt), force)
 
     def show(out) -> None:
         from ..report import print_frame
@@ -273,8 +274,8 @@ def creations(
         from ..report import bars_png
 
         head = table.head(top)
-        write_chart(chart, lambda: bars_png(list(head["ticker"]), list(head["creation_exposure_usd"] / 1e9),
-                                              "Net creations x L (USD billions)", "USD billions"), force)
+        write_chart(chart, lambda fmt: bars_png(list(head["ticker"]), list(head["creation_exposure_usd"] / 1e9),
+                                                  "Net creations x L (USD billions)", "USD billions", fmt=fmt), force)
 
     def show(out) -> None:
         from ..report import print_frame
@@ -308,7 +309,7 @@ def montecarlo(
     db: Optional[Path] = DB,
     fmt: Optional[Format] = FORMAT,
     output: Optional[Path] = OUTPUT,
-    chart: Optional[Path] = typer.Option(None, "--chart", metavar="PNG", help="Also write a PNG histogram of the totals."),
+    chart: Optional[Path] = chart_option("a histogram of the totals"),
     force: bool = FORCE,
     exclude_etns: bool = EXCLUDE_ETNS,
 ) -> None:
@@ -325,7 +326,7 @@ def montecarlo(
         inp.universe, inp.closes, n=scenarios, method=method.value, lookback=lookback, end=end_day, seed=seed,
         aum_usd=inp.pit.aum_close[inp.pit.row(end_day)], vol=vol.value, lam=lam, given=moves, exclude_etns=exclude_etns,
     )
-    write_chart(chart, res.plot, force)
+    write_chart(chart, lambda fmt: res.plot(fmt=fmt), force)
 
     def show(out) -> None:
         from ..report import print_frame
@@ -355,7 +356,7 @@ def scorecard(
     db: Optional[Path] = DB,
     fmt: Optional[Format] = FORMAT,
     output: Optional[Path] = OUTPUT,
-    chart: Optional[Path] = typer.Option(None, "--chart", metavar="PNG", help="Also write a PNG of published vs our figures."),
+    chart: Optional[Path] = chart_option("a chart of published vs our figures"),
     force: bool = FORCE,
     exclude_etns: bool = EXCLUDE_ETNS,
 ) -> None:
@@ -369,7 +370,7 @@ def scorecard(
     warn(list(table["note"][table["note"] != ""].unique()))
     from ..report import scorecard_png
 
-    write_chart(chart, lambda: scorecard_png(table), force)
+    write_chart(chart, lambda fmt: scorecard_png(table, fmt=fmt), force)
 
     def show(out) -> None:
         from ..report import print_frame

@@ -23,6 +23,7 @@ from .common import (
     UNIVERSE,
     Format,
     ProgressBar,
+    chart_option,
     emit_frame,
     http_settings,
     parse_date,
@@ -93,7 +94,7 @@ def aum_show(
     every: int = typer.Option(21, "--every", min=1, max=10_000, help="Table: one session in this many (the last always shown)."),
     fmt: Optional[Format] = FORMAT,
     output: Optional[Path] = OUTPUT,
-    chart: Optional[Path] = typer.Option(None, "--chart", metavar="PNG", help="Also write a PNG of observed vs modelled AUM."),
+    chart: Optional[Path] = chart_option("a chart of observed vs modelled AUM"),
     force: bool = FORCE,
 ) -> None:
     """One fund's AUM: every stored observation and the modelled start-of-day AUM per session
@@ -117,7 +118,7 @@ def aum_show(
     if chart is not None:
         from ..report import aum_png
 
-        write_chart(chart, lambda: aum_png(symbol, modelled, observed), force)
+        write_chart(chart, lambda fmt: aum_png(symbol, modelled, observed, fmt=fmt), force)
 
     def show(out) -> None:
         from ..report import print_frame

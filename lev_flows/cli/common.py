@@ -64,7 +64,12 @@ FORMAT = typer.Option(
     help="table (the default), csv, json or parquet (parquet needs --output); with --output, taken from its extension.",
 )
 OUTPUT = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the table to this file (.csv, .json, .parquet or .txt).")
-CHART = typer.Option(None, "--chart", metavar="PNG", help="Also write a PNG chart to this file.")
+def chart_option(what: str = "a chart"):
+    """``--chart FILE``: also draw ``what``; PNG, SVG or PDF as the file's extension says."""
+    return typer.Option(None, "--chart", metavar="FILE", help=f"Also write {what} to this file: .png, .svg or .pdf.")
+
+
+CHART = chart_option()
 FORCE = typer.Option(False, "--force", help="Overwrite --output / --chart files that exist.")
 EXCLUDE_ETNS = typer.Option(False, "--exclude-etns", help="Leave exchange-traded notes out (listed as excluded, never as zero).")
 STRICT = typer.Option(False, "--strict", help="Implausible inputs (a move beyond its asset class's limit, an AUM over $100B ...) are errors, exit 2: for unattended runs.")
@@ -159,15 +164,20 @@ def check_outputs(*targets: Optional[Path], force: bool) -> None:
 MAX_CHART_ROWS = 100
 
 
-def prepare_outputs(fmt: Optional[Format], output: Optional[Path], *charts: Optional[Path], force: bool,
-                    top: Optional[int] = None) -> Format:
+def prepare_outputs(fmt: Optional[Format], output: Optional[Path], chart: Optional[Path] = None, *others: Optional[Path],
+                    force: bool, top: Optional[int] = None) -> Format:
     """Before any work: the output files can be written and the format is known (from
-    ``--format``, else ``--output``'s extension); parquet goes to a file; a chart of ``top``
-    bars is drawable."""
-    if top is not None and top > MAX_CHART_ROWS and any(c is not None for c in charts if str(c).lower().endswith((".png", ".svg", ".pdf"))):
-        raise InputError(f"--chart draws at most {MAX_CHART_ROWS} bars and --top asks for {top:,}; "
-                         f"the table and --output can have them: use --top {MAX_CHART_ROWS} or less with --chart")
-    check_outputs(output, *charts, force=force)
+    ``--format``, else ``--output``'s extension); parquet goes to a file; ``--chart`` names a
+    .png, .svg or .pdf file and a chart of ``top`` bars is drawable (``others``: more output
+    files, such as ``--html``)."""
+    if chart is not None:
+        from ..report import chart_format
+
+        chart_format(chart)
+        if top is not None and top > MAX_CHART_ROWS:
+            raise InputError(f"--chart draws at most {MAX_CHART_ROWS} bars and --top asks for {top:,}; "
+                             f"the table and --output can have them: use --top {MAX_CHART_ROWS} or less with --chart")
+    check_outputs(output, chart, *others, force=force)
     fmt = resolve_format(fmt, output)
     if fmt is Format.parquet and output is None:
         raise InputError("--format parquet needs --output FILE")
@@ -227,11 +237,12 @@ def frame_bytes(frame, fmt: Format) -> bytes:
     return buf.getvalue()
 
 
-def write_chart(chart: Optional[Path], png: "Callable[[], bytes]", force: bool) -> None:
+def write_chart(chart: Optional[Path], draw: "Callable[[str], bytes]", force: bool) -> None:
+    """``--chart FILE``: ``draw(fmt)`` in the format of the file's extension (png, svg, pdf)."""
     if chart is not None:
-        from ..io import atomic_write_bytes
+        from ..report import save_chart
 
-        atomic_write_bytes(chart, png(), force=force)
+        save_chart(draw, chart, force=force)
         typer.echo(f"wrote {chart}", err=True)
 
 

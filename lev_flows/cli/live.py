@@ -23,6 +23,7 @@ from .common import (
     TIMEOUT,
     UNIVERSE,
     Format,
+    chart_option,
     console,
     emit_frame,
     http_settings,
@@ -56,7 +57,7 @@ def watch(
     replay: Optional[str] = typer.Option(None, "--replay", metavar="YYYY-MM-DD", help="Do not fetch: read the refreshes recorded for this session back (table, --output, --chart)."),
     fmt: Optional[Format] = FORMAT,
     output: Optional[Path] = OUTPUT,
-    chart: Optional[Path] = typer.Option(None, "--chart", metavar="FILE", help="With --replay: the path of the estimate through the afternoon, PNG or SVG by extension."),
+    chart: Optional[Path] = chart_option("(with --replay) the path of the estimate through the afternoon"),
     force: bool = FORCE,
     now: Optional[str] = NOW,
 ) -> None:
@@ -107,7 +108,7 @@ def _replay(day: dt.date, db, fmt, output, chart, force) -> None:
     if chart is not None:
         from ..report import intraday_chart
 
-        write_chart(chart, lambda: intraday_chart(path, day, fmt=chart.suffix.lower().lstrip(".") or "png"), force)
+        write_chart(chart, lambda fmt: intraday_chart(path, day, fmt=fmt), force)
 
     def show(out):
         from ..report import _table
