@@ -260,14 +260,22 @@ def test_a_bad_date_names_the_option_given_as_an_alias():
 CHART_ARGS = {"aum show": ["TQQQ"], "watch": ["--replay", "2026-02-04"], "creations": ["--from", "x.csv", "--to", "y.csv"]}
 
 
-@pytest.mark.parametrize("name", sorted(CHARTS))
-def test_a_chart_file_says_its_format_by_its_extension(name, tmp_path):
+def test_a_chart_file_says_its_format_by_its_extension(tmp_path, monkeypatch, capsys):
     """``--chart`` writes PNG, SVG or PDF as the file's extension says; any other extension is one
-    line before any work (a PNG used to be written under a .svg name)."""
+    line before any work (a PNG used to be written under a .svg name). In process: the entry
+    point itself, every command that draws."""
+    import sys
+
+    from lev_flows.cli import main
+
     target = tmp_path / "chart.jpg"
-    res = run_cli(*name.split(), *CHART_ARGS.get(name, []), "--chart", target)
-    assert res.returncode == 2 and "a chart file ends in .png, .svg or .pdf" in res.stderr, res.stderr
-    assert not target.exists()
+    for name in sorted(CHARTS):
+        monkeypatch.setattr(sys, "argv", ["lev-flows", *name.split(), *CHART_ARGS.get(name, []), "--chart", str(target)])
+        with pytest.raises(SystemExit) as stop:
+            main()
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and "a chart file ends in .png, .svg or .pdf" in err, (name, err)
+        assert not target.exists()
 
 
 def test_charts_in_svg_and_pdf(tmp_path):
