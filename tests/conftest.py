@@ -17,6 +17,8 @@ SHARED = ROOT.parent / "shared" / "data"
 _STORE_DIR = tempfile.mkdtemp(prefix="lev_flows_test_store_")
 os.environ["LEV_FLOWS_DB"] = str(Path(_STORE_DIR) / "store.duckdb")
 os.environ.pop("LEV_FLOWS_PRICES", None)
+# and one cache folder of their own (parsed catalog and price tables, HTTP answers), never the user's
+os.environ["LEV_FLOWS_CACHE"] = str(Path(_STORE_DIR) / "cache")
 
 SMALL_UNIVERSE = """\
 source: hand-made test universe

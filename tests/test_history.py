@@ -304,3 +304,37 @@ def test_cli_analysis_bad_input(args, message, shared):
     out = run_cli(*args)
     assert out.returncode == 2, out.stderr
     assert re.search(message, out.stderr) and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_parsed_price_tables_are_kept_and_equal_the_parse(tmp_path, monkeypatch, shared):
+    """The joined, session-checked price tables are kept as Parquet keyed by the files' bytes:
+    the copy equals the parse (values, dtypes, order, dropped dates), an edited file misses it,
+    and a damaged copy is parsed again."""
+    import shutil
+
+    from lev_flows.returns import _parsed_path, load_price_dir
+
+    monkeypatch.setenv("LEV_FLOWS_CACHE", str(tmp_path / "cache"))
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    for f in (shared / "prices").glob("*_close_*"):
+        shutil.copy(f, prices / f.name)
+    parsed = load_price_dir(prices)
+    kept = list((tmp_path / "cache" / "prices").glob("*.parquet"))
+    assert len(kept) == 1
+    again = load_price_dir(prices)
+    pd.testing.assert_frame_equal(again, parsed, check_freq=True)
+    assert again.attrs == parsed.attrs == {"dropped_dates": ["2026-05-25"]}
+    kept[0].write_bytes(b"not parquet")  # damaged: parsed again, and the copy rewritten
+    pd.testing.assert_frame_equal(load_price_dir(prices), parsed)
+    assert kept[0].read_bytes()[:4] == b"PAR1"
+    indexes = next(prices.glob("us_indexes_close_*"))
+    frame = pd.read_csv(indexes, index_col=0)
+    (frame * 2).to_csv(indexes.with_suffix(""), lineterminator="\n")  # an edited file is a new key
+    indexes.unlink()
+    edited = load_price_dir(prices)
+    assert len(list((tmp_path / "cache" / "prices").glob("*.parquet"))) == 2
+    pd.testing.assert_series_equal(edited["^VIX"], parsed["^VIX"] * 2)
+    monkeypatch.setenv("LEV_FLOWS_CACHE", str(tmp_path / "other"))  # a parse with no copy to read
+    pd.testing.assert_frame_equal(load_price_dir(prices), edited)
+    assert _parsed_path("x").parent == tmp_path / "other" / "prices"
