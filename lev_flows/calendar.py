@@ -1,11 +1,17 @@
 """The NYSE calendar (exchange-calendars): trading days, the close time, and the session a
-daily estimate is about. No hand-written holiday lists."""
+daily estimate is about. No hand-written holiday lists.
+
+Every question here is answered from :class:`Sessions`: exchange-calendars' XNYS sessions with
+their open and close times, kept in ``$LEV_FLOWS_CACHE/calendar`` (keyed by the library's
+version and the day, since its range runs from 20 years back to a year ahead of today), so a
+command does not spend 0.7 s importing and building the calendar each time.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from functools import lru_cache
-
 from typing import TYPE_CHECKING
 
 from .errors import InputError
@@ -33,15 +39,101 @@ def nyse():
         return xcals.get_calendar("XNYS")
 
 
+@dataclass(frozen=True)
+class Sessions:
+    """The NYSE sessions (``days``: naive midnight timestamps, ascending) with each one's open and
+    close (UTC; early closes included), as exchange-calendars gives them."""
+
+    days: "pd.DatetimeIndex"
+    opens: "pd.DatetimeIndex"
+    closes: "pd.DatetimeIndex"
+
+    @property
+    def first(self) -> dt.date:
+        return self.days[0].date()
+
+    @property
+    def last(self) -> dt.date:
+        return self.days[-1].date()
+
+    def _at(self, day: dt.date, side: str = "left") -> int:
+        import pandas as pd
+
+        return int(self.days.searchsorted(pd.Timestamp(day), side=side))
+
+    def is_session(self, day: dt.date) -> bool:
+        i = self._at(day)
+        return i < len(self.days) and self.days[i].date() == day
+
+    def at_or_before(self, day: dt.date) -> dt.date:
+        """``day`` if it is a session, else the session before it."""
+        return self.days[self._at(day, "right") - 1].date()
+
+    def at_or_after(self, day: dt.date) -> dt.date:
+        """``day`` if it is a session, else the session after it."""
+        return self.days[self._at(day)].date()
+
+    def before(self, day: dt.date) -> dt.date:
+        """The session before ``day``."""
+        return self.days[self._at(day) - 1].date()
+
+    def after(self, day: dt.date) -> dt.date:
+        """The session after ``day``."""
+        return self.days[self._at(day, "right")].date()
+
+    def open(self, day: dt.date) -> "pd.Timestamp":
+        return self.opens[self._at(day)]
+
+    def close(self, day: dt.date) -> "pd.Timestamp":
+        return self.closes[self._at(day)]
+
+    def between(self, first: "pd.Timestamp", last: "pd.Timestamp") -> "pd.DatetimeIndex":
+        """The sessions from ``first`` to ``last``, both included."""
+        return self.days[(self.days >= first) & (self.days <= last)]
+
+
+@lru_cache(maxsize=1)
+def sessions() -> Sessions:
+    """The XNYS sessions, from the cached copy when there is one for today and this version of
+    exchange-calendars, else built (and kept) from :func:`nyse`."""
+    import io
+    from importlib.metadata import version
+
+    import numpy as np
+    import pandas as pd
+
+    from .io import atomic_write_bytes, default_cache_dir
+
+    path = default_cache_dir() / "calendar" / f"xnys-{version('exchange-calendars')}-{dt.date.today().isoformat()}.npz"
+    try:
+        with np.load(path) as kept:
+            days, opens, closes = kept["days"], kept["opens"], kept["closes"]
+    except Exception:  # noqa: BLE001 - a missing or damaged copy: built again
+        cal = nyse()
+        naive = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
+        days = naive.as_unit("ns").asi8  # nanoseconds since the epoch (UTC for opens and closes)
+        opens, closes = (pd.DatetimeIndex(t).tz_convert("UTC").as_unit("ns").asi8 for t in (cal.opens, cal.closes))
+        try:
+            buf = io.BytesIO()
+            np.savez(buf, days=days, opens=opens, closes=closes)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(path, buf.getvalue(), force=True)
+        except Exception:  # noqa: BLE001 - a cache that cannot be written is no error
+            pass
+    return Sessions(days=pd.DatetimeIndex(np.asarray(days, dtype="datetime64[ns]")),
+                    opens=pd.DatetimeIndex(np.asarray(opens, dtype="datetime64[ns]")).tz_localize("UTC"),
+                    closes=pd.DatetimeIndex(np.asarray(closes, dtype="datetime64[ns]")).tz_localize("UTC"))
+
+
 def in_range(day: dt.date) -> bool:
-    cal = nyse()
-    return cal.first_session.date() <= day <= cal.last_session.date()
+    s = sessions()
+    return s.first <= day <= s.last
 
 
 def check_trading_day(day: dt.date, what: str = "--date") -> None:
     """Refuse weekends and NYSE holidays with the reason. Days outside the calendar's range
     pass (the price data decides)."""
-    if in_range(day) and not nyse().is_session(day.isoformat()):
+    if in_range(day) and not sessions().is_session(day):
         why = day.strftime("%A") if day.weekday() >= 5 else "an NYSE holiday"
         raise InputError(f"{what} {day}: not a trading day ({why})")
 
@@ -50,10 +142,10 @@ def session_rows(index: pd.DatetimeIndex) -> "pd.Series[bool]":
     """True for the dates of ``index`` that are NYSE sessions (or outside the calendar)."""
     import pandas as pd
 
-    sessions = nyse().sessions.tz_localize(None) if nyse().sessions.tz is not None else nyse().sessions
+    days_ = sessions().days
     days = pd.DatetimeIndex(index).normalize()
-    inside = (days >= sessions[0]) & (days <= sessions[-1])
-    is_session = days.isin(sessions)
+    inside = (days >= days_[0]) & (days <= days_[-1])
+    is_session = days.isin(days_)
     return pd.Series(~inside | is_session, index=index)
 
 
@@ -63,9 +155,7 @@ def on_sessions(table: "pd.DataFrame", start: "pd.Timestamp | None" = None) -> "
     import pandas as pd
 
     first = table.index[0] if start is None else min(pd.Timestamp(start).normalize(), table.index[0])
-    sessions = pd.DatetimeIndex(nyse().sessions_in_range(first, table.index[-1]))
-    sessions = sessions.tz_localize(None) if sessions.tz is not None else sessions
-    out = table.reindex(sessions.union(table.index))
+    out = table.reindex(sessions().between(first, table.index[-1]).union(table.index))
     out.index.name = table.index.name
     return out
 
@@ -82,7 +172,7 @@ def market_state(now: pd.Timestamp | None = None) -> tuple[dt.date, bool, pd.Tim
 
     import pandas as pd
 
-    cal = nyse()
+    cal = sessions()
     if now is None and os.environ.get(NOW_ENV):
         try:
             now = pd.Timestamp(os.environ[NOW_ENV])
@@ -91,15 +181,11 @@ def market_state(now: pd.Timestamp | None = None) -> tuple[dt.date, bool, pd.Tim
         now = now.tz_localize(NEW_YORK) if now.tzinfo is None else now
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
-    first, last = cal.first_session.date(), cal.last_session.date()
+    first, last = cal.first, cal.last
     if not first <= now.tz_convert(NEW_YORK).date() <= last:
         raise InputError(f"the clock ({now:%Y-%m-%d %H:%M} UTC) is outside the NYSE calendar ({first} .. {last})")
-    today = now.tz_convert(NEW_YORK).date()
-    if cal.is_session(today.isoformat()):
-        session = today
-    else:
-        session = cal.date_to_session(today.isoformat(), direction="previous").date()
-    close = cal.session_close(session.isoformat())
+    session = cal.at_or_before(now.tz_convert(NEW_YORK).date())
+    close = cal.close(session)
     return session, bool(now >= close), close
 
 
@@ -116,14 +202,13 @@ def period_end_sessions(days: "pd.DatetimeIndex", reset: str) -> "tuple[np.ndarr
     import pandas as pd
 
     freq = RESET_PERIODS[reset]
-    cal = nyse()
-    sessions = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
+    all_days = sessions().days
     days = pd.DatetimeIndex(days).normalize()
-    pos = sessions.searchsorted(days, side="right")  # index of the next session after each day
-    nxt = sessions[np.minimum(pos, len(sessions) - 1)]
-    beyond = pos >= len(sessions)
+    pos = all_days.searchsorted(days, side="right")  # index of the next session after each day
+    nxt = all_days[np.minimum(pos, len(all_days) - 1)]
+    beyond = pos >= len(all_days)
     ends = (days.to_period(freq) != nxt.to_period(freq)) | beyond
-    prev = sessions[max(int(sessions.searchsorted(days[0])) - 1, 0)] if len(days) else None
+    prev = all_days[max(int(all_days.searchsorted(days[0])) - 1, 0)] if len(days) else None
     starts_period = bool(len(days)) and prev.to_period(freq) != days[0].to_period(freq)
     return np.asarray(ends, dtype=bool), starts_period
 
@@ -139,28 +224,26 @@ def is_reset_day(day: dt.date, reset: str) -> bool:
 
 def session_hours(day: dt.date) -> "tuple[pd.Timestamp, pd.Timestamp]":
     """``(open, close)`` of the session ``day`` in New York time (early closes included)."""
-    cal = nyse()
-    return (cal.session_open(day.isoformat()).tz_convert(NEW_YORK), cal.session_close(day.isoformat()).tz_convert(NEW_YORK))
+    cal = sessions()
+    return cal.open(day).tz_convert(NEW_YORK), cal.close(day).tz_convert(NEW_YORK)
 
 
 def next_open(now: "pd.Timestamp") -> "pd.Timestamp":
     """The next session's open after ``now`` (today's when it has not opened yet), New York time."""
     import pandas as pd
 
-    cal = nyse()
+    cal = sessions()
     now = pd.Timestamp(now)
     now = now.tz_localize(NEW_YORK) if now.tzinfo is None else now
     today = now.tz_convert(NEW_YORK).date()
-    if cal.is_session(today.isoformat()) and now < cal.session_open(today.isoformat()):
-        return cal.session_open(today.isoformat()).tz_convert(NEW_YORK)
-    nxt = cal.date_to_session(today.isoformat(), direction="next")
-    if nxt.date() == today:
-        nxt = cal.next_session(today.isoformat())
-    return cal.session_open(nxt).tz_convert(NEW_YORK)
+    if cal.is_session(today) and now < cal.open(today):
+        return cal.open(today).tz_convert(NEW_YORK)
+    return cal.open(cal.after(today)).tz_convert(NEW_YORK)
 
 
 def previous_session(day: dt.date) -> dt.date:
-    return nyse().previous_session(day.isoformat()).date()
+    """The session before ``day``."""
+    return sessions().before(day)
 
 
-__all__ = ["session_hours", "next_open", "period_end_sessions", "is_reset_day", "RESET_PERIODS", "nyse", "check_trading_day", "session_rows", "on_sessions", "market_state", "previous_session", "NEW_YORK"]
+__all__ = ["Sessions", "sessions", "session_hours", "next_open", "period_end_sessions", "is_reset_day", "RESET_PERIODS", "nyse", "check_trading_day", "session_rows", "on_sessions", "market_state", "previous_session", "NEW_YORK"]

@@ -139,11 +139,11 @@ def _merge(a: PriceTable, b: PriceTable) -> PriceTable:
 def resolve_session(as_of: dt.date | None, now: pd.Timestamp | None = None) -> tuple[dt.date, bool]:
     """``(session, live)``: ``as_of`` (a past or today's closed session) or the clock's session;
     ``live`` when that session is today and New York has not reached the close yet."""
-    from .calendar import in_range, nyse
+    from .calendar import in_range, sessions
 
     if as_of is not None and not in_range(as_of):
-        cal = nyse()
-        raise InputError(f"--date {as_of}: outside the NYSE calendar ({cal.first_session.date()} .. {cal.last_session.date()})")
+        cal = sessions()
+        raise InputError(f"--date {as_of}: outside the NYSE calendar ({cal.first} .. {cal.last})")
     session, closed, _ = market_state(now)
     if as_of is None:
         return session, not closed

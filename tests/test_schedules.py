@@ -256,3 +256,36 @@ def test_monte_carlo_real_no_look_ahead_and_ci(inputs):
     assert a.coverage > 0.95
     with pytest.raises(InputError, match="not a session"):
         monte_carlo(inputs.universe, inputs.closes, n=10, end="2026-02-07")
+
+
+def test_the_cached_sessions_answer_as_exchange_calendars(tmp_path, monkeypatch):
+    """Every calendar question is answered from the kept XNYS sessions; over the calendar's whole
+    range they give exchange-calendars' own answers (sessions, the session at or before / after
+    a day, opens and closes with early closes), built fresh and read back from the copy."""
+    import pandas as pd
+
+    from lev_flows import calendar
+
+    monkeypatch.setenv("LEV_FLOWS_CACHE", str(tmp_path / "cache"))
+    calendar.sessions.cache_clear()
+    built = calendar.sessions()
+    (kept,) = (tmp_path / "cache" / "calendar").glob("xnys-*.npz")
+    calendar.sessions.cache_clear()
+    read = calendar.sessions()
+    calendar.sessions.cache_clear()
+    cal = calendar.nyse()
+    for s in (built, read):
+        assert s.days.equals(cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions)
+        assert (s.opens == cal.opens.to_numpy()).all() and (s.closes == cal.closes.to_numpy()).all()
+        assert str(s.closes.tz) == "UTC"
+    days = pd.date_range(cal.first_session + pd.Timedelta(days=1), cal.last_session - pd.Timedelta(days=1))
+    for ts in days[::3]:
+        day = ts.date()
+        assert read.is_session(day) == cal.is_session(ts)
+        assert read.at_or_before(day) == cal.date_to_session(ts, direction="previous").date()
+        assert read.at_or_after(day) == cal.date_to_session(ts, direction="next").date()
+    assert read.close(dt.date(2025, 11, 28)).tz_convert("America/New_York").hour == 13  # the day after Thanksgiving
+    assert read.before(dt.date(2026, 2, 4)) == dt.date(2026, 2, 3) and read.after(dt.date(2026, 2, 6)) == dt.date(2026, 2, 9)
+    kept.write_bytes(b"damaged")  # a damaged copy is built again
+    assert calendar.sessions().days.equals(read.days)
+    calendar.sessions.cache_clear()

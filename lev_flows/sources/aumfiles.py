@@ -163,14 +163,14 @@ def snapshot_stamp(df: pd.DataFrame, path: Path) -> pd.Timestamp:
 
 def last_close_before(stamp: pd.Timestamp) -> dt.date:
     """The last session whose close (16:00 New York, 13:00 on early closes) is at or before ``stamp``."""
-    from ..calendar import nyse
+    from ..calendar import sessions
 
-    cal = nyse()
+    cal = sessions()
     ny = stamp.tz_convert("America/New_York")
-    closes = cal.closes[cal.closes <= stamp.tz_convert("UTC")]
-    if not len(closes):
+    n = int((cal.closes <= stamp.tz_convert("UTC")).sum())
+    if not n:
         raise StoreError(f"no session closed before {ny}")
-    return closes.index[-1].date()
+    return cal.days[n - 1].date()
 
 
 def measure_lag(snapshot_aum: pd.Series, issuer_aum: pd.DataFrame, latest: dt.date, window: int = 15) -> tuple[dt.date, float, int] | None:
