@@ -102,7 +102,7 @@ def sessions() -> Sessions:
     import numpy as np
     import pandas as pd
 
-    from .io import atomic_write_bytes, default_cache_dir
+    from .io import atomic_write_bytes, default_cache_dir, prune_cache
 
     path = default_cache_dir() / "calendar" / f"xnys-{version('exchange-calendars')}-{dt.date.today().isoformat()}.npz"
     try:
@@ -118,6 +118,7 @@ def sessions() -> Sessions:
             np.savez(buf, days=days, opens=opens, closes=closes)
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(path, buf.getvalue(), force=True)
+            prune_cache(path.parent, "xnys-*.npz", keep=2)  # one a day: today's and yesterday's
         except Exception:  # noqa: BLE001 - a cache that cannot be written is no error
             pass
     return Sessions(days=pd.DatetimeIndex(np.asarray(days, dtype="datetime64[ns]")),

@@ -22,6 +22,17 @@ def default_cache_dir() -> Path:
     return Path(base) / "lev_flows"
 
 
+def prune_cache(folder: Path, pattern: str, keep: int) -> None:
+    """Delete all but the ``keep`` newest files matching ``pattern`` in a cache folder (parsed
+    copies keyed by content would otherwise pile up as the inputs change); errors are ignored."""
+    try:
+        files = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in files[keep:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def check_input_file(path: str | Path, what: str = "file", *, error: type | None = None, allow_empty: bool = False) -> Path:
     """The one check every reader of a user file makes first: the path exists, is a regular
     file (not a directory, FIFO or device) and, unless ``allow_empty``, is not empty. Raises

@@ -115,6 +115,8 @@ def load_price_dir(directory: str | Path, kind: str = "close") -> pd.DataFrame:
 
 #: bump when parsing or joining changes, so older parsed copies are not read
 _PARSED_VERSION = 1
+#: parsed copies kept (the newest; each is a few MB)
+PARSED_KEEP = 8
 
 
 def _parsed_key(files: list[Path], kind: str) -> str | None:
@@ -156,7 +158,7 @@ def _write_parsed(key: str | None, table: pd.DataFrame) -> None:
         return
     import io
 
-    from .io import atomic_write_bytes
+    from .io import atomic_write_bytes, prune_cache
 
     try:
         buf = io.BytesIO()
@@ -164,6 +166,7 @@ def _write_parsed(key: str | None, table: pd.DataFrame) -> None:
         path = _parsed_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, buf.getvalue(), force=True)
+        prune_cache(path.parent, "*.parquet", keep=PARSED_KEEP)
     except Exception:  # noqa: BLE001 - a cache that cannot be written is no error
         pass
 

@@ -338,3 +338,9 @@ def test_parsed_price_tables_are_kept_and_equal_the_parse(tmp_path, monkeypatch,
     monkeypatch.setenv("LEV_FLOWS_CACHE", str(tmp_path / "other"))  # a parse with no copy to read
     pd.testing.assert_frame_equal(load_price_dir(prices), edited)
     assert _parsed_path("x").parent == tmp_path / "other" / "prices"
+    import lev_flows.returns
+
+    monkeypatch.setattr(lev_flows.returns, "PARSED_KEEP", 1)  # only the newest copies are kept
+    (frame * 3).to_csv(indexes.with_suffix(""), lineterminator="\n")
+    load_price_dir(prices)
+    assert len(list((tmp_path / "other" / "prices").glob("*.parquet"))) == 1
