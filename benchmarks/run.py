@@ -10,6 +10,8 @@ Cases (each checks its result against a baseline or the one-day engine before ti
   5. the CLI end to end, cold, as a subprocess (`lev-flows estimate`)
   6. a live estimate of the catalog against a loopback server with 100 ms per request: cold
      (CLI) and a warm refresh, with request counts, against one request per symbol
+  7. an analysis command (`lev-flows ladder` on the shared prices) with its parsed price tables
+     and calendar kept, against the same command with an empty cache folder
 Results go to benchmarks/results/latest.json with the machine's core count.
 """
 
@@ -277,6 +279,36 @@ def case_cli(quick: bool) -> dict:
             "help_ratio": round(help_s / pandas_s, 2), "estimate_ratio": round(estimate_s / pandas_s, 2)}
 
 
+def case_analysis_cli(quick: bool) -> dict | None:
+    """`lev-flows ladder` (shared prices, point-in-time AUM) in a new process: with the parsed
+    price tables and NYSE sessions kept in the cache folder (what every run after the first
+    reads), against an empty cache folder each time (CSV parsing and the calendar build)."""
+    import shutil
+    import tempfile
+
+    if not SHARED.is_dir():
+        return None
+    exe = Path(sys.executable).parent / "lev-flows"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "lev_flows.cli"]
+    cmd += ["ladder", "--prices", str(SHARED / "prices"), "--format", "json"]
+    base = Path(tempfile.mkdtemp())
+    env = {**os.environ, "LEV_FLOWS_DB": str(base / "store.duckdb"), "LEV_FLOWS_CACHE": str(base / "warm")}
+    subprocess.run(cmd, env=env, capture_output=True, check=True)  # the store seeded, the copies kept
+    n = 2 if quick else 5
+    cold, warm = [], []
+    for i in range(n):
+        empty = base / f"cold{i}"
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env={**env, "LEV_FLOWS_CACHE": str(empty)}, capture_output=True, check=True)
+        cold.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        out = subprocess.run(cmd, env=env, capture_output=True, check=True)
+        warm.append(time.perf_counter() - t0)
+    shutil.rmtree(base, ignore_errors=True)
+    json.loads(out.stdout)  # a whole answer, not an error
+    return {"engine_s": min(warm), "baseline_s": min(cold)}
+
+
 def case_live(quick: bool) -> dict | None:
     """A live estimate of the whole catalog against a Yahoo-format server on 127.0.0.1 that
     answers every request 100 ms late (tests/servers.FakeYahoo over the shared closes at
@@ -379,6 +411,7 @@ CASES = {
     "monte_carlo": case_monte_carlo,
     "cli": case_cli,
     "live": case_live,
+    "analysis_cli": case_analysis_cli,
 }
 SCALING = scaling
 
