@@ -570,14 +570,21 @@ def test_an_answer_without_the_sessions_bar_is_not_cached(server, tmp_path):
     assert len(cache_entries(tmp_path)) == 1  # the complete answer is cached
 
 
-def test_a_cache_entry_edited_into_other_valid_json_is_not_trusted(server, tmp_path):
+def _edit_cached_body(server, tmp_path, edit):
+    """Fetch STK1 once (so one answer is cached), then rewrite that cache entry's body with
+    ``edit(body)``; returns the fake server and the client."""
     fake = yahoo(server)
     client, _ = make_client(tmp_path)
     fetch(server, client, ["STK1"])
     (entry,) = cache_entries(tmp_path)
     doc = json.loads(entry.read_text())
-    doc["body"] = doc["body"].replace("95.0", "9.5")  # still valid JSON, a different price
+    doc["body"] = edit(doc["body"])
     entry.write_text(json.dumps(doc))
+    return fake, client
+
+
+def test_a_cache_entry_edited_into_other_valid_json_is_not_trusted(server, tmp_path):
+    fake, _ = _edit_cached_body(server, tmp_path, lambda body: body.replace("95.0", "9.5"))  # valid JSON, another price
     table = fetch(server, make_client(tmp_path)[0], ["STK1"])
     assert table.closes.loc["2026-02-04", "STK1"] == 95.0 and fake.hits["STK1"] == 2
 
@@ -788,13 +795,7 @@ def test_when_every_symbol_fails_the_error_gives_the_reason_and_a_url(server, sm
 
 
 def test_a_cache_entry_with_a_null_body_is_dropped_and_fetched_again(server, tmp_path):
-    fake = yahoo(server)
-    client, _ = make_client(tmp_path)
-    fetch(server, client, ["STK1"])
-    (entry,) = cache_entries(tmp_path)
-    doc = json.loads(entry.read_text())
-    doc["body"] = None
-    entry.write_text(json.dumps(doc))
+    fake, client = _edit_cached_body(server, tmp_path, lambda body: None)
     table = fetch(server, client, ["STK1"])
     assert table.closes.loc["2026-02-04", "STK1"] == 95.0 and fake.hits["STK1"] == 2
 
