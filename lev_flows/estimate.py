@@ -537,8 +537,7 @@ def estimate(
     fund_asset = c.underlying_asset_class[c.fund_underlying]
     etf_columns = _etf_columns(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods,
                                provenance, resets_today)
-    etf_columns.update(futures_share=futures_share, auction_usd=flow * auction,
-                       swap_reset=np.array([f.swap_reset for f in universe.funds], dtype=object))
+    etf_columns.update(futures_share=futures_share, auction_usd=flow * auction, swap_reset=c.fund_swap_reset)
     total_stock = stock.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
         sector_share = sector / total_stock if total_stock else np.full(len(sector), np.nan)
@@ -576,8 +575,7 @@ def estimate(
         if a >= LARGE_FUND_USD
     ]
     if coverage.n_funds_without_aum:
-        method = provenance["aum_method"]
-        without = c.tickers[np.isnan(aum) & (method != "not launched") & (method != "closed") & (method != "excluded (ETN)")]
+        without = c.tickers[etf_columns["status"] == "no AUM"]  # the funds counted in n_funds_without_aum
         more = f" and {len(without) - 8} more" if len(without) > 8 else ""
         warnings.append(f"{coverage.n_funds_without_aum} funds have no AUM and are left out: "
                         f"{', '.join(map(str, without[:8]))}{more} (by_etf status 'no AUM')")

@@ -111,6 +111,7 @@ class CompiledUniverse:
     fund_resets: np.ndarray  # (F,)
     fund_structures: np.ndarray  # (F,) "ETF" or "ETN"
     fund_futures_share: np.ndarray  # (F,) 0..1, NaN where not known
+    fund_swap_reset: np.ndarray  # (F,) "HH:MM" New York when the swaps reset before the close, else None
     fund_swap_early: np.ndarray  # (F,) bool: swaps reset before the close
     fund_underlying_ids: np.ndarray  # (F,)
     stock_names: np.ndarray  # (S,) None where unknown
@@ -190,6 +191,7 @@ def compile_universe(universe: Universe) -> CompiledUniverse:
         fund_resets=np.array([f.reset for f in funds], dtype=object),
         fund_structures=np.array([f.structure for f in funds], dtype=object),
         fund_futures_share=np.array([np.nan if f.futures_share is None else f.futures_share for f in funds], dtype=float),
+        fund_swap_reset=np.array([f.swap_reset for f in funds], dtype=object),
         fund_swap_early=np.array([f.swap_reset is not None for f in funds], dtype=bool),
         fund_underlying_ids=np.array([f.underlying for f in funds], dtype=object),
         stock_names=np.array(
