@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import clock
 from .catalog import Universe, dump_yaml, parse_yaml, universe_from_data
 from .errors import InputError
 from .io import atomic_write_text
@@ -310,7 +311,7 @@ def update_universe(
     with tempfile.TemporaryDirectory(prefix="lev_flows_screener_") as tmp:
         frame = pd.read_csv(io.BytesIO(body), usecols=lambda c: c == "updated_at") if b"updated_at" in body[:4096] else None
         stamped = frame is not None and pd.to_datetime(frame.get("updated_at"), errors="coerce", utc=True).notna().any()
-        name = "screener_export.csv" if stamped else f"screener_export_{dt.date.today().isoformat()}.csv"
+        name = "screener_export.csv" if stamped else f"screener_export_{clock.today().isoformat()}.csv"
         path = Path(tmp) / name
         path.write_bytes(body)
         result, text, summary = plan_import(path, output, source=provider.url)

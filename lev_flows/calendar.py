@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from .clock import NOW_ENV  # noqa: F401 - re-exported: the clock and its stand-in live in clock.py
 from .errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,8 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 NEW_YORK = "America/New_York"
-#: the clock's stand-in (a replay of a past afternoon)
-NOW_ENV = "LEV_FLOWS_NOW"
 
 
 @lru_cache(maxsize=1)
@@ -102,9 +101,10 @@ def sessions() -> Sessions:
     import numpy as np
     import pandas as pd
 
+    from .clock import system_now
     from .io import atomic_write_bytes, default_cache_dir, prune_cache
 
-    path = default_cache_dir() / "calendar" / f"xnys-{version('exchange-calendars')}-{dt.date.today().isoformat()}.npz"
+    path = default_cache_dir() / "calendar" / f"xnys-{version('exchange-calendars')}-{system_now().date().isoformat()}.npz"
     try:
         with np.load(path) as kept:
             days, opens, closes = kept["days"], kept["opens"], kept["closes"]
@@ -169,18 +169,12 @@ def market_state(now: pd.Timestamp | None = None) -> tuple[dt.date, bool, pd.Tim
     the calendar. ``$LEV_FLOWS_NOW`` (ISO, naive = New York) stands in for the clock, to replay
     a session's afternoon.
     """
-    import os
-
     import pandas as pd
 
+    from . import clock
+
     cal = sessions()
-    if now is None and os.environ.get(NOW_ENV):
-        try:
-            now = pd.Timestamp(os.environ[NOW_ENV])
-        except ValueError:
-            raise InputError(f"${NOW_ENV}: {os.environ[NOW_ENV]!r} is not a timestamp (expected e.g. 2026-02-04T15:30)") from None
-        now = now.tz_localize(NEW_YORK) if now.tzinfo is None else now
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    now = clock.now() if now is None else pd.Timestamp(now)
     now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
     first, last = cal.first, cal.last
     if not first <= now.tz_convert(NEW_YORK).date() <= last:

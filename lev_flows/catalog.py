@@ -52,6 +52,7 @@ from pydantic import (
     model_validator,
 )
 
+from .clock import system_now
 from .errors import CatalogError, LevFlowsError
 
 MAX_ABS_LEVERAGE = 5.0
@@ -265,7 +266,7 @@ class Universe(_Model):
         for i, fund in enumerate(self.funds):
             if fund.underlying not in ids:
                 raise ValueError(f"funds[{i}] ({fund.ticker}).underlying: unknown underlying {fund.underlying!r}")
-        today = dt.date.today()
+        today = system_now().date()  # a sanity check against the real calendar, not the replayed one
         for i, fund in enumerate(self.funds):
             if fund.aum_as_of is not None and fund.aum_as_of > today:
                 raise ValueError(f"funds[{i}] ({fund.ticker}).aum_as_of: {fund.aum_as_of} is in the future")

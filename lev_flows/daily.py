@@ -343,6 +343,27 @@ def _note_context(universe: Universe, source: Any, est: FlowEstimate, pit: Any, 
     return history, liquidity, scorecard
 
 
+def report_folder(root: str | Path, session: dt.date, live: bool) -> Path:
+    """The dated folder of a report under ``root``: ``<session>/``, or ``<session>_live/`` for a
+    run before the close."""
+    return Path(root) / f"{session.isoformat()}{'_live' if live else ''}"
+
+
+def check_report_folder(root: str | Path, session: dt.date, live: bool, force: bool) -> Path:
+    """Before any work: the report of ``session`` can be written under ``root`` (an
+    :class:`OutputError` when ``root`` is a file, or the report exists and ``force`` is not set).
+    :func:`write_report` checks again under its lock."""
+    root = Path(root)
+    out = report_folder(root, session, live)
+    if root.exists() and not root.is_dir():
+        raise OutputError(f"{root}: exists and is not a directory")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise OutputError(f"{out}: report folder already exists; pass --force to overwrite")
+    return out
+
+
 def write_report(result: DailyResult, folder: str | Path, *, force: bool = False, top: int = 15) -> Path:
     """A dated report folder: ``estimate.json`` (totals, coverage, every table, what failed),
     ``by_etf.csv``, ``by_stock.csv``, ``by_sector.csv``, ``by_index.csv``, ``chart.png`` (top
@@ -359,19 +380,14 @@ def write_report(result: DailyResult, folder: str | Path, *, force: bool = False
     from .report import chart_png
 
     root = Path(folder)
-    if root.exists() and not root.is_dir():
-        raise OutputError(f"{root}: exists and is not a directory")
-    suffix = "" if result.mode == "close" else "_live"
-    out = root / f"{result.session.isoformat()}{suffix}"
+    live = result.mode != "close"
+    out = check_report_folder(root, result.session, live, force)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{root}: cannot create the report folder ({exc.strerror or exc})") from None
     with exclusive_lock(root / ".lev-flows.lock"):
-        if out.exists() and not out.is_dir():
-            raise OutputError(f"{out}: exists and is not a directory")
-        if out.exists() and any(out.iterdir()) and not force:
-            raise OutputError(f"{out}: report folder already exists; pass --force to overwrite")
+        check_report_folder(root, result.session, live, force)  # again, under the lock
         tmp = root / f".{out.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
@@ -397,4 +413,4 @@ def write_report(result: DailyResult, folder: str | Path, *, force: bool = False
     return out
 
 
-__all__ = ["DailyResult", "FetchPlan", "fetch_plan", "fallback_needed", "run_daily", "write_report", "resolve_session", "fetch_prices"]
+__all__ = ["DailyResult", "FetchPlan", "fetch_plan", "fallback_needed", "run_daily", "write_report", "report_folder", "check_report_folder", "resolve_session", "fetch_prices"]

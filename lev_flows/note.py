@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from .clock import system_now
 from .report import fund_label
 
 #: rows in the funds and stocks tables (the full tables are in the report folder's CSV files)
@@ -196,7 +197,7 @@ def render_note(
     day = est.date.isoformat() if est.date else "scenario"
     side = "buying" if t.rebalance_usd > 0 else "selling"
     title = f"Leveraged-ETF rebalancing {day}"
-    generated = generated or dt.datetime.now(dt.timezone.utc)
+    generated = generated or system_now()
     out: list[str] = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

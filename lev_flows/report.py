@@ -388,7 +388,7 @@ def history_png(result, marked: int = 5, highlight: tuple[str, ...] = ("2026-02-
     ax.set_ylabel("rebalance at the close (USD billions)")
     ax.set_title(
         f"Leveraged ETF rebalancing, {daily.index[0]:%Y-%m-%d} .. {daily.index[-1]:%Y-%m-%d} "
-        f"(estimate: AUM rolled with performance)"
+        f"(AUM point in time)"
     )
     ax.grid(axis="y", alpha=0.3)
     return _png(fig, fmt)

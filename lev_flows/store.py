@@ -38,6 +38,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .clock import system_now
 from .errors import LevFlowsError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -290,7 +291,7 @@ class Store:
         frame = validate_observations(frame, source_label)
         frame = frame.assign(
             precedence=frame["source_kind"].map(PRECEDENCE).astype("int32"),
-            imported_at=pd.Timestamp.now(tz="UTC").tz_localize(None),
+            imported_at=pd.Timestamp(system_now()).tz_localize(None),
         )
         digest = digest or hashlib.sha256(pd.util.hash_pandas_object(frame[list(COLUMNS)].astype(str), index=False).values.tobytes()).hexdigest()
         con = self._con
@@ -315,7 +316,7 @@ class Store:
             )
             con.execute(
                 "INSERT OR IGNORE INTO imports VALUES (?, ?, ?, ?)",
-                [source_label, digest, int(len(frame)), dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
+                [source_label, digest, int(len(frame)), system_now().replace(tzinfo=None)],
             )
             con.unregister("incoming")
             con.execute("COMMIT")
@@ -341,7 +342,7 @@ class Store:
         """Append one refresh of the live estimate (replacing one at the same instant), committed
         at once so that an interrupt keeps every refresh before it."""
         cols = [*self.REFRESH_COLUMNS, "recorded_at"]
-        values = [row.get(c) for c in self.REFRESH_COLUMNS] + [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)]
+        values = [row.get(c) for c in self.REFRESH_COLUMNS] + [system_now().replace(tzinfo=None)]
         try:
             self._con.execute(
                 f"INSERT OR REPLACE INTO intraday_estimates ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values

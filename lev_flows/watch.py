@@ -13,14 +13,17 @@ an interrupt (Ctrl-C) keeps every refresh recorded until then. The path is read 
 :func:`intraday_path` (``lev-flows watch --replay DATE``).
 
 The clock is an object with ``now()`` (an aware timestamp) and ``sleep(seconds)``; tests pass
-a fake one that advances on ``sleep``, the CLI's ``--now`` an offset one (a replayed afternoon
-running at wall-clock speed).
+a fake one that advances on ``sleep``; the default reads the one clock (:mod:`lev_flows.clock`),
+which ``--now`` / ``$LEV_FLOWS_NOW`` pin to a replayed afternoon running at wall-clock speed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import clock
 from .calendar import NEW_YORK, market_state, next_open, session_hours
 from .catalog import Universe
 from .errors import DataSourceError, InputError
@@ -40,24 +44,14 @@ TOP = 25
 
 
 class SystemClock:
-    """The wall clock."""
+    """The one clock (:func:`lev_flows.clock.now`: ``--now`` / ``$LEV_FLOWS_NOW`` when pinned,
+    else the system's), with a real sleep."""
 
     def now(self) -> pd.Timestamp:
-        return pd.Timestamp.now(tz=NEW_YORK)
+        return clock.now()
 
     def sleep(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds))
-
-
-class OffsetClock(SystemClock):
-    """A replayed clock: reads ``start`` at creation and runs at wall-clock speed from there."""
-
-    def __init__(self, start: pd.Timestamp):
-        self.start = pd.Timestamp(start)
-        self._t0 = time.monotonic()
-
-    def now(self) -> pd.Timestamp:
-        return self.start + pd.Timedelta(seconds=time.monotonic() - self._t0)
 
 
 class MarketClosed(InputError):
@@ -172,7 +166,6 @@ def watch(
     refreshes. ``on_refresh(refresh, all so far)`` is called after each (the live view),
     ``on_wait(first)`` once when the watch waits for its start. Raises :class:`MarketClosed`
     outside a session. The observations (AUM) are read once, at the start."""
-    from .daily import run_daily
     from .store import load_best_observations
 
     if interval_s <= 0:
@@ -186,9 +179,43 @@ def watch(
         clock.sleep((first - now).total_seconds())
     if observations is None:
         observations = load_best_observations(db)
+    with _interrupt_flag() as interrupted:
+        return _refresh_loop(universe, source, clock, session, end, interval_s, count, observations, db, exclude_etns,
+                             on_refresh, interrupted)
+
+
+@contextlib.contextmanager
+def _interrupt_flag():
+    """A Ctrl-C (SIGINT) sets the flag as well as raising KeyboardInterrupt, so that an interrupt
+    swallowed on its way up (a library that turns it into an error, a worker thread) still ends
+    the watch at the next refresh instead of letting it run on. Only in the main thread (where
+    Python delivers signals); elsewhere the flag is never set."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def on_sigint(signum, frame):  # noqa: ARG001 - the signal handler's signature
+        flag.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _refresh_loop(universe, source, clock, session, end, interval_s, count, observations, db, exclude_etns,
+                  on_refresh, interrupted) -> list[Refresh]:
+    """The refreshes of :func:`watch` from its first one to ``end`` (or ``count``)."""
+    from .daily import run_daily
+
     refreshes: list[Refresh] = []
     last_ok: Refresh | None = None
     while True:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
         at = clock.now()
         if at >= end:
             break
@@ -203,6 +230,8 @@ def watch(
         refreshes.append(refresh)
         if on_refresh is not None:
             on_refresh(refresh, refreshes)
+        if interrupted.is_set():
+            raise KeyboardInterrupt
         if count is not None and len(refreshes) >= count:
             break
         now, due = clock.now(), at + pd.Timedelta(seconds=interval_s)
@@ -262,5 +291,5 @@ def intraday_path(session: dt.date, db: str | Path | None = None) -> pd.DataFram
     return pd.concat([frame[cols], wide], axis=1)
 
 
-__all__ = ["watch", "Refresh", "refresh_from", "intraday_path", "watch_window", "SystemClock", "OffsetClock",
+__all__ = ["watch", "Refresh", "refresh_from", "intraday_path", "watch_window", "SystemClock",
            "MarketClosed", "WATCH_START"]

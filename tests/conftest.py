@@ -17,6 +17,10 @@ SHARED = ROOT.parent / "shared" / "data"
 _STORE_DIR = tempfile.mkdtemp(prefix="lev_flows_test_store_")
 os.environ["LEV_FLOWS_DB"] = str(Path(_STORE_DIR) / "store.duckdb")
 os.environ.pop("LEV_FLOWS_PRICES", None)
+# one clock: every test, and every CLI it starts, reads a pinned clock (after the close of
+# 2026-02-04) unless it pins its own, so nothing depends on the machine's clock or time zone; the
+# clock-sensitive tests also run under libfaketime (.ci/run), which catches a read that bypasses it
+os.environ["LEV_FLOWS_NOW"] = "2026-02-04T17:00"
 # and one cache folder of their own (parsed catalog and price tables, HTTP answers), never the user's
 os.environ["LEV_FLOWS_CACHE"] = str(Path(_STORE_DIR) / "cache")
 

@@ -5,6 +5,7 @@ leaving the file, untrusted text shown as text, a phone-width layout."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -20,8 +21,10 @@ def chromium_paths() -> tuple[str, str]:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if not browser or not driver:
-        pytest.fail("the browser tests need Debian's chromium and chromium-driver: apt-get install chromium chromium-driver "
-                    "(bash .ci/run installs them when missing)")
+        why = "browser tests need chromium and chromedriver: apt-get install chromium chromium-driver"
+        if os.environ.get("CI", "").lower() == "true":  # CI installs them (.ci/run): a skip there is a failure
+            pytest.fail(f"{why} (CI=true: a skip is a failure)")
+        pytest.skip(why)
     return browser, driver
 
 
@@ -33,7 +36,8 @@ def browser():
     binary, driver_path = chromium_paths()
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1600"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1600",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     drv = webdriver.Chrome(service=Service(driver_path), options=options)

@@ -1,12 +1,15 @@
-"""Every command and Python block of the README runs as written.
+"""Every shell, output and Python block of the README runs as written, twice in a row, prints
+what the README shows, and writes nothing outside ``reports/``, ``$HOME``, a temp folder or what
+``.gitignore`` covers.
 
-The README's shell lines (``bash`` blocks, and ``$ ...`` lines of the output examples) and its
-``python`` blocks are extracted and run, each in a fresh folder laid out like a clone (``../shared``
-beside it), with one AUM store shared by them in order. Offline ones run for real. Network ones
-run against loopback servers standing in for the services: the README's example addresses
-(``https://screener.example/...``, ``http://127.0.0.1:8080`` ...) are mapped to them, and
-``LEV_FLOWS_NOW`` replays 2026-02-04 17:00 New York. Two set-up lines are not run: ``pip install``
-(the suite runs inside that install) and ``python -m pytest`` (this suite itself).
+Each block runs in a fresh folder laid out like a clone (``../shared`` beside it, its own
+``$HOME`` so its store is new), twice. The first run's output is compared with the lines the
+README claims (:mod:`tests.readme_runner`: numbers at the precision shown). Offline commands run
+for real. Network ones run against loopback servers standing in for the services: the README's
+example addresses (``https://screener.example/...``, ``http://127.0.0.1:8080`` ...) are mapped to
+them, and the clock is pinned (``LEV_FLOWS_NOW``) after the close of 2026-02-04, or at 15:30 for
+``--live``. The set-up lines ``pip install`` and ``python -m pytest`` are not run (the suite runs
+inside that install, and is that test command).
 """
 
 from __future__ import annotations
@@ -22,41 +25,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SHARED
+from tests.readme_runner import find_claims, snippets
 
 README = ROOT / "README.md"
-NOT_RUN = ("pip install", "python -m pytest")
 NETWORK = re.compile(r"lev-flows (daily(?!.*--prices)|estimate --live|aum update|universe update)")
-
-
-def readme_snippets() -> list[tuple[str, str]]:
-    """``(kind, code)`` in README order: kind ``sh`` (one command, continuations joined) or ``py``."""
-    out: list[tuple[str, str]] = []
-    for lang, body in re.findall(r"```(\w*)\n(.*?)```", README.read_text(), re.S):
-        if lang == "python":
-            out.append(("py", body))
-            continue
-        lines = body.splitlines()
-        if lang == "bash":
-            cmds = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
-        else:
-            cmds = []
-            for i, line in enumerate(lines):
-                if line.startswith("$ "):
-                    cmd = line[2:]
-                    j = i
-                    while cmd.rstrip().endswith("\\") and j + 1 < len(lines):
-                        j += 1
-                        cmd = cmd.rstrip()[:-1] + " " + lines[j].strip()
-                    cmds.append(cmd)
-        for cmd in cmds:  # `a && b` runs as one snippet, without the set-up parts (pip, pytest)
-            parts = [re.split(r"\s{2,}#", part)[0].strip() for part in cmd.split("&&")]
-            parts = [p for p in parts if p and not p.startswith(NOT_RUN)]
-            if parts:
-                out.append(("sh", " && ".join(parts)))
-    return out
-
-
-SNIPPETS = readme_snippets()
+SNIPPETS = snippets(README)
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +39,7 @@ def world(tmp_path_factory):
     from werkzeug import Response
 
     from lev_flows.returns import load_price_dir
+    from tests.servers import FakeYahoo
     from tests.test_store import nav_file
 
     base = tmp_path_factory.mktemp("readme")
@@ -75,10 +49,7 @@ def world(tmp_path_factory):
     closes = load_price_dir(SHARED / "prices")
     closes = closes[closes.index <= "2026-02-04"]
     closes = closes.loc[:, closes.notna().sum() >= 2].copy()  # a quote needs a previous close
-    from tests.servers import FakeYahoo
-
-    # a real service knows every symbol: those the tables lack get a flat price (the estimate's
-    # numbers are not what this test checks)
+    # a real service knows every symbol: those the tables lack get a flat price
     yahoo = FakeYahoo(closes, quote_at="2026-02-04 15:30", flat_unknown=True)
     srv.expect_request(re.compile(r"^/v8/finance/(chart/.*|spark)$")).respond_with_handler(yahoo)
 
@@ -91,22 +62,22 @@ def world(tmp_path_factory):
     srv.expect_request("/screener/leveraged-etfs.csv").respond_with_data(snapshot, content_type="text/csv")
     srv.expect_request(re.compile(".*")).respond_with_data("not here", status=404)  # holdings files and the rest
     url = srv.url_for("/").rstrip("/")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEV_FLOWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEV_FLOWS_", "XDG_"))}
     env.update({
-        "LEV_FLOWS_DB": str(base / "store.duckdb"),
-        "LEV_FLOWS_CACHE": str(base / "cache"),
+        "LEV_FLOWS_CACHE": str(base / "cache"),  # parsed tables shared by the clones (a cache: same answers)
         "LEV_FLOWS_YAHOO_URL": url,
         "LEV_FLOWS_PROSHARES_URL": url,
         "LEV_FLOWS_DIREXION_URL": url,
         "LEV_FLOWS_NOW": "2026-02-04T17:00",  # after that close: `daily` fetches the session's closes
         "COLUMNS": "160",
+        "PYTHONUNBUFFERED": "1",  # stdout and stderr interleave as a terminal shows them
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     })
     addresses = {
         "https://screener.example/leveraged-etfs.csv": f"{url}/screener/leveraged-etfs.csv",
         "http://127.0.0.1:8080": url,
         "http://127.0.0.1:8081": url,
-        "/data/lev_flows_cache": str(base / "cache2"),
+        "lev-flows estimate --live": "LEV_FLOWS_NOW=2026-02-04T15:30 lev-flows estimate --live",  # live: during that session
     }
     yield {"base": base, "env": env, "addresses": addresses}
     srv.clear()
@@ -120,34 +91,105 @@ def _map(code: str, world) -> str:
 
 
 def test_readme_has_what_this_test_runs():
-    kinds = [k for k, _ in SNIPPETS]
-    assert kinds.count("sh") >= 25 and kinds.count("py") >= 4
-    assert any(NETWORK.search(c) for k, c in SNIPPETS if k == "sh")
+    kinds = [s.kind for s in SNIPPETS]
+    assert kinds.count("sh") >= 8 and kinds.count("out") >= 10 and kinds.count("py") >= 4
+    assert any(NETWORK.search(s.code) for s in SNIPPETS if s.kind == "sh")
+    claimed = sum(len(lines) for s in SNIPPETS for _, lines in s.claims)
+    assert claimed >= 60  # the output blocks' lines are checked, not only run
 
 
-def _run(world, i: int) -> subprocess.CompletedProcess:
-    kind, code = SNIPPETS[i]
-    clone = world["base"] / f"clone{i}"
+def test_readme_writes_only_to_its_own_places():
+    """No command of the README names an absolute path outside a temp folder or $HOME."""
+    for s in SNIPPETS:
+        text = s.code + " ".join(c for c, _ in s.claims)
+        for path in re.findall(r"(?<![\w.:/~])/(?:[\w.-]+/)*[\w.-]+", text):
+            assert path.startswith(("/tmp", "/v8/")), f"{s.label}: {path} is outside the clone, $HOME and /tmp"
+
+
+def _commands(snippet) -> list[tuple[list[str], list[str]]]:
+    """``[(argv, claimed lines)]`` to run for one block."""
+    if snippet.kind == "sh":
+        return [(["bash", "-c", f"set -e\n{snippet.code}"], [])]
+    if snippet.kind == "py":
+        return [([sys.executable, "-c", snippet.code], snippet.claims[0][1])]
+    return [(["bash", "-c", f"set -e\n{cmd}"], lines) for cmd, lines in snippet.claims]
+
+
+def _run_block(world, i: int) -> dict:
+    """Block ``i`` run twice in its own clone: the runs, and the files it left."""
+    snippet = SNIPPETS[i]
+    clone, home = world["base"] / f"clone{i}", world["base"] / f"home{i}"
     clone.mkdir()
+    home.mkdir()
     shutil.copy(ROOT / "etf_universe.yaml", clone / "etf_universe.yaml")
-    code = _map(code, world)
-    cmd = ["bash", "-c", f"set -e; {code}"] if kind == "sh" else [sys.executable, "-c", code]
-    env = dict(world["env"])
-    env["LEV_FLOWS_DB"] = str(clone / "store.duckdb")  # DuckDB has one writer: a store per clone
-    if "--live" in code:
-        env["LEV_FLOWS_NOW"] = "2026-02-04T15:30"  # live quotes: during that session
-    return subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    env = dict(world["env"], HOME=str(home))
+    runs = []
+    for attempt in (1, 2):
+        for argv, claims in _commands(snippet):
+            argv = [*argv[:-1], _map(argv[-1], world)]
+            proc = subprocess.run(argv, cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  timeout=600)
+            runs.append({"attempt": attempt, "cmd": argv[-1], "rc": proc.returncode, "out": proc.stdout, "claims": claims})
+    left = sorted(str(p.relative_to(clone)) for p in clone.rglob("*") if p.is_file() and p.name != "etf_universe.yaml")
+    return {"runs": runs, "left": left}
 
 
 @pytest.fixture(scope="module")
-def results(world):
-    """Every snippet run once, two at a time (each in its own clone; none depends on another)."""
+def results(world, request):
+    """The blocks this session's selected tests ask for (all of them, or the clock-sensitive ones
+    under ``-m clock``), each run twice in its own clone, two blocks at a time."""
+    wanted = sorted({item.callspec.params["i"] for item in request.session.items
+                     if item.module is sys.modules[__name__] and hasattr(item, "callspec")})
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda i: _run(world, i), range(len(SNIPPETS))))
+        return dict(zip(wanted, pool.map(lambda i: _run_block(world, i), wanted)))
 
 
-@pytest.mark.parametrize("i", range(len(SNIPPETS)), ids=[f"{k}{i}:{c.splitlines()[0][:48]}" for i, (k, c) in enumerate(SNIPPETS)])
-def test_readme_snippet_runs(results, i):
-    proc = results[i]
-    assert proc.returncode == 0, f"{SNIPPETS[i][1]}\n--- stderr ---\n{proc.stderr[-3000:]}"
-    assert "Traceback" not in proc.stderr
+IDS = [s.label for s in SNIPPETS]
+#: blocks whose answer depends on what time it is: run again under the fake system clocks
+CLOCK_SENSITIVE = re.compile(r"lev-flows (watch|daily(?!.*--date)|estimate --live)|LEV_FLOWS_NOW|--now|run_daily")
+
+
+def _cases(keep=lambda s: True):
+    return [pytest.param(i, id=IDS[i], marks=[pytest.mark.clock] if CLOCK_SENSITIVE.search(s.code + " ".join(c for c, _ in s.claims)) else [])
+            for i, s in enumerate(SNIPPETS) if keep(s)]
+
+
+@pytest.mark.parametrize("i", _cases())
+def test_readme_block_runs_twice(results, i):
+    for run in results[i]["runs"]:
+        where = f"README line {SNIPPETS[i].line}, run {run['attempt']}: {run['cmd']}"
+        assert run["rc"] == 0, f"{where}\n--- output ---\n{run['out'][-3000:]}"
+        assert "Traceback" not in run["out"], where
+
+
+@pytest.mark.parametrize("i", _cases(lambda s: s.kind != "sh"))
+def test_readme_output_is_what_the_command_prints(results, i):
+    for run in results[i]["runs"]:
+        if run["attempt"] == 1 and run["claims"]:
+            missing = find_claims(run["claims"], run["out"])
+            assert not missing, (f"README line {SNIPPETS[i].line}: `{run['cmd']}` does not print these lines as shown:\n"
+                                 + "\n".join(missing) + f"\n--- it printed ---\n{run['out'][-4000:]}")
+
+
+@pytest.mark.parametrize("i", _cases())
+def test_readme_block_leaves_files_only_where_ignored(results, i):
+    left = [p for p in results[i]["left"] if not p.startswith("reports/")]
+    if not left:
+        return
+    ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "--no-index", "--stdin"], input="\n".join(left) + "\n",
+                             capture_output=True, text=True).stdout.split()
+    stray = sorted(set(left) - set(ignored))
+    assert not stray, f"README line {SNIPPETS[i].line} leaves files that .gitignore does not cover: {stray}"
+
+
+def test_claimed_lines_are_compared_as_numbers_at_the_shown_precision():
+    from tests.readme_runner import line_matches
+
+    assert line_matches("XBI (corr 0.822, beta 1.99)", "    best match: XBI (corr 0.822, beta 1.99)") is False  # text before
+    assert line_matches("best match: XBI (corr 0.822, beta 1.99)", "best match:   XBI (corr 0.822, beta 1.99)")
+    assert not line_matches("best match: XBI (corr 0.829, beta 2.00)", "best match: XBI (corr 0.822, beta 1.99)")  # drifted
+    assert line_matches("total -13.1B", "total -13.08B") and not line_matches("total -13.1B", "total -13.18B")
+    assert not line_matches("total -13.08B", "total -13.08M")  # the unit is text: it must agree
+    assert line_matches("15:58:…  total -12.64B", "15:58:03  total -12.64B")
+    assert line_matches("left out: SNDK (+0.03B per 1%), ...", "left out: SNDK (+0.03B per 1%), MSTR (+0.02B per 1%)")
+    assert find_claims(["a 1", "...", "c 3"], "a 1\nb 2\nc 3\n") == [] and find_claims(["c 3", "a 1"], "a 1\nc 3") == ["a 1"]

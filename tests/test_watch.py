@@ -18,6 +18,7 @@ from .servers import FakeYahoo
 from .test_sources import SMALL_CLOSES, SMALL_TOTAL
 
 NY = "America/New_York"
+pytestmark = pytest.mark.clock
 SPARK_OR_CHART = re.compile(r"^/v8/finance/(chart/.+|spark)$")
 
 

@@ -35,7 +35,9 @@ for _group in (estimate, live, analysis, catalog, aum):
 
 def main() -> None:
     """Console entry point: one line on stderr and exit 2 for user errors, 1 for bugs, 130 when
-    interrupted (Ctrl-C)."""
+    interrupted (Ctrl-C). A ``--now`` pins the clock for this command only."""
+    from .. import clock
+
     try:
         rc = app(standalone_mode=False)
         if rc == 130:  # typer turns Ctrl-C into this return code: an interrupt is not a success
@@ -66,6 +68,8 @@ def main() -> None:
             raise
         typer.echo(f"lev-flows: internal error: {type(exc).__name__}: {exc} (LEV_FLOWS_DEBUG=1 for details)", err=True)
         sys.exit(1)
+    finally:
+        clock.pin(None)  # a command's --now ends with it (the entry point also runs in process)
 
 
 __all__ = ["app", "main"]

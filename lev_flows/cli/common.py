@@ -253,16 +253,15 @@ def timestamp(day: dt.date):
 
 
 def parse_now(text: Optional[str]):
-    """``--now``: an ISO timestamp standing in for the clock (naive = New York time)."""
+    """``--now``: an ISO timestamp standing in for the clock (naive = New York time). It pins
+    :func:`lev_flows.clock.now` for the rest of the command (over ``$LEV_FLOWS_NOW``) and
+    returns the pinned instant, or None (the clock stays as it is)."""
     if text is None:
         return None
-    import pandas as pd
+    from .. import clock
 
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError:
-        raise InputError(f"--now: {text!r} is not a timestamp (expected e.g. 2026-02-04T15:30)") from None
-    return stamp.tz_localize("America/New_York") if stamp.tzinfo is None else stamp
+    clock.pin(clock.parse_instant(text, "--now"), "--now")
+    return clock.now()
 
 
 class ProgressBar:

@@ -241,6 +241,10 @@ def daily(
     if prices is not None and (base_url is not None or holdings):
         raise InputError("--prices reads local tables; it cannot be combined with --base-url or --holdings")
     day = parse_date(date)
+    stamp = parse_now(now)
+    from ..daily import check_report_folder, resolve_session
+
+    check_report_folder(output_dir, *resolve_session(day, stamp), force)  # before any work
     uni = load_universe(universe)
     source, client = _online_source(
         prices, base_url, cache_dir=cache_dir, timeout=timeout, concurrency=concurrency, no_cache=no_cache, retries=retries,
@@ -248,7 +252,7 @@ def daily(
     )
     result = _run_daily(
         uni, source, date=day, allow_partial=allow_partial, holdings=holdings, force_live=False, client=client,
-        now=parse_now(now), db=db, exclude_etns=exclude_etns,
+        now=stamp, db=db, exclude_etns=exclude_etns,
     )
     warn(result.estimate.warnings)
     check_strict(result.estimate, strict)  # before the report: an unattended run writes nothing doubtful

@@ -76,12 +76,12 @@ def watch(
     from ..catalog import load_universe
     from ..sources.http import HttpClient
     from ..sources.yahoo import YahooChart
-    from ..watch import MarketClosed, OffsetClock
+    from ..watch import MarketClosed, SystemClock
     from ..watch import watch as run_watch
 
     uni = load_universe(universe)
-    stamp = parse_now(now)
-    clock = OffsetClock(stamp) if stamp is not None else None
+    parse_now(now)  # pins the one clock (--now over $LEV_FLOWS_NOW)
+    clock = SystemClock()
     client = HttpClient(http_settings(timeout, retries, True, concurrency=concurrency))  # quotes: never from a cache
     source = YahooChart(client, base_url, quotes_ttl_s=0)
     view = _View(top=top, interval=interval, db=db)

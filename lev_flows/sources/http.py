@@ -34,6 +34,7 @@ import httpx
 from pydantic import BaseModel, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
 
+from ..clock import system_now
 from ..errors import DataSourceError
 from ..io import CACHE_ENV, default_cache_dir  # noqa: F401 - re-exported: the cache folder is the providers' too
 
@@ -91,7 +92,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         return None
     if when is None:
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return max(0.0, when.timestamp() - (system_now().timestamp() if now is None else now))
 
 
 class HttpClient:
@@ -300,7 +301,7 @@ class HttpClient:
             return None
         try:
             entry = json.loads(path.read_text("utf-8"))
-            if entry["url"] != url or entry["expires_at"] < time.time():
+            if entry["url"] != url or entry["expires_at"] < system_now().timestamp():
                 return None
             if hashlib.sha256(entry["body"].encode("utf-8")).hexdigest() != entry["sha256"]:
                 raise ValueError("checksum mismatch")  # edited or damaged: not trusted, dropped below
@@ -317,7 +318,8 @@ class HttpClient:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return  # cache text bodies only
-        entry = {"url": url, "status": status, "fetched_at": time.time(), "expires_at": time.time() + ttl_s, "body": text,
+        fetched = system_now().timestamp()
+        entry = {"url": url, "status": status, "fetched_at": fetched, "expires_at": fetched + ttl_s, "body": text,
                  "sha256": hashlib.sha256(body).hexdigest()}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
