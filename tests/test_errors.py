@@ -333,3 +333,16 @@ def test_timezone_aware_and_mixed_dates_in_a_price_table(tmp_path):
     f.write_text("date,AAA\n2026-02-03T00:00:00+00:00,1\n2026-02-04 00:00:00-05:00,2\n2026-02-05,3\n")
     table = read_close_table(f)
     assert [d.date().isoformat() for d in table.index] == ["2026-02-03", "2026-02-04", "2026-02-05"]  # as written
+
+
+def test_an_existing_daily_report_is_refused_before_any_work(tmp_path):
+    """The report folder is checked before the prices are read: with a price folder that does not
+    exist, the clash is what is reported (a second README run says so at once, not after the work)."""
+    (tmp_path / "reports" / "2026-02-04").mkdir(parents=True)
+    (tmp_path / "reports" / "2026-02-04" / "estimate.json").write_text("{}")
+    res = run_cli("daily", "--date", "2026-02-04", "--prices", tmp_path / "no such folder", "--output-dir", tmp_path / "reports")
+    assert res.returncode == 2
+    assert "2026-02-04: report folder already exists; pass --force to overwrite" in res.stderr
+    forced = run_cli("daily", "--date", "2026-02-04", "--prices", tmp_path / "no such folder", "--output-dir",
+                     tmp_path / "reports", "--force")
+    assert forced.returncode == 2 and "no such folder" in forced.stderr  # with --force the work starts (and fails here)
