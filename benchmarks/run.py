@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 
 from lev_flows import estimate, load_universe
-from lev_flows.build import load_replay
-from lev_flows.catalog import universe_from_data
-from lev_flows.estimate import compiled
-from lev_flows.lookthrough import looked_through
+from lev_flows.inputs.catalog import universe_from_data
+from lev_flows.jobs.reference import load_replay
+from lev_flows.model.estimate import compiled
+from lev_flows.model.lookthrough import looked_through
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -178,13 +178,13 @@ def case_synthetic(quick: bool) -> dict:
 
 
 def case_history(quick: bool) -> dict | None:
-    """`lev_flows.history` over the whole shared price range on point-in-time AUM and returns
+    """`lev_flows.analysis.history` over the whole shared price range on point-in-time AUM and returns
     (the engine: `point_in_time` + `history`), checked against `estimate_day` on three days."""
-    from lev_flows.api import estimate_day, load_inputs
-    from lev_flows.build import packaged_observations
-    from lev_flows.history import history
-    from lev_flows.pointintime import point_in_time
-    from lev_flows.returns import load_price_dir
+    from lev_flows.analysis.history import history
+    from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.jobs.reference import packaged_observations
+    from lev_flows.model.day import estimate_day, load_inputs
+    from lev_flows.model.pointintime import point_in_time
 
     if not SHARED.is_dir():
         return None
@@ -207,7 +207,7 @@ def case_history(quick: bool) -> dict | None:
 def case_one_day_pit(quick: bool) -> dict | None:
     """One day's estimate on point-in-time inputs (the engine call `estimate_day` makes once the
     panel is built: per-fund returns and AUM with provenance)."""
-    from lev_flows.api import load_inputs
+    from lev_flows.model.day import load_inputs
 
     if not SHARED.is_dir():
         return None
@@ -226,8 +226,8 @@ def case_store_read(quick: bool) -> dict:
     db = Path(tempfile.mkdtemp()) / "bench.duckdb"
     env = {**os.environ, "LEV_FLOWS_DB": str(db)}
     # both import pandas: the estimate alone no longer does, and the difference is the read itself
-    base = [sys.executable, "-c", "import pandas, lev_flows, lev_flows.estimate, lev_flows.store"]
-    read = [sys.executable, "-c", "import pandas, lev_flows, lev_flows.estimate, lev_flows.store; lev_flows.store.load_best_observations()"]
+    base = [sys.executable, "-c", "import pandas, lev_flows, lev_flows.model.estimate, lev_flows.inputs.store"]
+    read = [sys.executable, "-c", "import pandas, lev_flows, lev_flows.model.estimate, lev_flows.inputs.store; lev_flows.inputs.store.load_best_observations()"]
     subprocess.run(read, env=env, check=True, capture_output=True)  # first use: create and seed
     a, b = [], []
     for _ in range(3 if quick else 7):
@@ -241,10 +241,10 @@ def case_store_read(quick: bool) -> dict:
 
 
 def case_monte_carlo(quick: bool) -> dict | None:
-    """`lev_flows.montecarlo.monte_carlo`: 100,000 bootstrap scenarios of the total flow
+    """`lev_flows.analysis.montecarlo.monte_carlo`: 100,000 bootstrap scenarios of the total flow
     (its hand-worked exactness is in tests/test_history.py)."""
-    from lev_flows.montecarlo import monte_carlo
-    from lev_flows.returns import load_price_dir
+    from lev_flows.analysis.montecarlo import monte_carlo
+    from lev_flows.inputs.prices import load_price_dir
 
     if not SHARED.is_dir():
         return None
@@ -323,19 +323,19 @@ def case_live(quick: bool) -> dict | None:
 
     from werkzeug.serving import make_server
 
-    from lev_flows.daily import run_daily
-    from lev_flows.returns import load_price_dir
-    from lev_flows.sources.http import HttpClient, HttpSettings
-    from lev_flows.sources.local import LocalPrices
-    from lev_flows.sources.yahoo import YahooChart
+    from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.inputs.sources.http import HttpClient, HttpSettings
+    from lev_flows.inputs.sources.local import LocalPrices
+    from lev_flows.inputs.sources.yahoo import YahooChart
+    from lev_flows.jobs.daily import run_daily
     from tests.servers import FakeYahoo
 
     closes = load_price_dir(SHARED / "prices").loc["2026-02-03":"2026-02-04"]
     closes = closes.loc[:, closes.notna().all()]
     fake = FakeYahoo(closes.copy(), quote_at="2026-02-04 15:30", latency_s=0.1, flat_unknown=True)
-    from werkzeug import Request
-
     import logging
+
+    from werkzeug import Request
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     server = make_server("127.0.0.1", 0, Request.application(fake), threaded=True)

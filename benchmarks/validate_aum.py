@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from lev_flows import load_universe
-from lev_flows.build import packaged_observations
-from lev_flows.history import history
-from lev_flows.pointintime import CARRY_ELASTICITY, point_in_time
-from lev_flows.returns import load_price_dir
+from lev_flows.analysis.history import history
+from lev_flows.inputs.prices import load_price_dir
+from lev_flows.jobs.reference import packaged_observations
+from lev_flows.model.pointintime import CARRY_ELASTICITY, point_in_time
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -5,24 +5,23 @@
     >>> round(est.total.rebalance_usd / 1e9, 1) < 0
     True
 
-Data flows one way: catalog (:mod:`lev_flows.catalog`) + point-in-time AUM and returns
-(:mod:`lev_flows.store`, :mod:`lev_flows.pointintime`) -> formula (:mod:`lev_flows.formula`)
--> look-through (:mod:`lev_flows.lookthrough`) -> result (:mod:`lev_flows.estimate`) ->
-presentation (:mod:`lev_flows.report`, :mod:`lev_flows.note`). :func:`estimate_day` runs it for
+Data flows one way: catalog (:mod:`lev_flows.inputs.catalog`) + point-in-time AUM and returns
+(:mod:`lev_flows.inputs.store`, :mod:`lev_flows.model.pointintime`) -> formula (:mod:`lev_flows.model.formula`)
+-> look-through (:mod:`lev_flows.model.lookthrough`) -> result (:mod:`lev_flows.model.estimate`) ->
+presentation (:mod:`lev_flows.present.tables`, :mod:`lev_flows.present.note`). :func:`estimate_day` runs it for
 a past session from the AUM store and the price tables.
 """
 
 import importlib
-import sys
-import types
 
-from .errors import CatalogError, InputError, LevFlowsError, OutputError
+from lev_flows.errors import CatalogError, InputError, LevFlowsError, OutputError
 
 # Everything else loads on first use (PEP 562), so `lev-flows --help` does not import pandas.
 _LAZY = {
-    "LeveragedETF": "catalog", "Underlying": "catalog", "Universe": "catalog",
-    "load_universe": "catalog", "save_universe": "catalog",
-    "DayReturns": "estimate", "FlowEstimate": "estimate",
+    "LeveragedETF": "inputs.catalog", "Underlying": "inputs.catalog", "Universe": "inputs.catalog",
+    "load_universe": "inputs.catalog", "save_universe": "inputs.catalog",
+    "DayReturns": "inputs.days", "AumDay": "inputs.days", "FlowEstimate": "model.estimate",
+    "estimate": "model.estimate", "load_inputs": "model.day",
 }
 
 __all__ = [
@@ -55,21 +54,6 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-class _Package(types.ModuleType):
-    """``lev_flows.estimate`` is both a submodule and the public function; as an attribute of
-    the package it is always the function (the import system's record of the submodule, made
-    when it first loads, is ignored: the module stays in ``sys.modules``)."""
-
-    @property
-    def estimate(self):
-        return importlib.import_module(".estimate", __name__).estimate
-
-    @estimate.setter
-    def estimate(self, _module) -> None:
-        pass
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def replay(date: str = "2026-02-04", basis: str = "close", *, exclude_etns: bool = False):
@@ -77,9 +61,9 @@ def replay(date: str = "2026-02-04", basis: str = "close", *, exclude_etns: bool
     returns (``basis="close"`` close-to-close, fund by fund, exactly what
     :func:`estimate_day` computes from the shared prices; ``"intraday"`` the funds' 14:43
     reported changes on the same AUM). ``exclude_etns`` leaves the exchange-traded notes out."""
-    from .packaged_replay import load_replay, load_replay_aum
-    from .catalog import load_universe
-    from .estimate import estimate
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.inputs.packaged import load_replay, load_replay_aum
+    from lev_flows.model.estimate import estimate
 
     if basis not in ("close", "intraday"):
         raise InputError(f"replay: basis must be 'close' or 'intraday', not {basis!r}")
@@ -87,8 +71,8 @@ def replay(date: str = "2026-02-04", basis: str = "close", *, exclude_etns: bool
 
 
 def estimate_day(date, **kwargs):
-    """The point-in-time estimate of a past session (see :func:`lev_flows.api.estimate_day`)."""
-    from .api import estimate_day as _estimate_day
+    """The point-in-time estimate of a past session (see :func:`lev_flows.model.day.estimate_day`)."""
+    from lev_flows.model.day import estimate_day as _estimate_day
 
     return _estimate_day(date, **kwargs)
 

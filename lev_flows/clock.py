@@ -24,7 +24,7 @@ import os
 import time
 from typing import Any
 
-from .errors import InputError
+from lev_flows.errors import InputError
 
 #: the environment variable that pins the clock (ISO timestamp; naive = New York)
 NOW_ENV = "LEV_FLOWS_NOW"

@@ -8,8 +8,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import OutputError
-
+from lev_flows.errors import OutputError
 
 CACHE_ENV = "LEV_FLOWS_CACHE"
 
@@ -37,7 +36,7 @@ def check_input_file(path: str | Path, what: str = "file", *, error: type | None
     """The one check every reader of a user file makes first: the path exists, is a regular
     file (not a directory, FIFO or device) and, unless ``allow_empty``, is not empty. Raises
     ``error`` (default :class:`InputError`; the catalog reader passes :class:`CatalogError`)."""
-    from .errors import InputError
+    from lev_flows.errors import InputError
 
     error = error or InputError
     path = Path(path)

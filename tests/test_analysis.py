@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lev_flows import InputError, estimate
-from lev_flows.analysis import ladder, liquidity, parse_moves, sensitivity_usd, what_if
+from lev_flows.analysis.whatif import (
+    ladder,
+    liquidity,
+    parse_moves,
+    sensitivity_usd,
+    what_if,
+)
 from tests.conftest import SMALL_RETURNS, run_cli
 
 

@@ -2,7 +2,12 @@
 
 import pytest
 
-from benchmarks.run import agree, engine_stock_flows, naive_stock_flows, synthetic_universe
+from benchmarks.run import (
+    agree,
+    engine_stock_flows,
+    naive_stock_flows,
+    synthetic_universe,
+)
 from tests.conftest import SMALL_RETURNS
 
 

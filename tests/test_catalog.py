@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lev_flows import CatalogError, load_universe, save_universe
-from lev_flows.catalog import LeveragedETF, Universe, universe_from_data
+from lev_flows.inputs.catalog import LeveragedETF, Universe, universe_from_data
 from tests.conftest import SMALL_UNIVERSE
 
 

@@ -212,13 +212,13 @@ def test_ctrl_c_is_exit_130_not_success(monkeypatch, capsys):
     which the entry point used to drop, exiting 0)."""
     import sys
 
-    import lev_flows.api
+    import lev_flows.model.day
     from lev_flows import cli
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(lev_flows.api, "load_inputs", interrupted)
+    monkeypatch.setattr(lev_flows.model.day, "load_inputs", interrupted)
     monkeypatch.setattr(sys, "argv", ["lev-flows", "history"])
     with pytest.raises(SystemExit) as exit_info:
         cli.main()

@@ -67,7 +67,7 @@ def test_a_bad_pinned_time_is_one_line_naming_its_source(pinned):
     ("2026-11-27T13:30", ("2026-11-27", False)),   # after a 13:00 early close
 ])
 def test_daily_session_choice_follows_the_pinned_clock(pinned, now, expected):
-    from lev_flows.daily import resolve_session
+    from lev_flows.jobs.daily import resolve_session
 
     pinned(now)
     session, live = resolve_session(None)
@@ -75,7 +75,7 @@ def test_daily_session_choice_follows_the_pinned_clock(pinned, now, expected):
 
 
 def test_watch_outside_market_hours_follows_the_pinned_clock(pinned):
-    from lev_flows.watch import MarketClosed, watch_window
+    from lev_flows.jobs.watch import MarketClosed, watch_window
 
     pinned("2026-02-07T10:00")
     with pytest.raises(MarketClosed, match=r"\(Sat 2026-02-07 10:00\); the next session opens Mon 2026-02-09 09:30"):

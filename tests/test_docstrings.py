@@ -11,7 +11,7 @@ import lev_flows
 
 
 def _modules_with_examples():
-    names = ["lev_flows"] + [f"lev_flows.{m.name}" for m in pkgutil.walk_packages(lev_flows.__path__) if not m.name.startswith("cli")]
+    names = ["lev_flows"] + [m.name for m in pkgutil.walk_packages(lev_flows.__path__, "lev_flows.") if not m.name.startswith("lev_flows.cli")]
     out = []
     for name in names:
         spec = importlib.util.find_spec(name)
@@ -24,7 +24,7 @@ MODULES = _modules_with_examples()
 
 
 def test_the_public_modules_have_examples():
-    assert {"lev_flows", "lev_flows.formula", "lev_flows.estimate", "lev_flows.api"} <= set(MODULES)
+    assert {"lev_flows", "lev_flows.model.formula", "lev_flows.model.estimate", "lev_flows.model.day"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lev_flows import LevFlowsError, estimate, load_universe
-from lev_flows.catalog import parse_yaml, universe_from_data
 from lev_flows.errors import InputError, OutputError
+from lev_flows.inputs.catalog import parse_yaml, universe_from_data
+from lev_flows.inputs.prices import read_returns_file
+from lev_flows.inputs.sources.screener import import_snapshot
 from lev_flows.io import atomic_write_text
-from lev_flows.returns import read_returns_file
-from lev_flows.sources.screener import import_snapshot
 from tests.conftest import SHARED, SMALL_UNIVERSE, run_cli
 
 
@@ -225,14 +225,15 @@ def daily_result(shared):
     import datetime as dt
 
     from lev_flows import load_universe
-    from lev_flows.daily import run_daily
-    from lev_flows.sources.local import LocalPrices
+    from lev_flows.inputs.sources.local import LocalPrices
+    from lev_flows.jobs.daily import run_daily
 
     return run_daily(load_universe(), LocalPrices(shared / "prices"), as_of=dt.date(2026, 2, 4))
 
 
 def test_a_failure_mid_report_leaves_nothing_and_a_forced_rerun_never_mixes(tmp_path, monkeypatch, daily_result):
-    from lev_flows import daily, report
+    from lev_flows.jobs import daily
+    from lev_flows.present import charts as report
 
     root = tmp_path / "reports"
 
@@ -255,8 +256,8 @@ def test_a_failure_mid_report_leaves_nothing_and_a_forced_rerun_never_mixes(tmp_
 
 
 def test_two_writers_into_one_report_root_do_not_mix(tmp_path, daily_result):
-    from lev_flows import daily
     from lev_flows.io import exclusive_lock
+    from lev_flows.jobs import daily
 
     root = tmp_path / "reports"
     root.mkdir()
@@ -268,7 +269,7 @@ def test_two_writers_into_one_report_root_do_not_mix(tmp_path, daily_result):
 
 def test_api_bad_arguments_are_input_errors_and_a_changed_universe_is_recompiled(small_universe):
     from lev_flows import estimate, load_universe, replay
-    from lev_flows.catalog import LeveragedETF
+    from lev_flows.inputs.catalog import LeveragedETF
     from tests.conftest import SMALL_RETURNS
 
     with pytest.raises(InputError, match="creations: AAA: None is not a number"):
@@ -327,7 +328,7 @@ def test_every_reader_gives_one_line(tmp_path, name):
 
 
 def test_timezone_aware_and_mixed_dates_in_a_price_table(tmp_path):
-    from lev_flows.returns import read_close_table
+    from lev_flows.inputs.prices import read_close_table
 
     f = tmp_path / "us_stocks_close_x.csv"
     f.write_text("date,AAA\n2026-02-03T00:00:00+00:00,1\n2026-02-04 00:00:00-05:00,2\n2026-02-05,3\n")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from lev_flows import formula as F
+from lev_flows.model import formula as F
 
 aum = st.floats(min_value=1e3, max_value=1e11)
 ret = st.floats(min_value=-0.3, max_value=0.3)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lev_flows import InputError, estimate, load_universe
-from lev_flows.creations import (
+from lev_flows.analysis.creations import (
     creation_offset,
     creations_from_aum,
     creations_from_shares,
@@ -22,9 +22,9 @@ from lev_flows.creations import (
     offset_share,
     read_creations_file,
 )
-from lev_flows.history import HEADLINE_FUNDS, history, tracking
-from lev_flows.montecarlo import monte_carlo, sensitivity_by_underlying
-from lev_flows.returns import load_price_dir
+from lev_flows.analysis.history import HEADLINE_FUNDS, history, tracking
+from lev_flows.analysis.montecarlo import monte_carlo, sensitivity_by_underlying
+from lev_flows.inputs.prices import load_price_dir
 from tests.conftest import run_cli
 
 DATES = pd.DatetimeIndex(["2026-02-02", "2026-02-03", "2026-02-04", "2026-02-05"])
@@ -76,7 +76,7 @@ def closes(shared):
 
 
 def _packaged_observations():
-    from lev_flows.build import packaged_observations
+    from lev_flows.jobs.reference import packaged_observations
 
     return packaged_observations()
 
@@ -201,7 +201,7 @@ def test_implied_creations_hand_worked(small_universe):
 
 
 def test_implied_creations_real_snapshots(shared, closes):
-    from lev_flows.sources.screener import import_snapshot
+    from lev_flows.inputs.sources.screener import import_snapshot
 
     def aum(name):
         snap = import_snapshot(shared / "letf_snapshots" / name)
@@ -312,7 +312,7 @@ def test_parsed_price_tables_are_kept_and_equal_the_parse(tmp_path, monkeypatch,
     and a damaged copy is parsed again."""
     import shutil
 
-    from lev_flows.returns import _parsed_path, load_price_dir
+    from lev_flows.inputs.prices import _parsed_path, load_price_dir
 
     monkeypatch.setenv("LEV_FLOWS_CACHE", str(tmp_path / "cache"))
     prices = tmp_path / "prices"
@@ -338,9 +338,9 @@ def test_parsed_price_tables_are_kept_and_equal_the_parse(tmp_path, monkeypatch,
     monkeypatch.setenv("LEV_FLOWS_CACHE", str(tmp_path / "other"))  # a parse with no copy to read
     pd.testing.assert_frame_equal(load_price_dir(prices), edited)
     assert _parsed_path("x").parent == tmp_path / "other" / "prices"
-    import lev_flows.returns
+    import lev_flows.inputs.prices
 
-    monkeypatch.setattr(lev_flows.returns, "PARSED_KEEP", 1)  # only the newest copies are kept
+    monkeypatch.setattr(lev_flows.inputs.prices, "PARSED_KEEP", 1)  # only the newest copies are kept
     (frame * 3).to_csv(indexes.with_suffix(""), lineterminator="\n")
     load_price_dir(prices)
     assert len(list((tmp_path / "other" / "prices").glob("*.parquet"))) == 1

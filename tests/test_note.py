@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from lev_flows import estimate, load_universe
-from lev_flows.note import esc, render_index, render_note
+from lev_flows.present.note import esc, render_index, render_note
 from tests.conftest import SMALL_RETURNS, SMALL_UNIVERSE
 
 EVIL = '<img src=x onerror="window.hacked=1"><script>window.hacked=2</script> & "quoted"'
@@ -50,8 +50,8 @@ def report(shared, tmp_path_factory):
     """The daily report of 2026-02-04 on the shared prices, as `daily` writes it."""
     import datetime as dt
 
-    from lev_flows.daily import run_daily, write_report
-    from lev_flows.sources.local import LocalPrices
+    from lev_flows.inputs.sources.local import LocalPrices
+    from lev_flows.jobs.daily import run_daily, write_report
 
     root = tmp_path_factory.mktemp("reports")
     result = run_daily(load_universe(), LocalPrices(shared / "prices"), as_of=dt.date(2026, 2, 4))

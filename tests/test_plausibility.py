@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lev_flows import InputError, estimate, load_universe
-from lev_flows import plausibility as pl
+from lev_flows.inputs import plausibility as pl
 from tests.conftest import SMALL_UNIVERSE, run_cli
 
 SMALL_RETURNS = {"IDX": -0.02, "STK1": -0.05, "GOLD": 0.01}
@@ -106,7 +106,7 @@ def test_an_implausible_move_warns_and_strict_refuses_it(tmp_path):
 
 
 def test_implausible_aum_and_a_nav_in_thousands(small_universe):
-    from lev_flows.sources.issuers import FundHoldings
+    from lev_flows.inputs.sources.issuers import FundHoldings
 
     est = estimate(small_universe, SMALL_RETURNS, aum={"AAA": 3e11})
     assert est.implausible == ["AAA: AUM of $300.00B is implausible for one leveraged fund (over $100B; a unit slip?)"]
@@ -121,8 +121,8 @@ def test_a_genuine_big_day_of_one_stock_does_not_stop_a_partial_daily_run(small_
     """STK1 +150 % takes IDX (60 % STK1) +91 %: the -3x BBB on IDX and a -1x GGG on STK1 would be
     wiped out. Without allow_partial that stops the run (naming the largest, BBB); with it they
     are left out and listed, the rest is estimated, and the move is flagged."""
-    from lev_flows.daily import run_daily
-    from lev_flows.sources.local import LocalPrices
+    from lev_flows.inputs.sources.local import LocalPrices
+    from lev_flows.jobs.daily import run_daily
 
     text = SMALL_UNIVERSE.replace(
         "  - {ticker: FFF,",

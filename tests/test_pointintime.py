@@ -14,10 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lev_flows import estimate_day, load_universe
-from lev_flows.api import load_inputs
-from lev_flows.build import packaged_observations
-from lev_flows.history import history
-from lev_flows.pointintime import (
+from lev_flows.analysis.history import history
+from lev_flows.inputs.prices import load_price_dir
+from lev_flows.jobs.reference import packaged_observations
+from lev_flows.model.day import load_inputs
+from lev_flows.model.pointintime import (
     AUM_CARRIED_INVERSE,
     AUM_CARRIED_LONG,
     AUM_INTERPOLATED,
@@ -28,7 +29,7 @@ from lev_flows.pointintime import (
     carry_aum,
     point_in_time,
 )
-from lev_flows.returns import composition_label, load_price_dir
+from lev_flows.model.returns import composition_label
 from tests.conftest import run_cli
 
 PROSHARES = ("TQQQ", "SQQQ", "QLD", "QID", "SSO", "SDS", "UPRO", "SPXU")

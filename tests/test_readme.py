@@ -38,7 +38,7 @@ def world(tmp_path_factory):
     from pytest_httpserver import HTTPServer
     from werkzeug import Response
 
-    from lev_flows.returns import load_price_dir
+    from lev_flows.inputs.prices import load_price_dir
     from tests.servers import FakeYahoo
     from tests.test_store import nav_file
 

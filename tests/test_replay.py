@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from lev_flows import load_universe, replay
-from lev_flows.build import build_reference, build_replay, import_universe
+from lev_flows.jobs.catalog_update import import_universe
+from lev_flows.jobs.reference import build_reference, build_replay
 from tests.conftest import ROOT
 
 PUBLISHED_USD = -18e9  # Morgan Stanley note: about $18B of selling on 2026-02-04
@@ -114,12 +115,13 @@ def test_replay_rebuilds_from_raw_data(shared):
 
 def test_headline_recomputed_from_raw_prices(shared):
     from lev_flows import estimate
-    from lev_flows.returns import load_price_dir, returns_from_prices
-    from lev_flows.sources.screener import import_snapshot
+    from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.inputs.sources.screener import import_snapshot
+    from lev_flows.model.returns import returns_from_prices
 
     uni = load_universe()
     changes = import_snapshot(shared / "letf_snapshots/leveraged_etfs_2026-02-04.csv").reported_change
-    from lev_flows.build import load_replay_aum
+    from lev_flows.jobs.reference import load_replay_aum
 
     rets = returns_from_prices(uni, load_price_dir(shared / "prices"), "2026-02-04", fund_changes=changes)
     _check_headline(estimate(uni, rets, aum=load_replay_aum("2026-02-04", uni)))

@@ -10,13 +10,13 @@ import pytest
 
 from lev_flows import estimate, load_universe
 from lev_flows.errors import InputError
-from lev_flows.pointintime import reset_schedule
+from lev_flows.model.pointintime import reset_schedule
 from tests.conftest import SMALL_UNIVERSE, run_cli
 
 
 @pytest.fixture(scope="module")
 def inputs():
-    from lev_flows.api import load_inputs
+    from lev_flows.model.day import load_inputs
 
     return load_inputs(None, None, None)
 
@@ -50,8 +50,8 @@ def test_reset_schedule_by_hand(small_universe):
 
 def test_quarterly_fund_trades_on_its_reset_day_only(inputs, shared):
     from lev_flows import estimate_day
-    from lev_flows.api import history_range
-    from lev_flows.returns import read_close_table
+    from lev_flows.analysis.history import history_range
+    from lev_flows.inputs.prices import read_close_table
 
     q_end = estimate_day("2026-03-31", inputs=inputs).by_etf.set_index("ticker")
     before = estimate_day("2026-03-30", inputs=inputs).by_etf.set_index("ticker")
@@ -83,7 +83,7 @@ def test_dated_plain_returns_on_a_reset_day_leave_the_period_fund_unknown(small_
 
 def test_etns_flagged_and_excluded_everywhere(inputs):
     from lev_flows import estimate_day
-    from lev_flows.api import history_range
+    from lev_flows.analysis.history import history_range
 
     full = estimate_day("2026-02-04", inputs=inputs)
     ex = estimate_day("2026-02-04", inputs=inputs, exclude_etns=True)
@@ -115,7 +115,7 @@ def test_cli_exclude_etns_on_estimating_commands(shared):
 
 
 def test_futures_and_etf_lines_look_through(tmp_path):
-    from lev_flows.estimate import compiled
+    from lev_flows.model.estimate import compiled
 
     shipped = compiled(load_universe())
     assert not [t for t in shipped.stock_tickers if t.endswith("Z5")]  # IXTZ5, RTYZ5, ... gone
@@ -142,8 +142,8 @@ def test_futures_and_etf_lines_look_through(tmp_path):
 
 
 def test_beta_weighted_sensitivity_on_the_reviewers_day(inputs):
-    from lev_flows.analysis import beta_sensitivity, market_betas
-    from lev_flows.pointintime import universe_with_aum
+    from lev_flows.analysis.whatif import beta_sensitivity, market_betas
+    from lev_flows.model.pointintime import universe_with_aum
 
     row = inputs.pit.row("2026-02-03")
     u = universe_with_aum(inputs.universe, inputs.pit.aum_close[row], dt.date(2026, 2, 3))
@@ -158,7 +158,7 @@ def test_beta_weighted_sensitivity_on_the_reviewers_day(inputs):
 
 
 def test_market_beta_by_hand(small_universe):
-    from lev_flows.analysis import beta_sensitivity, market_betas
+    from lev_flows.analysis.whatif import beta_sensitivity, market_betas
 
     rng = np.random.default_rng(3)
     m = rng.normal(0, 0.01, 80)
@@ -168,8 +168,9 @@ def test_market_beta_by_hand(small_universe):
         index=pd.bdate_range("2025-06-02", periods=81),
     )
     text = SMALL_UNIVERSE.replace("stocks:\n", "  - {id: SPX, name: S&P 500, kind: index, asset_class: equity, bucket: S&P 500}\nstocks:\n")
-    from lev_flows.catalog import universe_from_data
     import yaml
+
+    from lev_flows.inputs.catalog import universe_from_data
 
     u = universe_from_data(yaml.safe_load(text))
     b = market_betas(u, closes, window=80)
@@ -194,7 +195,7 @@ def _mc_closes(days=61):
 
 
 def test_monte_carlo_by_hand(small_universe):
-    from lev_flows.montecarlo import monte_carlo
+    from lev_flows.analysis.montecarlo import monte_carlo
 
     closes = _mc_closes()
     res = monte_carlo(small_universe, closes, n=2000, lookback=60, vol="none", seed=1)
@@ -210,7 +211,7 @@ def test_monte_carlo_by_hand(small_universe):
 
 
 def test_monte_carlo_conditioning_and_ewma(small_universe):
-    from lev_flows.montecarlo import ewma_scale, monte_carlo
+    from lev_flows.analysis.montecarlo import ewma_scale, monte_carlo
 
     closes = _mc_closes()
     # STK1 moves exactly 1.25 x IDX, so given IDX = -2 %, nothing is left to draw
@@ -236,7 +237,7 @@ def test_monte_carlo_conditioning_and_ewma(small_universe):
 
 
 def test_monte_carlo_real_no_look_ahead_and_ci(inputs):
-    from lev_flows.montecarlo import monte_carlo
+    from lev_flows.analysis.montecarlo import monte_carlo
 
     end = "2026-02-03"
     row = inputs.pit.row(end)
@@ -264,7 +265,7 @@ def test_the_cached_sessions_answer_as_exchange_calendars(tmp_path, monkeypatch)
     a day, opens and closes with early closes), built fresh and read back from the copy."""
     import pandas as pd
 
-    from lev_flows import calendar
+    from lev_flows.inputs import calendar
 
     monkeypatch.setenv("LEV_FLOWS_CACHE", str(tmp_path / "cache"))
     calendar.sessions.cache_clear()

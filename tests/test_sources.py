@@ -14,13 +14,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lev_flows import formula
 from lev_flows.errors import DataSourceError
-from lev_flows.estimate import estimate
-from lev_flows.sources.base import PriceQuery, QuoteQuery
-from lev_flows.sources.http import HttpClient, HttpSettings, SourceUnavailable, retry_after_seconds
-from lev_flows.sources.issuers import IssuerHoldings, parse_direxion, parse_proshares
-from lev_flows.sources.yahoo import YahooChart
+from lev_flows.inputs.sources.base import PriceQuery, QuoteQuery
+from lev_flows.inputs.sources.http import (
+    HttpClient,
+    HttpSettings,
+    SourceUnavailable,
+    retry_after_seconds,
+)
+from lev_flows.inputs.sources.issuers import (
+    IssuerHoldings,
+    parse_direxion,
+    parse_proshares,
+)
+from lev_flows.inputs.sources.yahoo import YahooChart
+from lev_flows.model import formula
+from lev_flows.model.estimate import estimate
 
 from .conftest import SMALL_RETURNS
 from .servers import FakeYahoo, serve_text
@@ -312,7 +321,7 @@ def small_source(server, client, faults=None, quote_at=None):
 
 
 def test_daily_run_over_http_hand_worked(server, small_universe):
-    from lev_flows.daily import run_daily
+    from lev_flows.jobs.daily import run_daily
 
     client, _ = make_client()
     result = run_daily(small_universe, small_source(server, client), as_of=pd.Timestamp("2026-02-04").date())
@@ -325,7 +334,7 @@ def test_daily_run_over_http_hand_worked(server, small_universe):
 
 
 def test_daily_live_uses_quotes(server, small_universe):
-    from lev_flows.daily import run_daily
+    from lev_flows.jobs.daily import run_daily
 
     client, _ = make_client()
     source = small_source(server, client, quote_at="2026-02-04T15:30")
@@ -342,7 +351,7 @@ def test_daily_live_uses_quotes(server, small_universe):
 def test_live_run_carries_aum_from_observations_before_the_fetched_days(server, small_universe):
     """A live run fetches two days of prices; a fund whose last AUM observation is weeks older
     still gets it, carried (flat: no prices in between) with the gap counted in sessions."""
-    from lev_flows.daily import run_daily
+    from lev_flows.jobs.daily import run_daily
 
     obs = pd.DataFrame({"ticker": ["AAA"], "date": [pd.Timestamp("2026-01-15")], "aum_usd": [7e8], "timing": ["close"],
                         "source_kind": ["screener"], "precedence": [10]})
@@ -357,7 +366,7 @@ def test_live_run_carries_aum_from_observations_before_the_fetched_days(server, 
 
 
 def test_daily_failure_stops_or_reduces_coverage(server, small_universe):
-    from lev_flows.daily import run_daily
+    from lev_flows.jobs.daily import run_daily
 
     client, _ = make_client(attempts=2)
     source = small_source(server, client, {"DDD": ["500"]})
@@ -377,10 +386,10 @@ def test_daily_failure_stops_or_reduces_coverage(server, small_universe):
 def test_daily_over_http_equals_local_files(server, shared, tmp_path):
     """The whole catalog on 2026-02-04 through a Yahoo-format server fed the shared prices
     gives the same estimate as reading the same closes from a local file."""
-    from lev_flows.catalog import load_universe
-    from lev_flows.daily import run_daily
-    from lev_flows.returns import load_price_dir
-    from lev_flows.sources.local import LocalPrices
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.inputs.sources.local import LocalPrices
+    from lev_flows.jobs.daily import run_daily
 
     uni = load_universe()
     day = pd.Timestamp("2026-02-04").date()
@@ -490,8 +499,8 @@ def test_cli_daily_offline_on_shared_prices(tmp_path, shared):
 
 
 def test_local_prices_from_parquet_file_and_folder(tmp_path, small_universe):
-    from lev_flows.daily import run_daily
-    from lev_flows.sources.local import LocalPrices
+    from lev_flows.inputs.sources.local import LocalPrices
+    from lev_flows.jobs.daily import run_daily
 
     one = tmp_path / "closes.parquet"
     SMALL_CLOSES.to_parquet(one)  # date as the index
@@ -509,8 +518,8 @@ def test_local_prices_from_parquet_file_and_folder(tmp_path, small_universe):
 
 
 def test_daily_with_issuer_holdings(server, small_universe, tmp_path):
-    from lev_flows.daily import run_daily
-    from lev_flows.store import Store
+    from lev_flows.inputs.store import Store
+    from lev_flows.jobs.daily import run_daily
 
     issuers = {"AAA": "ProShares", "BBB": "Direxion", "EEE": "Direxion"}
     uni = small_universe.model_copy(
@@ -621,7 +630,7 @@ def test_the_exposure_column_is_found_by_its_stable_prefix():
 def test_holdings_that_contradict_the_fund_fall_back_and_are_listed(small_universe):
     """Unsigned swap notionals on a -3x fund (E/N = +3) and a x10 exposure both fall back to
     A*L*(L-1)*r with the issuer NAV, named in the warnings; a consistent file is used."""
-    from lev_flows.sources.issuers import FundHoldings
+    from lev_flows.inputs.sources.issuers import FundHoldings
 
     def h(t, nav, exp):
         return FundHoldings(ticker=t, issuer="ProShares", as_of=None, nav_usd=nav, exposure_usd=exp, positions=2)
@@ -662,8 +671,8 @@ def test_a_failing_spark_endpoint_falls_back_to_one_request_per_symbol(server):
 
 
 def test_an_answer_for_another_symbol_is_rejected():
-    from lev_flows.sources.http import BadResponse
-    from lev_flows.sources.yahoo import parse_chart, parse_spark
+    from lev_flows.inputs.sources.http import BadResponse
+    from lev_flows.inputs.sources.yahoo import parse_chart, parse_spark
 
     body = json.dumps({"chart": {"result": [{"meta": {"symbol": "MSFT", "regularMarketPrice": 1.0}}], "error": None}})
     with pytest.raises(BadResponse, match="the answer is for MSFT, not AAPL"):
@@ -677,10 +686,10 @@ def test_a_live_estimate_fetches_funds_first_and_equals_the_offline_estimate(ser
     """The whole catalog live at 15:30 on 2026-02-04: the funds' own quotes, index symbols,
     tracking ETFs and single stocks in batches (no composition stock), and the same estimate as
     reading those two rows of prices from a local file."""
-    from lev_flows.catalog import load_universe
-    from lev_flows.daily import fetch_plan, run_daily
-    from lev_flows.returns import load_price_dir
-    from lev_flows.sources.local import LocalPrices
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.inputs.sources.local import LocalPrices
+    from lev_flows.jobs.daily import fetch_plan, run_daily
 
     uni = load_universe()
     closes = load_price_dir(shared / "prices").loc["2026-02-03":"2026-02-04"]
@@ -771,7 +780,7 @@ ODD_ANSWERS = {
 def test_an_odd_answer_is_the_symbols_failure(server, small_universe, case):
     from werkzeug import Response
 
-    from lev_flows.daily import run_daily
+    from lev_flows.jobs.daily import run_daily
 
     body, reason = ODD_ANSWERS[case]
     if body is None:
@@ -786,7 +795,7 @@ def test_an_odd_answer_is_the_symbols_failure(server, small_universe, case):
 
 
 def test_when_every_symbol_fails_the_error_gives_the_reason_and_a_url(server, small_universe):
-    from lev_flows.daily import run_daily
+    from lev_flows.jobs.daily import run_daily
 
     yahoo(server, {s: ["html"] for s in [*SMALL_CLOSES.columns, "spark"]})
     client, _ = make_client(attempts=1)

@@ -13,10 +13,14 @@ import pandas as pd
 import pytest
 
 from lev_flows import load_universe
-from lev_flows.aum import import_files, update_from_issuers
-from lev_flows.build import build_observations
-from lev_flows.sources.aumfiles import measure_lag, parse_nav_history, snapshot_observations
-from lev_flows.store import Store, StoreError
+from lev_flows.inputs.sources.aumfiles import (
+    measure_lag,
+    parse_nav_history,
+    snapshot_observations,
+)
+from lev_flows.inputs.store import Store, StoreError
+from lev_flows.jobs.aum import import_files, update_from_issuers
+from lev_flows.jobs.reference import build_observations
 from tests.conftest import ROOT, run_cli
 
 NAV_HEADER = "Date,ProShares Name,Ticker,NAV,Prior NAV,NAV Change (%),NAV Change ($),Shares Outstanding (000),Assets Under Management"
@@ -181,9 +185,9 @@ def test_a_store_held_for_a_moment_is_waited_for(tmp_path, monkeypatch):
     a command opening it then waits instead of failing (up to store.LOCK_WAIT_S)."""
     import time
 
-    import lev_flows.store
+    import lev_flows.inputs.store
 
-    monkeypatch.setattr(lev_flows.store, "LOCK_WAIT_S", 20.0)  # a loaded machine must not end the wait early
+    monkeypatch.setattr(lev_flows.inputs.store, "LOCK_WAIT_S", 20.0)  # a loaded machine must not end the wait early
     locked = tmp_path / "busy.duckdb"
     Store(locked).close()
     holder = subprocess.Popen(

@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 
 from lev_flows import load_universe
-from lev_flows.catalog import universe_from_data
-from lev_flows.sources.screener import import_snapshot, parse_leverage
-from lev_flows.verify import regression_stats, verify
+from lev_flows.analysis.verify import regression_stats, verify
+from lev_flows.inputs.catalog import universe_from_data
+from lev_flows.inputs.sources.screener import import_snapshot, parse_leverage
 from tests.conftest import SMALL_UNIVERSE, run_cli
 
 
 @pytest.fixture(scope="module")
 def shipped(shared):
-    from lev_flows.returns import load_price_dir
+    from lev_flows.inputs.prices import load_price_dir
 
     return verify(load_universe(), load_price_dir(shared / "prices"))
 
@@ -190,7 +190,7 @@ def test_cli_verify_check_and_json(shared):
 
 @pytest.fixture(scope="module")
 def february_catalog(shared, tmp_path_factory):
-    from lev_flows.build import import_universe
+    from lev_flows.jobs.catalog_update import import_universe
 
     path = tmp_path_factory.mktemp("cat") / "feb.yaml"
     import_universe(shared / "letf_snapshots/leveraged_etfs_2026-02-04.csv", path, fresh=True)
@@ -204,8 +204,8 @@ def _copy(src, tmp_path):
 
 
 def test_universe_update_refreshes_closes_verifies_and_stores(server, shared, february_catalog, tmp_path):
-    from lev_flows.build import update_universe
-    from lev_flows.store import Store
+    from lev_flows.inputs.store import Store
+    from lev_flows.jobs.catalog_update import update_universe
     from tests.test_sources import make_client
 
     march = (shared / "letf_snapshots/leveraged_etfs_2026-03-01.csv").read_bytes()
@@ -239,9 +239,9 @@ def test_universe_update_refreshes_closes_verifies_and_stores(server, shared, fe
 
 
 def test_universe_update_refuses_a_flagged_change_and_writes_nothing(server, shared, february_catalog, tmp_path):
-    from lev_flows.build import update_universe
     from lev_flows.errors import InputError
-    from lev_flows.store import Store
+    from lev_flows.inputs.store import Store
+    from lev_flows.jobs.catalog_update import update_universe
     from tests.test_sources import make_client
 
     rows = pd.read_csv(shared / "letf_snapshots/leveraged_etfs_2026-02-04.csv")

@@ -155,7 +155,7 @@ def test_tables_have_human_labels_and_whole_headers():
 
 
 def test_titles_and_numbers_read_well(tmp_path):
-    from lev_flows.report import human_label, pct_text
+    from lev_flows.present.tables import human_label, pct_text
 
     assert pct_text(-0.00001) == "0.0%" and pct_text(0.888, signed=False) == "88.8%" and pct_text(-0.02) == "-2.0%"
     assert human_label("aum_with_return") == "AUM with return" and human_label("flow_pct_adv") == "flow % ADV"
@@ -186,8 +186,9 @@ def test_short_reprs():
 
 def test_returns_from_prices_keeps_its_date(shared):
     from lev_flows import estimate, load_universe
-    from lev_flows.build import load_replay_aum
-    from lev_flows.returns import load_price_dir, returns_from_prices
+    from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.jobs.reference import load_replay_aum
+    from lev_flows.model.returns import returns_from_prices
 
     u = load_universe()
     rets = returns_from_prices(u, load_price_dir(shared / "prices"), "2026-02-05")
@@ -198,7 +199,7 @@ def test_returns_from_prices_keeps_its_date(shared):
 
 def test_one_try_is_singular():
     from lev_flows.errors import DataSourceError
-    from lev_flows.sources.http import HttpClient, HttpSettings
+    from lev_flows.inputs.sources.http import HttpClient, HttpSettings
 
     with HttpClient(HttpSettings(attempts=1, timeout_s=0.5)) as client:
         with pytest.raises(DataSourceError, match="after 1 try "):
@@ -280,7 +281,7 @@ def test_a_chart_file_says_its_format_by_its_extension(tmp_path, monkeypatch, ca
 
 def test_charts_in_svg_and_pdf(tmp_path):
     from lev_flows import replay
-    from lev_flows.report import chart_format
+    from lev_flows.present.charts import chart_format
 
     svg = tmp_path / "flows.svg"
     res = run_cli("estimate", "--chart", svg)

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lev_flows.sources.http import HttpClient, HttpSettings
-from lev_flows.sources.yahoo import YahooChart
-from lev_flows.watch import MarketClosed, intraday_path, watch
+from lev_flows.inputs.sources.http import HttpClient, HttpSettings
+from lev_flows.inputs.sources.yahoo import YahooChart
+from lev_flows.jobs.watch import MarketClosed, intraday_path, watch
 
 from .servers import FakeYahoo
 from .test_sources import SMALL_CLOSES, SMALL_TOTAL
@@ -78,14 +78,14 @@ def test_watch_refreshes_to_the_close_and_records_each(live, small_universe, tmp
 def test_a_refresh_reads_no_note_context(live, small_universe, tmp_path, monkeypatch):
     """A refresh needs the estimate only: not the published desk figures, history or liquidity a
     daily report's note shows (each refresh used to read the published-estimates file)."""
-    import lev_flows.daily
-    import lev_flows.scorecard
+    import lev_flows.analysis.scorecard
+    import lev_flows.jobs.daily
 
     def refuse(*args, **kwargs):
         raise AssertionError("a watch refresh read the note context")
 
-    monkeypatch.setattr(lev_flows.scorecard, "published_for", refuse)
-    monkeypatch.setattr(lev_flows.daily, "_note_context", refuse)
+    monkeypatch.setattr(lev_flows.analysis.scorecard, "published_for", refuse)
+    monkeypatch.setattr(lev_flows.jobs.daily, "_note_context", refuse)
     fake, source = live
     refreshes = watch(small_universe, source, clock=FakeClock("2026-02-04 15:59:00", fake), db=tmp_path / "s.duckdb", interval_s=60)
     assert len(refreshes) == 1 and refreshes[0].ok, refreshes[0].error
@@ -212,7 +212,7 @@ def test_cli_watch_ctrl_c_exits_130_and_keeps_the_record(live, tmp_path, small_y
 
 def test_on_an_early_close_the_watch_starts_as_long_before_it(live, small_universe, tmp_path):
     """2026-11-27, the day after Thanksgiving, closes at 13:00: the 15:00 default becomes 12:00."""
-    from lev_flows.watch import watch_window
+    from lev_flows.jobs.watch import watch_window
 
     session, first, end = watch_window(pd.Timestamp("2026-11-27 11:00", tz=NY))
     assert (str(session), f"{first:%H:%M}", f"{end:%H:%M}") == ("2026-11-27", "12:00", "13:00")
@@ -221,7 +221,7 @@ def test_on_an_early_close_the_watch_starts_as_long_before_it(live, small_univer
 
 
 def test_a_store_locked_by_another_process_does_not_end_the_watch(live, small_universe, tmp_path, monkeypatch):
-    from lev_flows.store import Store, StoreError
+    from lev_flows.inputs.store import Store, StoreError
 
     fake, source = live
     db = tmp_path / "store.duckdb"

@@ -19,8 +19,8 @@ import sys
 
 import typer
 
-from ..errors import LevFlowsError
-from . import analysis, aum, catalog, estimate, live
+from lev_flows.cli import analysis, aum, catalog, estimate, live
+from lev_flows.errors import LevFlowsError
 
 app = typer.Typer(
     add_completion=False,
@@ -36,7 +36,7 @@ for _group in (estimate, live, analysis, catalog, aum):
 def main() -> None:
     """Console entry point: one line on stderr and exit 2 for user errors, 1 for bugs, 130 when
     interrupted (Ctrl-C). A ``--now`` pins the clock for this command only."""
-    from .. import clock
+    from lev_flows import clock
 
     try:
         rc = app(standalone_mode=False)

@@ -1,5 +1,5 @@
 """``python -m lev_flows.cli``: the same as ``lev-flows``."""
 
-from . import main
+from lev_flows.cli import main
 
 main()

@@ -8,9 +8,7 @@ from typing import Optional
 
 import typer
 
-from ..calendar import check_trading_day
-from ..errors import InputError
-from .common import (
+from lev_flows.cli.common import (
     CHART,
     DB,
     END,
@@ -40,6 +38,8 @@ from .common import (
     warn,
     write_chart,
 )
+from lev_flows.errors import InputError
+from lev_flows.inputs.calendar import check_trading_day
 
 
 def register(app: typer.Typer) -> None:
@@ -51,8 +51,8 @@ def _universe_at_close(universe, day, prices: Optional[Path], db: Optional[Path]
     """``(universe, inputs, row)``: the universe with each fund's point-in-time AUM at the close
     of ``day`` (default: the last session with the funds' own prices), for scenarios about the
     next session; without price tables, the catalog's AUM with a warning (inputs None)."""
-    from ..api import load_inputs
-    from ..pointintime import universe_with_aum
+    from lev_flows.model.day import load_inputs
+    from lev_flows.model.pointintime import universe_with_aum
 
     try:
         inp = load_inputs(universe, prices, db)
@@ -87,10 +87,10 @@ def ladder(
     moved by its beta; with --move, the flows of one scenario instead."""
     import numpy as np
 
-    from ..analysis import ladder as run_ladder
-    from ..analysis import parse_moves, sensitivity_usd, what_if
-    from ..catalog import load_universe
-    from ..report import print_tables, render
+    from lev_flows.analysis.whatif import ladder as run_ladder
+    from lev_flows.analysis.whatif import parse_moves, sensitivity_usd, what_if
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.present.tables import print_tables, render
 
     fmt = prepare_outputs(fmt, output, chart, force=force)
     n_rows = 2 * span / step + 1
@@ -113,11 +113,11 @@ def ladder(
     moves = np.round(np.arange(-span, span + step / 2, step), 6) / 100.0
     table = run_ladder(uni, moves)
     if chart is not None:
-        from ..report import ladder_png
+        from lev_flows.present.charts import ladder_png
 
         write_chart(chart, lambda fmt: ladder_png(table, fmt=fmt), force)
-    from ..analysis import beta_sensitivity, market_betas
-    from ..report import print_ladder
+    from lev_flows.analysis.whatif import beta_sensitivity, market_betas
+    from lev_flows.present.tables import print_ladder
 
     betas = None if inp is None else market_betas(uni, inp.closes, end=inp.pit.sessions[row], window=beta_window)
     beta = None if betas is None else beta_sensitivity(uni, betas)
@@ -140,9 +140,9 @@ def liquidity(
 ) -> None:
     """Each stock's flow (point-in-time estimate of the day) as a share of its 20-day dollar
     volume and of its closing auction."""
-    from ..analysis import liquidity as run_liquidity
-    from ..api import default_prices, estimate_day, load_inputs
-    from ..returns import load_price_dir
+    from lev_flows.analysis.whatif import liquidity as run_liquidity
+    from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.model.day import default_prices, estimate_day, load_inputs
 
     fmt = prepare_outputs(fmt, output, chart, force=force, top=top)
     day = parse_date(date or REPLAY_DATE)
@@ -152,11 +152,11 @@ def liquidity(
     est = estimate_day(day, inputs=inputs, exclude_etns=exclude_etns)
     table = run_liquidity(est, inputs.closes, load_price_dir(prices, "volume"), auction_share=auction_share, top=top)
     if chart is not None:
-        from ..report import bars_png
+        from lev_flows.present.charts import bars_png
 
         write_chart(chart, lambda fmt: bars_png(list(table["ticker"]), list(table["flow_pct_adv"] * 100),
                                                   f"Flow as a share of 20-day dollar volume, {est.date}", "% of ADV", fmt=fmt), force)
-    from ..report import print_liquidity
+    from lev_flows.present.tables import print_liquidity
 
     emit_frame(table, fmt, output, force, lambda out: print_liquidity(table, est, auction_share, out))
 
@@ -176,7 +176,7 @@ def history(
 ) -> None:
     """Daily point-in-time flows over a date range, with the largest days. csv / json / parquet
     carry every day; the table lists the largest."""
-    from ..api import history_range
+    from lev_flows.analysis.history import history_range
 
     fmt = prepare_outputs(fmt, output, chart, force=force)
     h = history_range(parse_date(start, "--start"), parse_date(end, "--end"), universe=universe, prices=prices, db=db,
@@ -187,7 +187,7 @@ def history(
                 "exceeds 10 sessions (column aum_median_gap)"])
 
     def show(out) -> None:
-        from ..report import print_frame
+        from lev_flows.present.tables import print_frame
 
         d = h.daily
         out.print(f"[bold]{d.index[0]:%Y-%m-%d} .. {d.index[-1]:%Y-%m-%d}[/bold]: {len(d)} sessions, mean |net flow| "
@@ -219,11 +219,11 @@ def tracking(
     force: bool = FORCE,
 ) -> None:
     """Check each fund's daily return against L x its underlying's (TQQQ vs QQQ, ...)."""
-    from ..api import default_prices
-    from ..catalog import load_universe
-    from ..history import HEADLINE_FUNDS
-    from ..history import tracking as run_tracking
-    from ..returns import load_price_dir
+    from lev_flows.analysis.history import HEADLINE_FUNDS
+    from lev_flows.analysis.history import tracking as run_tracking
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.model.day import default_prices
 
     fmt = prepare_outputs(fmt, output, chart, force=force, top=top)
     table = run_tracking(load_universe(universe), load_price_dir(prices or default_prices()),
@@ -232,13 +232,13 @@ def tracking(
         table = table[table["ticker"].isin(HEADLINE_FUNDS)].reset_index(drop=True)
     table = table.head(top)
     if chart is not None:
-        from ..report import bars_png
+        from lev_flows.present.charts import bars_png
 
         write_chart(chart, lambda fmt: bars_png(list(table["ticker"]), list(table["median_abs_error"] * 1e4),
                                                   "Median daily |R - L r| (basis points)", "bp", fmt=fmt), force)
 
     def show(out) -> None:
-        from ..report import print_frame
+        from lev_flows.present.tables import print_frame
 
         print_frame(table.drop(columns=["underlying"]), "Daily fund return vs L x underlying: absolute error in basis points",
                     out, usd=("aum_usd",), bp=("median_abs_error", "p95_abs_error"))
@@ -259,9 +259,9 @@ def creations(
     force: bool = FORCE,
 ) -> None:
     """Net creations between two snapshots (AUM change net of performance) against the rebalance."""
-    from ..api import load_inputs
-    from ..creations import implied_creations
-    from ..sources.screener import import_snapshot
+    from lev_flows.analysis.creations import implied_creations
+    from lev_flows.inputs.sources.screener import import_snapshot
+    from lev_flows.model.day import load_inputs
 
     fmt = prepare_outputs(fmt, output, chart, force=force, top=top)
 
@@ -271,14 +271,14 @@ def creations(
     inp = load_inputs(universe, prices, db)
     table = implied_creations(inp.universe, inp.closes, aum_of(start_snapshot), aum_of(end_snapshot), pit=inp.pit)
     if chart is not None:
-        from ..report import bars_png
+        from lev_flows.present.charts import bars_png
 
         head = table.head(top)
         write_chart(chart, lambda fmt: bars_png(list(head["ticker"]), list(head["creation_exposure_usd"] / 1e9),
                                                   "Net creations x L (USD billions)", "USD billions", fmt=fmt), force)
 
     def show(out) -> None:
-        from ..report import print_frame
+        from lev_flows.present.tables import print_frame
 
         tot = table[["creations_usd", "creation_exposure_usd", "rebalance_usd"]].sum()
         out.print(
@@ -314,9 +314,9 @@ def montecarlo(
     exclude_etns: bool = EXCLUDE_ETNS,
 ) -> None:
     """Distribution of the next close's total rebalance from simulated joint returns."""
-    from ..analysis import parse_moves
-    from ..api import load_inputs
-    from ..montecarlo import monte_carlo
+    from lev_flows.analysis.montecarlo import monte_carlo
+    from lev_flows.analysis.whatif import parse_moves
+    from lev_flows.model.day import load_inputs
 
     fmt = prepare_outputs(fmt, output, chart, force=force)
     moves = parse_moves(given, "--given")
@@ -329,7 +329,7 @@ def montecarlo(
     write_chart(chart, lambda fmt: res.plot(fmt=fmt), force)
 
     def show(out) -> None:
-        from ..report import print_frame
+        from lev_flows.present.tables import print_frame
 
         left = ", ".join(f"{u} ({v * 0.01 / 1e9:+.2f}B per 1%)" for u, v in res.left_out[:5])
         given_text = ", ".join(f"{k} {v:+.1%}" for k, v in (res.given or {}).items())
@@ -361,19 +361,19 @@ def scorecard(
     exclude_etns: bool = EXCLUDE_ETNS,
 ) -> None:
     """Each published desk estimate beside our point-in-time estimate of the same day."""
-    from ..api import load_inputs
-    from ..scorecard import PUBLISHED_FILE, read_published
-    from ..scorecard import scorecard as run_scorecard
+    from lev_flows.analysis.scorecard import PUBLISHED_FILE, read_published
+    from lev_flows.analysis.scorecard import scorecard as run_scorecard
+    from lev_flows.model.day import load_inputs
 
     fmt = prepare_outputs(fmt, output, chart, force=force)
     table = run_scorecard(read_published(published or PUBLISHED_FILE), load_inputs(universe, prices, db), exclude_etns=exclude_etns)
     warn(list(table["note"][table["note"] != ""].unique()))
-    from ..report import scorecard_png
+    from lev_flows.present.charts import scorecard_png
 
     write_chart(chart, lambda fmt: scorecard_png(table, fmt=fmt), force)
 
     def show(out) -> None:
-        from ..report import print_frame
+        from lev_flows.present.tables import print_frame
 
         shown = table.drop(columns=["note", "scope"]).rename(columns={
             "published_basis": "published when", "published_usd": "published", "ours_usd": "ours (all funds)",

@@ -7,8 +7,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import InputError
-from .common import (
+from lev_flows.cli.common import (
     DB,
     DEADLINE,
     END,
@@ -31,6 +30,7 @@ from .common import (
     timestamp,
     write_chart,
 )
+from lev_flows.errors import InputError
 
 aum_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The AUM store: import observations, fetch issuer NAV histories, show a fund.")
 
@@ -47,9 +47,9 @@ def aum_import(
     allow_partial: bool = typer.Option(False, "--allow-partial", help="Skip and list bad files and unknown tickers instead of failing."),
 ) -> None:
     """Import AUM observations into the store (idempotent; a failed import changes nothing)."""
-    from ..aum import import_files
-    from ..catalog import load_universe
-    from ..store import default_path
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.inputs.store import default_path
+    from lev_flows.jobs.aum import import_files
 
     report = import_files(list(paths), load_universe(universe), db=db, allow_partial=allow_partial)
     for line in report.lines():
@@ -71,9 +71,9 @@ def aum_update(
     deadline: float = DEADLINE,
 ) -> None:
     """Fetch the issuers' daily NAV histories (ProShares) and import them into the store."""
-    from ..aum import update_from_issuers
-    from ..catalog import load_universe
-    from ..sources.http import HttpClient
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.inputs.sources.http import HttpClient
+    from lev_flows.jobs.aum import update_from_issuers
 
     wanted = [t.upper() for t in [*(tickers or []), *ticker_opt]] or None
     with HttpClient(http_settings(timeout, retries, no_cache, deadline=deadline)) as client, ProgressBar("NAV histories") as bar:
@@ -101,8 +101,8 @@ def aum_show(
     (csv / json / parquet: every session)."""
     import numpy as np
 
-    from ..api import load_inputs
-    from ..aum import aum_series
+    from lev_flows.jobs.aum import aum_series
+    from lev_flows.model.day import load_inputs
 
     fmt = prepare_outputs(fmt, output, chart, force=force)
     inp = load_inputs(universe, prices, db)
@@ -116,12 +116,12 @@ def aum_show(
     if modelled.empty:
         raise InputError(f"aum show: no session between {lo} and {hi} in the price table")
     if chart is not None:
-        from ..report import aum_png
+        from lev_flows.present.charts import aum_png
 
         write_chart(chart, lambda fmt: aum_png(symbol, modelled, observed, fmt=fmt), force)
 
     def show(out) -> None:
-        from ..report import print_frame
+        from lev_flows.present.tables import print_frame
 
         out.print(f"[bold]{symbol}[/bold]: {len(observed)} stored observations "
                   + ", ".join(f"{k} {v}" for k, v in observed["source_kind"].value_counts().items()), highlight=False)

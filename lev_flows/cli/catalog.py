@@ -8,8 +8,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import InputError
-from .common import (
+from lev_flows.cli.common import (
     DB,
     DEADLINE,
     FORCE,
@@ -27,6 +26,7 @@ from .common import (
     parse_date,
     prepare_outputs,
 )
+from lev_flows.errors import InputError
 
 universe_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Validate, verify, import and update the fund catalog.")
 reference_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Build the packaged reference data from ../shared/data.")
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
 @universe_app.command("validate")
 def universe_validate(path: Path = typer.Argument(..., metavar="YAML", help="Universe YAML file.")) -> None:
     """Validate a universe file; print a one-line account or the first error."""
-    from ..catalog import load_universe
+    from lev_flows.inputs.catalog import load_universe
 
     uni = load_universe(path)
     if not uni.funds:
@@ -69,10 +69,10 @@ def universe_verify(
     low correlation, and suggests the likelier underlying. A flag the catalog explains
     (``verify_note``) is listed as explained.
     """
-    from ..api import default_prices
-    from ..catalog import load_universe
-    from ..returns import load_price_dir
-    from ..verify import verify
+    from lev_flows.analysis.verify import verify
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.model.day import default_prices
 
     fmt = prepare_outputs(fmt, output, force=force)
     uni = load_universe(universe)
@@ -84,7 +84,7 @@ def universe_verify(
     typer.echo(result.summary(), err=True)
 
     def show(out) -> None:
-        from ..report import print_frame
+        from lev_flows.present.tables import print_frame
 
         shown = table[["ticker", "leverage", "underlying", "reference", "days", "beta", "correlation",
                        "weekly_correlation", "peer_beta", "status"]].rename(columns={
@@ -110,7 +110,7 @@ def universe_import(
     fresh: bool = typer.Option(False, "--fresh", help="Overwrite instead of refreshing an existing file."),
 ) -> None:
     """Import a screener snapshot into the catalog (refreshes an existing file in place)."""
-    from ..build import import_universe
+    from lev_flows.jobs.catalog_update import import_universe
 
     if Path(snapshot).resolve() == Path(output).resolve():
         raise InputError(f"{output}: the snapshot and --output are the same file")
@@ -134,8 +134,8 @@ def universe_update(
     """Fetch the screener's export and refresh the catalog: new funds added, funds gone marked
     closed, what changed verified against its prices before writing, the export's AUM stored.
     One request."""
-    from ..build import update_universe
-    from ..sources.http import HttpClient
+    from lev_flows.inputs.sources.http import HttpClient
+    from lev_flows.jobs.catalog_update import update_universe
 
     with HttpClient(http_settings(timeout, retries, no_cache, deadline=deadline)) as client:
         lines = update_universe(client, output, url=url, prices=prices, db=db, accept_flags=accept_flags)
@@ -148,7 +148,7 @@ def reference_build(
     data: Path = typer.Option(Path("../shared/data"), "--data", help="The shared raw data folder."),
 ) -> None:
     """Rebuild lev_flows/data/reference.json (compositions, sectors) and the AUM observations that seed the store."""
-    from ..build import (
+    from lev_flows.jobs.reference import (
         build_observations,
         build_reference,
         write_observations,
@@ -170,7 +170,7 @@ def reference_replay(
     date: str = typer.Option(REPLAY_DATE, "--date", "-d", metavar="YYYY-MM-DD", help="Replay day (a snapshot of that day must exist)."),
 ) -> None:
     """Rebuild the packaged replay returns (close-to-close and intraday) for a day."""
-    from ..build import build_replay, write_replay
+    from lev_flows.jobs.reference import build_replay, write_replay
 
     df = build_replay(data, date)
     path = write_replay(df, date)

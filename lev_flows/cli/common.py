@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from ..errors import InputError, OutputError
-from ..packaged_replay import REPLAY_DATE  # noqa: F401  (the commands' replay day, defined once there)
+from lev_flows.errors import InputError, OutputError
+from lev_flows.inputs.packaged import REPLAY_DATE  # noqa: F401  (the commands' replay day, defined once there)
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -150,7 +150,7 @@ def warn(warnings: list[str]) -> None:
 def check_outputs(*targets: Optional[Path], force: bool) -> None:
     """Fail before any work if an output cannot be written (missing folder, an existing file
     without --force, two options naming the same file)."""
-    from ..io import check_target
+    from lev_flows.io import check_target
 
     given = [Path(t) for t in targets if t is not None]
     resolved = [p.resolve() for p in given]
@@ -171,7 +171,7 @@ def prepare_outputs(fmt: Optional[Format], output: Optional[Path], chart: Option
     .png, .svg or .pdf file and a chart of ``top`` bars is drawable (``others``: more output
     files, such as ``--html``)."""
     if chart is not None:
-        from ..report import chart_format
+        from lev_flows.present.charts import chart_format
 
         chart_format(chart)
         if top is not None and top > MAX_CHART_ROWS:
@@ -201,7 +201,7 @@ def resolve_format(fmt: Optional[Format], output: Optional[Path]) -> Format:
 def emit_bytes(data: bytes, output: Optional[Path], force: bool) -> None:
     """To ``output`` (atomically) or to stdout."""
     if output is not None:
-        from ..io import atomic_write_bytes
+        from lev_flows.io import atomic_write_bytes
 
         atomic_write_bytes(output, data, force=force)
         typer.echo(f"wrote {output}", err=True)
@@ -218,7 +218,7 @@ def emit_frame(frame, fmt: Format, output: Optional[Path], force: bool, show: "C
         if output is None:
             show(console())
             return
-        from ..report import recorded_text
+        from lev_flows.present.tables import recorded_text
 
         emit_bytes(recorded_text(show), output, force)
         return
@@ -240,7 +240,7 @@ def frame_bytes(frame, fmt: Format) -> bytes:
 def write_chart(chart: Optional[Path], draw: "Callable[[str], bytes]", force: bool) -> None:
     """``--chart FILE``: ``draw(fmt)`` in the format of the file's extension (png, svg, pdf)."""
     if chart is not None:
-        from ..report import save_chart
+        from lev_flows.present.charts import save_chart
 
         save_chart(draw, chart, force=force)
         typer.echo(f"wrote {chart}", err=True)
@@ -258,7 +258,7 @@ def parse_now(text: Optional[str]):
     returns the pinned instant, or None (the clock stays as it is)."""
     if text is None:
         return None
-    from .. import clock
+    from lev_flows import clock
 
     clock.pin(clock.parse_instant(text, "--now"), "--now")
     return clock.now()
@@ -305,7 +305,7 @@ class ProgressBar:
 def http_settings(timeout: float, retries: int, no_cache: bool, *, concurrency: int = 4, cache_dir: Optional[Path] = None,
                   deadline: float = 300.0):
     """The shared HTTP client's settings from the command line's network options."""
-    from ..sources.http import HttpSettings, default_cache_dir
+    from lev_flows.inputs.sources.http import HttpSettings, default_cache_dir
 
     return HttpSettings(
         timeout_s=timeout, deadline_s=max(3 * timeout, timeout + 5), concurrency=concurrency, attempts=retries + 1,

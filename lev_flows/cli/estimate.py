@@ -1,6 +1,6 @@
 """``lev-flows estimate`` (one day, in the terminal) and ``lev-flows daily`` (the session's
-report folder): thin over :func:`lev_flows.estimate_day`, :func:`lev_flows.estimate` and
-:func:`lev_flows.daily.run_daily`."""
+report folder): thin over :func:`lev_flows.estimate_day`, :func:`lev_flows.model.estimate` and
+:func:`lev_flows.jobs.daily.run_daily`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from typing import Optional
 
 import typer
 
-from ..calendar import check_trading_day
-from ..errors import InputError
-from .common import (
+from lev_flows.cli.common import (
     ALLOW_PARTIAL,
     DB,
     DEADLINE,
@@ -42,6 +40,8 @@ from .common import (
     top_option,
     warn,
 )
+from lev_flows.errors import InputError
+from lev_flows.inputs.calendar import check_trading_day
 
 
 def register(app: typer.Typer) -> None:
@@ -73,10 +73,10 @@ def estimate(
     now: Optional[str] = NOW,
 ) -> None:
     """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
-    from ..catalog import load_universe
-    from ..estimate import DayReturns
-    from ..estimate import estimate as run_estimate
-    from ..report import print_tables, render
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.inputs.days import DayReturns
+    from lev_flows.model.estimate import estimate as run_estimate
+    from lev_flows.present.tables import print_tables, render
 
     fmt = prepare_outputs(fmt, output, chart, html, force=force, top=top)  # before any work: a bad path is the only message
     day = parse_date(date)
@@ -89,7 +89,7 @@ def estimate(
     uni = load_universe(universe)
     creations_usd = None
     if creations is not None:
-        from ..creations import read_creations_file
+        from lev_flows.analysis.creations import read_creations_file
 
         creations_usd = read_creations_file(creations)
     day_returns = aum_day = comparison = None
@@ -100,19 +100,19 @@ def estimate(
             creations=creations_usd, now=parse_now(now), db=db, exclude_etns=exclude_etns, note_context=False,
         ).estimate
     elif returns is not None:
-        from ..returns import read_returns_file
+        from lev_flows.inputs.prices import read_returns_file
 
         day_returns = DayReturns(values=read_returns_file(returns), date=day, source=str(returns))
         aum_day = _aum_for_day(uni, day, prices, db) if day is not None else None
     elif prices is not None or (day is not None and day.isoformat() != REPLAY_DATE):
-        from ..api import estimate_day
+        from lev_flows.model.day import estimate_day
 
         if day is None:
             raise InputError("--prices needs --date YYYY-MM-DD")
         check_trading_day(day)
         est = estimate_day(day, universe=uni, prices=prices, db=db, creations=creations_usd, exclude_etns=exclude_etns)
     else:
-        from ..packaged_replay import load_replay, load_replay_aum
+        from lev_flows.inputs.packaged import load_replay, load_replay_aum
 
         aum_day = load_replay_aum(REPLAY_DATE, uni)
         day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close", uni)
@@ -123,8 +123,8 @@ def estimate(
     warn(est.warnings)
     check_strict(est, strict)
     if html is not None:
-        from ..io import atomic_write_text
-        from ..scorecard import published_for
+        from lev_flows.analysis.scorecard import published_for
+        from lev_flows.io import atomic_write_text
 
         atomic_write_text(html, est.to_html(scorecard=published_for(est)), force=force)
         typer.echo(f"wrote {html}", err=True)
@@ -137,8 +137,8 @@ def estimate(
     out = console()
     print_tables(est, out, top=top, stocks=max(25, top))
     if creations_usd:
-        from ..creations import creation_offset
-        from ..report import print_frame
+        from lev_flows.analysis.creations import creation_offset
+        from lev_flows.present.tables import print_frame
 
         print_frame(
             creation_offset(est.by_index), "Rebalance vs net creations x L (shown separately, not netted)", out,
@@ -158,7 +158,7 @@ def estimate(
 def _aum_for_day(universe, day: dt.date, prices: Optional[Path], db: Optional[Path]):
     """Point-in-time AUM for ``day`` (needs the price tables to carry observations); without
     prices, the catalog AUM with a warning on stderr."""
-    from ..api import load_inputs
+    from lev_flows.model.day import load_inputs
 
     try:
         inp = load_inputs(universe, prices, db)
@@ -175,11 +175,11 @@ def _online_source(prices: Optional[Path] = None, base_url: Optional[str] = None
                    deadline: float = 300.0):
     """A local price source for --prices, else the Yahoo chart provider on the shared client."""
     if prices is not None:
-        from ..sources.local import LocalPrices
+        from lev_flows.inputs.sources.local import LocalPrices
 
         return LocalPrices(prices), None
-    from ..sources.http import HttpClient
-    from ..sources.yahoo import YahooChart
+    from lev_flows.inputs.sources.http import HttpClient
+    from lev_flows.inputs.sources.yahoo import YahooChart
 
     client = HttpClient(http_settings(timeout, retries, no_cache, concurrency=concurrency, cache_dir=cache_dir, deadline=deadline))
     return YahooChart(client, base_url), client
@@ -187,11 +187,11 @@ def _online_source(prices: Optional[Path] = None, base_url: Optional[str] = None
 
 def _run_daily(universe, source, *, date, allow_partial, holdings, force_live, client, creations=None, now=None, db=None,
                exclude_etns=False, note_context=True):
-    from ..daily import run_daily
+    from lev_flows.jobs.daily import run_daily
 
     holdings_source = None
     if holdings:
-        from ..sources.issuers import IssuerHoldings
+        from lev_flows.inputs.sources.issuers import IssuerHoldings
 
         if client is None:
             raise InputError("--holdings fetches issuer files over HTTP; it cannot be combined with --prices")
@@ -234,15 +234,15 @@ def daily(
     own prices, index symbols, tracking ETFs and single stocks (977 symbols for the packaged
     catalog: live quotes in batches of 20, about 50 requests; closes one request a symbol), and a
     composition's stocks only for an underlying none of those priced."""
-    from ..catalog import load_universe
-    from ..daily import write_report
-    from ..report import print_tables
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.jobs.daily import write_report
+    from lev_flows.present.tables import print_tables
 
     if prices is not None and (base_url is not None or holdings):
         raise InputError("--prices reads local tables; it cannot be combined with --base-url or --holdings")
     day = parse_date(date)
     stamp = parse_now(now)
-    from ..daily import check_report_folder, resolve_session
+    from lev_flows.jobs.daily import check_report_folder, resolve_session
 
     check_report_folder(output_dir, *resolve_session(day, stamp), force)  # before any work
     uni = load_universe(universe)

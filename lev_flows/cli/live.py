@@ -1,7 +1,7 @@
 """``lev-flows watch``: the live estimate refreshed into the close (a rich Live view on a
 terminal, a line per refresh elsewhere), each refresh recorded in the store; ``--replay DATE``
-reads a recorded afternoon back as a table and a chart. Thin over :func:`lev_flows.watch.watch`
-and :func:`lev_flows.watch.intraday_path`."""
+reads a recorded afternoon back as a table and a chart. Thin over :func:`lev_flows.jobs.watch.watch`
+and :func:`lev_flows.jobs.watch.intraday_path`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import InputError
-from .common import (
+from lev_flows.cli.common import (
     DB,
     EXCLUDE_ETNS,
     FORCE,
@@ -35,6 +34,7 @@ from .common import (
     top_option,
     write_chart,
 )
+from lev_flows.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
@@ -73,11 +73,11 @@ def watch(
         _replay(parse_date(replay, "--replay"), db, fmt, output, chart, force)
         return
     start_t, until_t = parse_time(start, "--start"), parse_time(until, "--until")
-    from ..catalog import load_universe
-    from ..sources.http import HttpClient
-    from ..sources.yahoo import YahooChart
-    from ..watch import MarketClosed, SystemClock
-    from ..watch import watch as run_watch
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.inputs.sources.http import HttpClient
+    from lev_flows.inputs.sources.yahoo import YahooChart
+    from lev_flows.jobs.watch import MarketClosed, SystemClock
+    from lev_flows.jobs.watch import watch as run_watch
 
     uni = load_universe(universe)
     parse_now(now)  # pins the one clock (--now over $LEV_FLOWS_NOW)
@@ -101,17 +101,17 @@ def watch(
 
 
 def _replay(day: dt.date, db, fmt, output, chart, force) -> None:
-    from ..watch import intraday_path
+    from lev_flows.jobs.watch import intraday_path
 
     fmt = prepare_outputs(fmt, output, chart, force=force)
     path = intraday_path(day, db)
     if chart is not None:
-        from ..report import intraday_chart
+        from lev_flows.present.charts import intraday_chart
 
         write_chart(chart, lambda fmt: intraday_chart(path, day, fmt=fmt), force)
 
     def show(out):
-        from ..report import _table
+        from lev_flows.present.tables import _table
 
         buckets = [c for c in path.columns if c.startswith("index: ")]
         largest = sorted(buckets, key=lambda c: -path[c].abs().max())[:4]  # all of them in --output
@@ -176,7 +176,7 @@ class _View:
 
 def _usd(v) -> str:
     """An amount as +1.23B; None or NaN (nothing known) as n/a, never a zero."""
-    from ..report import _usd as usd
+    from lev_flows.present.tables import _usd as usd
 
     return "n/a" if v is None or v != v else usd(float(v))
 

@@ -1,0 +1,270 @@
+"""Monte Carlo: the distribution of the next close's rebalancing flow.
+
+The rebalance is linear in the underlying returns, so for a catalog and its AUM it is one dot
+product per scenario::
+
+    flow(scenario) = sum_u r_u * s_u,    s_u = sum_{daily funds on u} A * L * (L - 1)   (USD)
+
+Scenarios of the joint returns ``r`` (one value per underlying) come from the ``lookback``
+sessions that end on the estimate date ``end`` (nothing after it is used), prepared the way a
+risk manager would sign:
+
+* **demeaned**: each underlying's mean over the window is taken out (a two-year drift is not a
+  forecast for one day);
+* **volatility scaled to today's regime** (``vol="ewma"``, filtered historical simulation):
+  each day's return is divided by that day's EWMA volatility and multiplied by the EWMA
+  forecast for the next session, ``sigma2_t = lam * sigma2_{t-1} + (1 - lam) * r_{t-1}^2``
+  (RiskMetrics, ``lam = 0.94``); ``vol="none"`` keeps the raw (demeaned) days;
+* **every asset class**: an underlying's return is its own price, tracking ETF or composition,
+  else its largest fund's change / L (Treasuries, gold, miners, crypto, single stocks all have
+  fund prices); only underlyings with a return on every day of the window take part, and the
+  share of ``sum |s_u|`` they carry is reported per asset class, never filled with zeros;
+* **conditioned on the day so far** (``given={"NDX": -0.02}``): the given underlyings are fixed
+  at their move and the others drawn as ``r_o = b (v - mu_g) + e`` with ``b = C_og C_gg^-1``
+  (the regression on the given ones over the window) and ``e`` the window's residuals
+  (bootstrap) or their normal law.
+
+``bootstrap`` draws whole (scaled) days with replacement, keeping the co-movement of Nasdaq,
+semis and single stocks as it happened; ``normal`` draws from a multivariate normal with the
+scaled days' covariance. A tail quantile of ``lookback`` days rests on a handful of them (the
+1 % quantile of 500 days is about the 5th worst day), so each quantile of the total comes with
+a bootstrap confidence interval: the window's days resampled ``n_ci`` times, the quantile
+recomputed each time (``total_lo`` / ``total_hi``, 90 % by default).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lev_flows.errors import InputError
+from lev_flows.inputs.catalog import Universe
+from lev_flows.inputs.plausibility import check_move
+from lev_flows.model.estimate import compiled
+from lev_flows.model.formula import scheduled_rebalance_usd
+from lev_flows.model.returns import daily_returns, underlying_return_matrix
+
+DEFAULT_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+METHODS = ("bootstrap", "normal")
+VOL_METHODS = ("ewma", "none")
+#: RiskMetrics' daily decay
+EWMA_LAMBDA = 0.94
+
+
+@dataclass(frozen=True)
+class MonteCarloResult:
+    """``totals`` (n,) simulated total rebalance (USD); ``quantiles`` (q x [total, total_lo,
+    total_hi, buckets...]): each quantile of the total with its bootstrap confidence band;
+    ``coverage`` the share of ``sum |s_u|`` simulated, ``coverage_by_class`` per asset class;
+    ``left_out`` the underlyings without a full history in the window, largest first; ``vol``
+    how the days were scaled; ``given`` the moves conditioned on."""
+
+    totals: np.ndarray
+    quantiles: pd.DataFrame
+    sensitivity: pd.DataFrame
+    method: str
+    lookback: int
+    window: tuple[str, str]
+    coverage: float
+    left_out: list[tuple[str, float]]
+    coverage_by_class: pd.DataFrame | None = None
+    vol: str = "none"
+    given: dict[str, float] | None = None
+    ci_level: float = 0.90
+
+    def plot(self, path: str | None = None, *, force: bool = False, fmt: str | None = None) -> bytes:
+        """Histogram of the totals with the quantiles marked, as PNG (or ``fmt``: svg, pdf;
+        default from ``path``'s extension); written atomically to ``path`` when given."""
+        from lev_flows.present.charts import montecarlo_png, save_chart
+
+        return save_chart(lambda f: montecarlo_png(self, fmt=f), path, fmt, force=force)
+
+
+def sensitivity_by_underlying(universe: Universe, aum_usd: np.ndarray | None = None) -> np.ndarray:
+    """``s_u = sum A * L * (L - 1)`` over daily funds with AUM on each underlying (USD per 1.0
+    move); ``aum_usd`` (F,) replaces the catalog AUM (e.g. point in time)."""
+    c = compiled(universe)
+    aum = c.aum_usd if aum_usd is None else np.asarray(aum_usd, dtype=float)
+    per_fund = scheduled_rebalance_usd(np.nan_to_num(aum), c.leverage, 1.0, c.resets_daily)
+    return np.bincount(c.fund_underlying, weights=per_fund, minlength=c.n_underlyings)
+
+
+def ewma_scale(hist: np.ndarray, lam: float = EWMA_LAMBDA, warmup: int = 20) -> np.ndarray:
+    """Filtered historical simulation: ``hist`` (T, K) demeaned returns rescaled day by day to
+    the EWMA volatility forecast for the session after the window, ``r_t * sigma_{T+1} /
+    sigma_t`` with ``sigma2_t = lam sigma2_{t-1} + (1 - lam) r_{t-1}^2`` started at the
+    variance of the first ``warmup`` days."""
+    T = len(hist)
+    var = np.empty((T + 1, hist.shape[1]))
+    var[0] = np.mean(hist[: max(2, min(warmup, T))] ** 2, axis=0)
+    for t in range(T):  # a recursion over days (K columns at once)
+        var[t + 1] = lam * var[t] + (1.0 - lam) * hist[t] ** 2
+    sigma = np.sqrt(np.maximum(var, 1e-18))
+    return hist * (sigma[-1] / sigma[:-1])
+
+
+def _quantile_ci(day_flows: np.ndarray, q: np.ndarray, method: str, rng, n_ci: int, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence band of each quantile of the flow from resampling the window's days."""
+    T = len(day_flows)
+    idx = rng.integers(0, T, size=(n_ci, T))
+    sample = day_flows[idx]  # (n_ci, T)
+    if method == "bootstrap":
+        reps = np.quantile(sample, q, axis=1).T  # (n_ci, Q)
+    else:
+        from statistics import NormalDist
+
+        z = np.array([NormalDist().inv_cdf(float(x)) for x in q])
+        reps = sample.mean(axis=1)[:, None] + sample.std(axis=1, ddof=1)[:, None] * z[None, :]
+    tail = (1.0 - level) / 2.0
+    return np.quantile(reps, tail, axis=0), np.quantile(reps, 1.0 - tail, axis=0)
+
+
+def monte_carlo(
+    universe: Universe,
+    closes: pd.DataFrame,
+    *,
+    n: int = 100_000,
+    method: str = "bootstrap",
+    lookback: int = 500,
+    end: str | dt.date | None = None,
+    seed: int | None = 0,
+    quantiles: tuple[float, ...] = DEFAULT_QUANTILES,
+    chunk: int = 20_000,
+    aum_usd: np.ndarray | None = None,
+    vol: str = "ewma",
+    lam: float = EWMA_LAMBDA,
+    given: dict[str, float] | None = None,
+    n_ci: int = 500,
+    ci_level: float = 0.90,
+    exclude_etns: bool = False,
+) -> MonteCarloResult:
+    """Simulate ``n`` scenarios of the next close's total rebalance (see the module doc).
+
+    ``closes`` is a wide close table with the funds' own prices; the window is the last
+    ``lookback`` sessions up to ``end`` (the estimate date; default the table's last day).
+    ``aum_usd`` (F,): the AUM the scenarios apply to (the CLI passes the point-in-time net
+    assets at the close of ``end``; default: the catalog's). ``given``: moves (fractions) of
+    underlyings already known today. ``exclude_etns`` leaves the notes out. A fixed ``seed``
+    makes the draw reproducible. Amounts in USD, + = buying at the close.
+    """
+    if method not in METHODS:
+        raise InputError(f"monte carlo: method must be one of {', '.join(METHODS)}, not {method!r}")
+    if vol not in VOL_METHODS:
+        raise InputError(f"monte carlo: vol must be one of {', '.join(VOL_METHODS)}, not {vol!r}")
+    if not 1 <= n <= 10_000_000:
+        raise InputError(f"monte carlo: scenarios must be between 1 and 10,000,000, not {n}")
+    if lookback < 20:
+        raise InputError(f"monte carlo: a lookback of {lookback} sessions is too short (20 or more)")
+    if not 0.5 <= lam < 1:
+        raise InputError(f"monte carlo: the EWMA lambda must be in [0.5, 1), not {lam}")
+    table = closes if end is None else closes.loc[: pd.Timestamp(end)]
+    if end is not None and (table.empty or table.index[-1] != pd.Timestamp(end)):
+        raise InputError(f"monte carlo: {pd.Timestamp(end).date()} is not a session of the price table")
+    window = table.iloc[-(lookback + 1) :]
+    if len(window) < lookback + 1:
+        raise InputError(f"monte carlo: the price table has only {len(window) - 1} sessions before {end or 'its end'}")
+    c = compiled(universe)
+    day_r = daily_returns(window)
+    m = underlying_return_matrix(universe, day_r, fund_returns=day_r)
+    aum = c.aum_usd if aum_usd is None else np.asarray(aum_usd, dtype=float)
+    if exclude_etns:
+        aum = np.where(c.fund_structures == "ETN", np.nan, aum)
+    sens = sensitivity_by_underlying(universe, aum)
+    full = np.isfinite(m.values).all(axis=0)
+    given = {str(k).upper(): float(v) for k, v in (given or {}).items()}
+    ids = {str(u): j for j, u in enumerate(c.underlying_ids)}
+    for k, v in given.items():
+        if k not in ids:
+            raise InputError(f"monte carlo: --given {k}: not an underlying of the catalog")
+        if not (np.isfinite(v) and -1 < v < 10):
+            raise InputError(f"monte carlo: --given {k}: a move of {v:+.1%} is not possible")
+        check_move(c, k, v, "monte carlo: --given")
+        if not full[ids[k]]:
+            raise InputError(f"monte carlo: --given {k}: no return on every day of the window to condition on")
+    g_idx = np.array([ids[k] for k in given], dtype=np.int64)
+    used = full & ((sens != 0) | np.isin(np.arange(c.n_underlyings), g_idx))
+    gross = np.abs(sens).sum()
+    coverage = float(np.abs(sens[used]).sum() / gross) if gross else 0.0
+    missing = np.flatnonzero(~full & (sens != 0))
+    left_out = sorted(((str(c.underlying_ids[j]), float(sens[j])) for j in missing), key=lambda kv: -abs(kv[1]))
+    if not used.any():
+        raise InputError("monte carlo: no underlying with funds has a return on every day of the window")
+    classes = c.underlying_asset_class.astype(str)
+    cov_rows = []
+    for cls in sorted(set(classes[sens != 0])):
+        in_cls = (classes == cls) & (sens != 0)
+        tot = np.abs(sens[in_cls]).sum()
+        cov_rows.append({"asset_class": cls, "usd_per_1pct": float(sens[in_cls].sum() * 0.01),
+                         "simulated": float(np.abs(sens[in_cls & used]).sum() / tot) if tot else np.nan})
+    coverage_by_class = pd.DataFrame(cov_rows).sort_values("usd_per_1pct", key=np.abs, ascending=False).reset_index(drop=True)
+
+    cols = np.flatnonzero(used)
+    hist = m.values[:, cols]  # (T, K)
+    mu = hist.mean(axis=0)
+    hist = hist - mu  # demeaned
+    if vol == "ewma":
+        hist = ewma_scale(hist, lam)
+    s = sens[cols]
+    is_given = np.isin(cols, g_idx)
+    buckets, code = np.unique(c.underlying_bucket[cols].astype(str), return_inverse=True)
+    bucket_sens = np.zeros((len(s), len(buckets)))
+    bucket_sens[np.arange(len(s)), code] = s  # (K, B): flow of each bucket per unit move
+
+    # conditioning: r_o = b v + e, with the given ones fixed at v (demeaned: v - mu_g)
+    fixed = np.zeros(len(s))
+    draw = hist
+    if is_given.any():
+        v = np.array([given[str(c.underlying_ids[j])] for j in cols[is_given]]) - mu[is_given]
+        hg = hist[:, is_given]
+        b, *_ = np.linalg.lstsq(hg, hist[:, ~is_given], rcond=None)  # (G, O)
+        fixed[is_given] = v + mu[is_given]
+        fixed[~is_given] = v @ b + mu[~is_given]
+        draw = np.zeros_like(hist)
+        draw[:, ~is_given] = hist[:, ~is_given] - hg @ b  # residuals
+    base = fixed @ bucket_sens  # (B,) the known part of each bucket's flow
+
+    rng = np.random.default_rng(seed)
+    if method == "normal":
+        cov = np.cov(draw, rowvar=False).reshape(len(s), len(s))
+        vals, vecs = np.linalg.eigh(cov)
+        root = vecs * np.sqrt(np.clip(vals, 0.0, None))  # cov = root @ root.T, PSD-safe
+    by_bucket = np.empty((n, len(buckets)))
+    for lo in range(0, n, chunk):
+        size = min(chunk, n - lo)
+        if method == "bootstrap":
+            scen = draw[rng.integers(0, len(draw), size)]
+        else:
+            scen = rng.standard_normal((size, len(s))) @ root.T
+        by_bucket[lo : lo + size] = base + scen @ bucket_sens
+    totals = by_bucket.sum(axis=1)
+    q = np.asarray(quantiles, dtype=float)
+    table_q = pd.DataFrame(np.quantile(by_bucket, q, axis=0), index=q, columns=buckets)
+    order = np.argsort(-np.abs(bucket_sens.sum(axis=0)), kind="stable")
+    table_q = table_q.iloc[:, order]
+    lo_ci, hi_ci = _quantile_ci(draw @ s, q, method, rng, n_ci, ci_level)
+    known = float(base.sum())
+    table_q.insert(0, "total_hi", known + hi_ci)
+    table_q.insert(0, "total_lo", known + lo_ci)
+    table_q.insert(0, "total", np.quantile(totals, q))
+    table_q.index.name = "quantile"
+    sens_df = pd.DataFrame({"bucket": buckets, "usd_per_1pct": bucket_sens.sum(axis=0) * 0.01}).iloc[order]
+    return MonteCarloResult(
+        totals=totals,
+        quantiles=table_q,
+        sensitivity=sens_df.reset_index(drop=True),
+        method=method,
+        lookback=lookback,
+        window=(m.dates[0].date().isoformat(), m.dates[-1].date().isoformat()),
+        coverage=coverage,
+        left_out=left_out,
+        coverage_by_class=coverage_by_class,
+        vol=f"EWMA lambda {lam:g} (today's volatility / each day's)" if vol == "ewma" else "none (raw days)",
+        given=given,
+        ci_level=ci_level,
+    )
+
+
+__all__ = ["monte_carlo", "MonteCarloResult", "sensitivity_by_underlying", "ewma_scale", "DEFAULT_QUANTILES", "EWMA_LAMBDA"]
