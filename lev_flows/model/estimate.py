@@ -6,6 +6,7 @@ here reads files or prints; see :mod:`lev_flows.present.tables` and :mod:`lev_fl
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -410,25 +411,63 @@ def estimate(
     >>> est.total.rebalance_usd < 0
     True
     """
-    basis, methods, source_name, per_fund, fund_methods = "close-to-close", {}, "user", {}, {}
-    resets = None
+    day = _day_returns(returns, date)
+    date = day.date
+    c = compiled(universe)
+    r_fund, r_source, unused = fund_underlying_returns(universe, day.values, per_fund=day.per_fund)
+    if unused and not ignore_unknown:
+        raise InputError(unknown_keys_message(universe, unused) + " (ignore_unknown=True / --ignore-unknown skips them)")
+    creation_in = _creation_inputs(c, creations)
+    if on_impossible not in ("raise", "drop"):
+        raise InputError(f"on_impossible must be 'raise' or 'drop', not {on_impossible!r}")
+    aum_usd, provenance = _aum_inputs(universe, c, aum)  # an issuer's published NAV replaces it below
+    implausible = plausibility.aum_findings(c.tickers, aum_usd)
+    issuer = _issuer_inputs(c, holdings, aum_usd, implausible)
+    aum_usd = issuer.aum_usd
+    if exclude_etns:  # the notes stay in the tables, marked, with no AUM and no flow
+        etn = c.fund_structures == "ETN"
+        aum_usd = np.where(etn, np.nan, aum_usd)
+        issuer.exact &= ~etn
+        creation_in = np.where(etn, 0.0, creation_in)
+        provenance = {**provenance, "aum_method": np.where(etn, "excluded (ETN)", provenance["aum_method"])}
+    resets_today, r_fund = _resets_today(universe, c, date, day.resets, r_fund, day.basis)
+    r_fund, dropped = _impossible_days(c, r_fund, aum_usd, day.methods, day.fund_methods, day.source, on_impossible)
+    limit = plausibility.return_limit(c.underlying_asset_class, c.underlying_is_single_stock)[c.fund_underlying]
+    implausible.extend(plausibility.implausible_returns(c.fund_underlying_ids, r_fund, limit))
+    rebalance = formula.scheduled_rebalance_usd(aum_usd, c.leverage, r_fund, resets_today)
+    if issuer.exact.any():
+        rebalance = np.where(issuer.exact, formula.holdings_rebalance_usd(issuer.nav0, issuer.exp0, c.leverage, r_fund), rebalance)
+    creation = formula.creation_exposure_usd(creation_in, c.leverage)
+    flow = rebalance + creation
+    tables, total, coverage = _results(c, day, aum_usd, r_fund, r_source, rebalance, creation, flow, issuer, provenance,
+                                       resets_today, len(unused))
+    warnings = _warnings(universe, c, tables, coverage, date, aum is None, unused)
+    warnings += [*issuer.warnings, *dropped, *implausible]
+    _warn_gap(warnings, coverage)
+    as_of = dict(universe.as_of_dates())
+    as_of["aum"] = provenance["label"]
+    as_of.update({"returns": date.isoformat() if date else None, "returns_basis": day.basis, "returns_source": day.source})
+    return FlowEstimate(date=date, basis=day.basis, tables=tables, total=total, coverage=coverage, as_of=as_of,
+                        warnings=warnings, implausible=implausible)
+
+
+def _day_returns(returns: Any, date: dt.date | str | None) -> DayReturns:
+    """Any accepted form of the day's returns as a :class:`DayReturns` (a mapping or a pandas
+    Series is the user's close-to-close returns; ``date`` wins when given)."""
+    if isinstance(date, str):
+        date = dt.date.fromisoformat(date)
     if isinstance(returns, DayReturns):
-        date = date or returns.date
-        basis, methods, source_name = returns.basis, dict(returns.methods), returns.source
-        per_fund, fund_methods, resets = returns.per_fund, returns.fund_methods, returns.resets
-        returns = returns.values
-    elif "pandas" in sys.modules and isinstance(returns, sys.modules["pandas"].Series):  # no Series without pandas
+        return dataclasses.replace(returns, date=date or returns.date) if date else returns
+    if "pandas" in sys.modules and isinstance(returns, sys.modules["pandas"].Series):  # no Series without pandas
         if returns.isna().any():
             bad = returns[returns.isna()].index[0]
             raise InputError(f"returns: {bad}: return is NaN; leave the key out instead of a placeholder")
         returns = returns.to_dict()
-    if isinstance(date, str):
-        date = dt.date.fromisoformat(date)
-    c = compiled(universe)
-    r_fund, r_source, unused = fund_underlying_returns(universe, returns, per_fund=per_fund)
-    if unused and not ignore_unknown:
-        raise InputError(unknown_keys_message(universe, unused) + " (ignore_unknown=True / --ignore-unknown skips them)")
+    return DayReturns(values=returns, date=date)
 
+
+def _creation_inputs(c: CompiledUniverse, creations: Mapping[str, float] | None) -> np.ndarray:
+    """Net creations per fund (USD, universe order; 0 where none is given)."""
     creation_in = np.zeros(len(c.tickers))
     if creations:
         pos = {t: i for i, t in enumerate(c.tickers)}
@@ -436,75 +475,79 @@ def estimate(
             if ticker not in pos:
                 raise InputError(f"creations: {ticker}: not a fund in the universe")
             creation_in[pos[ticker]] = plausibility.number(usd, f"creations: {ticker}:")
+    return creation_in
 
-    if on_impossible not in ("raise", "drop"):
-        raise InputError(f"on_impossible must be 'raise' or 'drop', not {on_impossible!r}")
-    aum_in = aum
-    aum, provenance = _aum_inputs(universe, c, aum)  # an issuer's published NAV replaces it below
-    implausible = plausibility.aum_findings(c.tickers, aum)
-    rebalance_method = np.full(len(c.tickers), "A*L*(L-1)*r", dtype=object)
-    exact = np.zeros(len(c.tickers), dtype=bool)
-    holdings_warnings: list[str] = []
-    if holdings:
-        nav0, exp0, fut0 = _holdings_arrays(c, holdings)
-        for i in np.flatnonzero(np.isfinite(nav0)):  # a unit slip (x1000) is not the fund's NAV
-            if plausibility.nav_unit_slip(nav0[i], aum[i]):
-                implausible.append(f"{c.tickers[i]}: issuer net assets {_bn(nav0[i])} against an AUM of {_bn(aum[i])} "
-                                   "(a unit slip?); the issuer file is not used")
-                nav0[i] = exp0[i] = fut0[i] = np.nan
-        published = c.resets_daily & np.isfinite(nav0) & np.isfinite(exp0)
-        consistent = formula.exposure_matches_leverage(nav0, exp0, c.leverage)
-        exact = published & consistent
-        issuer_nav = c.resets_daily & np.isfinite(nav0) & ~exact
-        aum = np.where(np.isfinite(nav0), nav0, aum)
-        rebalance_method[issuer_nav] = "A*L*(L-1)*r, A = issuer NAV"
-        rebalance_method[exact] = "holdings L*N1-E1"
-        for i in np.flatnonzero(published & ~consistent):  # a file that contradicts the fund: listed, never used
-            ratio = exp0[i] / nav0[i]
-            reason = (f"{c.tickers[i]}: holdings exposure / net assets = {ratio:+.2f}, not {c.leverage[i]:+g} "
-                      f"(within {formula.EXPOSURE_TOLERANCE:.0%}); A*L*(L-1)*r with the issuer NAV used")
-            rebalance_method[i] = f"A*L*(L-1)*r, A = issuer NAV (holdings E/N {ratio:+.2f}, not L)"
-            holdings_warnings.append(reason)
-    if exclude_etns:  # the notes stay in the tables, marked, with no AUM and no flow
-        etn = c.fund_structures == "ETN"
-        aum = np.where(etn, np.nan, aum)
-        exact = exact & ~etn
-        creation_in = np.where(etn, 0.0, creation_in)
-        provenance = {**provenance, "aum_method": np.where(etn, "excluded (ETN)", provenance["aum_method"])}
-    resets_today, r_fund = _resets_today(universe, c, date, resets, r_fund, basis)
-    r_fund, dropped = _impossible_days(c, r_fund, aum, methods, fund_methods, source_name, on_impossible)
-    limit = plausibility.return_limit(c.underlying_asset_class, c.underlying_is_single_stock)[c.fund_underlying]
-    implausible.extend(plausibility.implausible_returns(c.fund_underlying_ids, r_fund, limit))
-    rebalance = formula.scheduled_rebalance_usd(aum, c.leverage, r_fund, resets_today)
-    if exact.any():
-        rebalance = np.where(exact, formula.holdings_rebalance_usd(nav0, exp0, c.leverage, r_fund), rebalance)
-    creation = formula.creation_exposure_usd(creation_in, c.leverage)
-    flow = rebalance + creation
-    has_aum = ~np.isnan(aum)
-    has_flow = ~np.isnan(flow)
+
+@dataclass
+class _Issuer:
+    """What the issuers' holdings files say per fund (universe order): net assets ``nav0`` and
+    exposure ``exp0`` (USD, previous close), futures exposure ``fut0``, whether the exact
+    ``L * N1 - E1`` applies, the AUM with the issuer's NAV in place, and how each fund is valued."""
+
+    aum_usd: np.ndarray
+    exact: np.ndarray
+    nav0: np.ndarray
+    exp0: np.ndarray
+    fut0: np.ndarray
+    rebalance_method: np.ndarray
+    warnings: list[str]
+
+
+def _issuer_inputs(c: CompiledUniverse, holdings: Mapping[str, Any] | None, aum_usd: np.ndarray,
+                   implausible: list[str]) -> _Issuer:
+    """Issuer holdings applied: a fund whose file gives both NAV and exposure consistent with its
+    leverage (``E / N`` within 10 % of ``L``) is valued exactly; one with a NAV only uses it as
+    ``A``; a file that contradicts the fund is listed, never used; a NAV 1000x off the fund's AUM
+    (a unit slip) is not used at all (appended to ``implausible``)."""
+    n = len(c.tickers)
+    method = np.full(n, "A*L*(L-1)*r", dtype=object)
+    nothing = np.full(n, np.nan)
+    if not holdings:
+        return _Issuer(aum_usd, np.zeros(n, dtype=bool), nothing, nothing, nothing, method, [])
+    nav0, exp0, fut0 = _holdings_arrays(c, holdings)
+    for i in np.flatnonzero(np.isfinite(nav0)):  # a unit slip (x1000) is not the fund's NAV
+        if plausibility.nav_unit_slip(nav0[i], aum_usd[i]):
+            implausible.append(f"{c.tickers[i]}: issuer net assets {_bn(nav0[i])} against an AUM of {_bn(aum_usd[i])} "
+                               "(a unit slip?); the issuer file is not used")
+            nav0[i] = exp0[i] = fut0[i] = np.nan
+    published = c.resets_daily & np.isfinite(nav0) & np.isfinite(exp0)
+    consistent = formula.exposure_matches_leverage(nav0, exp0, c.leverage)
+    exact = published & consistent
+    method[c.resets_daily & np.isfinite(nav0) & ~exact] = "A*L*(L-1)*r, A = issuer NAV"
+    method[exact] = "holdings L*N1-E1"
+    warnings = []
+    for i in np.flatnonzero(published & ~consistent):  # a file that contradicts the fund: listed, never used
+        ratio = exp0[i] / nav0[i]
+        warnings.append(f"{c.tickers[i]}: holdings exposure / net assets = {ratio:+.2f}, not {c.leverage[i]:+g} "
+                        f"(within {formula.EXPOSURE_TOLERANCE:.0%}); A*L*(L-1)*r with the issuer NAV used")
+        method[i] = f"A*L*(L-1)*r, A = issuer NAV (holdings E/N {ratio:+.2f}, not L)"
+    return _Issuer(np.where(np.isfinite(nav0), nav0, aum_usd), exact, nav0, exp0, fut0, method, warnings)
+
+
+def _results(c: CompiledUniverse, day: DayReturns, aum_usd, r_fund, r_source, rebalance, creation, flow, issuer: _Issuer,
+             provenance, resets_today, unused: int) -> tuple[dict[str, ResultTable], FlowTotal, Coverage]:
+    """The result tables, the total and the coverage from the per-fund flows (USD): looked through
+    to underlyings, stocks and sectors, with the part expected in the closing auctions."""
+    has_aum, has_flow = ~np.isnan(aum_usd), ~np.isnan(flow)
     # priced = had a return (a weekly or monthly fund trades 0 on a non-reset day either way,
     # so its flow alone would count a bucket with no return at all as "priced")
     priced = has_flow & (r_source != 0) & resets_today
-
     und_flow = sum_by_code(c.fund_underlying, flow, c.n_underlyings)
     und_rebalance = sum_by_code(c.fund_underlying, rebalance, c.n_underlyings)
     stock = stock_flows(c, und_flow)
     stock_single = stock_flows(c, np.where(c.underlying_is_single_stock, und_flow, 0.0))
-    # execution timing: the part of each fund's flow expected in the stocks' closing auctions
-    futures_share = c.fund_futures_share.copy()
-    if holdings:  # an issuer file measures it: futures exposure over exposure
-        futures_share = np.where(np.isfinite(fut0), fut0, futures_share)
+    # execution timing: the part of each fund's flow expected in the stocks' closing auctions;
+    # an issuer file measures it (futures exposure over exposure)
+    futures_share = np.where(np.isfinite(issuer.fut0), issuer.fut0, c.fund_futures_share)
     auction = formula.auction_share(futures_share, c.fund_swap_early)
     timing_known = np.isfinite(futures_share) | c.fund_swap_early
     stock_auction = stock_flows(c, sum_by_code(c.fund_underlying, flow * auction, c.n_underlyings))
     # gross look-through of a fund = |flow| x its underlying's total composition weight
     looked = np.abs(np.nan_to_num(flow)) * np.bincount(c.comp_underlying, c.comp_weight, c.n_underlyings)[c.fund_underlying]
-    lookthrough_known, lookthrough_gross = looked[timing_known].sum(), looked.sum()
+    known, gross = looked[timing_known].sum(), looked.sum()
     sector = sector_flows(c, stock)
-
-    fund_asset = c.underlying_asset_class[c.fund_underlying]
-    etf_columns = _etf_columns(c, aum, r_fund, r_source, rebalance, creation, flow, methods, rebalance_method, fund_methods,
-                               provenance, resets_today)
+    etf_columns = _etf_columns(c, aum_usd, r_fund, r_source, rebalance, creation, flow, day.methods, issuer.rebalance_method,
+                               day.fund_methods, provenance, resets_today)
     etf_columns.update(futures_share=futures_share, auction_usd=flow * auction, swap_reset=c.fund_swap_reset)
     total_stock = stock.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -515,39 +558,40 @@ def estimate(
                             "flow_usd": stock, "single_stock_usd": stock_single, "index_usd": stock - stock_single,
                             "auction_usd": stock_auction}, c, _STOCK_LABELS, keep=stock != 0),
         "by_sector": _table({"sector": c.sectors, "flow_usd": sector, "share": sector_share}, keep=sector != 0),
-        "by_index": _group(c, c.underlying_bucket, "bucket", aum, rebalance, creation, flow, priced),
-        "by_asset_class": _group(c, c.underlying_asset_class, "asset_class", aum, rebalance, creation, flow, priced),
+        "by_index": _group(c, c.underlying_bucket, "bucket", aum_usd, rebalance, creation, flow, priced),
+        "by_asset_class": _group(c, c.underlying_asset_class, "asset_class", aum_usd, rebalance, creation, flow, priced),
         "by_underlying": _table({"underlying": c.underlying_ids, "bucket": c.underlying_bucket,
                                  "asset_class": c.underlying_asset_class, "has_composition": c.has_composition,
                                  "rebalance_usd": und_rebalance, "flow_usd": und_flow}, keep=und_flow != 0),
     }
-
-    coverage = _coverage(c, aum, has_aum, has_flow, fund_asset, len(unused), provenance)
-    is_equity = fund_asset == "equity"
+    fund_asset = c.underlying_asset_class[c.fund_underlying]
+    coverage = _coverage(c, aum_usd, has_aum, has_flow, fund_asset, unused, provenance)
     total = FlowTotal(
-        rebalance_usd=float(np.nansum(rebalance)),
-        creation_usd=float(creation.sum()),
-        flow_usd=float(np.nansum(flow)),
+        rebalance_usd=float(np.nansum(rebalance)), creation_usd=float(creation.sum()), flow_usd=float(np.nansum(flow)),
         gross_rebalance_usd=float(np.nansum(np.abs(rebalance))),
-        equity_rebalance_usd=float(np.nansum(rebalance[is_equity])),
-        lookthrough_usd=float(total_stock),
-        aum_usd=float(np.nansum(aum)),
-        n_funds=len(c.tickers),
-        n_funds_with_flow=int((has_flow & (flow != 0)).sum()),
-        auction_usd=float(stock_auction.sum()),
-        auction_timing_known=float(lookthrough_known / lookthrough_gross) if lookthrough_gross > 0 else None,
+        equity_rebalance_usd=float(np.nansum(rebalance[fund_asset == "equity"])),
+        lookthrough_usd=float(total_stock), aum_usd=float(np.nansum(aum_usd)), n_funds=len(c.tickers),
+        n_funds_with_flow=int((has_flow & (flow != 0)).sum()), auction_usd=float(stock_auction.sum()),
+        auction_timing_known=float(known / gross) if gross > 0 else None,
     )
+    return tables, total, coverage
+
+
+def _warnings(universe: Universe, c: CompiledUniverse, tables, coverage: Coverage, date, catalog_aum: bool,
+              unused: list[str]) -> list[str]:
+    """What the estimate leaves out or rests on: large funds without a return, funds without AUM,
+    catalog AUM dated after the day (look-ahead), skipped return keys."""
     warnings = [
         f"no return for {t} ({_bn(a)} AUM); its flow is left out, not counted as zero"
         for t, a in coverage.missing_returns
         if a >= LARGE_FUND_USD
     ]
     if coverage.n_funds_without_aum:
-        without = c.tickers[etf_columns["status"] == "no AUM"]  # the funds counted in n_funds_without_aum
+        without = c.tickers[tables["by_etf"].columns["status"] == "no AUM"]  # the funds counted in n_funds_without_aum
         more = f" and {len(without) - 8} more" if len(without) > 8 else ""
         warnings.append(f"{coverage.n_funds_without_aum} funds have no AUM and are left out: "
                         f"{', '.join(map(str, without[:8]))}{more} (by_etf status 'no AUM')")
-    if aum_in is None and date is not None:
+    if catalog_aum and date is not None:
         later = [f.aum_as_of for f in universe.funds if f.aum_as_of is not None and f.aum_as_of > date]
         if later:
             warnings.append(
@@ -556,28 +600,17 @@ def estimate(
             )
     if unused:
         warnings.append(unknown_keys_message(universe, unused) + "; skipped")
-    warnings.extend(holdings_warnings)
-    warnings.extend(dropped)
-    warnings.extend(implausible)
+    return warnings
+
+
+def _warn_gap(warnings: list[str], coverage: Coverage) -> None:
+    """A warning when the AUM rests on observations more than MAX_MEDIAN_GAP sessions away."""
     gap = coverage.aum_median_gap_sessions
     if gap is not None and math.isfinite(gap) and gap > MAX_MEDIAN_GAP:
         warnings.append(
             f"AUM is {gap:.0f} sessions from its nearest observation (AUM-weighted median; over {MAX_MEDIAN_GAP}): "
             "import AUM observations nearer the day (lev-flows aum import / aum update)"
         )
-    as_of = dict(universe.as_of_dates())
-    as_of["aum"] = provenance["label"]
-    as_of.update({"returns": date.isoformat() if date else None, "returns_basis": basis, "returns_source": source_name})
-    return FlowEstimate(
-        date=date,
-        basis=basis,
-        tables=tables,
-        total=total,
-        coverage=coverage,
-        as_of=as_of,
-        warnings=warnings,
-        implausible=implausible,
-    )
 
 
 def _resets_today(universe: Universe, c: CompiledUniverse, date, resets, r_fund: np.ndarray, basis: str) -> tuple[np.ndarray, np.ndarray]:
