@@ -237,98 +237,128 @@ def run_daily(
         raise InputError(f"--live: New York is not in a session now (the last session, {session}, has closed)")
     if observations is None:
         observations = load_best_observations(db)
-    plan = fetch_plan(universe)
     client = getattr(source, "client", None)
     requests_before = getattr(client, "requests", None)
-    if hasattr(progress, "expect"):  # a progress bar that wants its total
-        progress.expect(len(plan.first))
-    start = _first_needed(universe, observations, session)
-    table = fetch_prices(source, plan.first, session, live, progress, start=start)
-    need, unpriced = fallback_needed(universe, plan, table.closes, session)
-    second = sorted({s for u in need for s in plan.fallback[u]} - set(plan.first))
-    if second:  # a second round, only for what the first could not price
-        if hasattr(progress, "expect"):
-            progress.expect(len(plan.first) + len(second))
-        table = _merge(table, fetch_prices(source, second, session, live, progress, start=start))
-    # a fund's own price, an index symbol or a tracking ETF that failed is listed, not fatal,
-    # when something further down the order priced its fund; a second-round symbol, or the
-    # own price of a fund nothing else can price, is required
-    required = set(second) | set(unpriced)
-    fetched = plan.first + second
-    optional = set(fetched) - required
-    own_failed = {k: v for k, v in table.failed.items() if k in optional}
-    failed = {k: v for k, v in table.failed.items() if k not in own_failed}
-    closes = table.closes
-    if closes.empty or pd.Timestamp(session) not in closes.index or closes.loc[pd.Timestamp(session)].isna().all():
-        if table.failed:  # every symbol failed: say why, with the first one's URL
-            why = list(table.failed.values())  # an outage's reason before "unknown symbol"
-            first = next((w for w in why if "unknown symbol" not in w), why[0])
-            raise DataSourceError(f"{table.source}: no prices for {session}: {len(table.failed)} of {len(fetched)} "
-                                  f"symbols failed; first: {first}")
-        raise DataSourceError(f"{table.source}: no prices for {session} (is the session in the data?)")
-    if failed and not allow_partial:
-        first = next(iter(failed.values()))
-        raise DataSourceError(
-            f"{len(failed)} of {len(fetched)} symbols failed; first: {first} (--allow-partial to go on without them)"
-        )
-    pos = closes.index.get_loc(pd.Timestamp(session))
-    if pos == 0:
-        raise DataSourceError(f"{table.source}: no previous close before {session}")
+    got = _fetch_session(universe, source, session, live, progress, _first_needed(universe, observations, session))
+    closes = _session_closes(got, session, allow_partial)
     full = getattr(source, "table", None)  # a local source: its whole table, as estimate --date reads it
+    pos = closes.index.get_loc(pd.Timestamp(session))
     pit_closes = full if isinstance(full, pd.DataFrame) and not live else closes.iloc[: pos + 1]  # point_in_time puts it on the sessions
     pit = point_in_time(universe, pit_closes, observations)
     row = pit.row(session)
-    returns = pit.day_returns(universe, row, source=table.source)
-    basis = "close-to-close" if not live else f"{table.basis} vs previous close"
-    returns = dataclasses.replace(returns, date=session, basis=basis)
-
-    holdings, holdings_failed = {}, {}
-    if holdings_source is not None:
-        issuers = {f.ticker: f.issuer for f in universe.funds if f.reset == "daily"}  # the source skips other issuers
-        holdings, holdings_failed = holdings_source.fetch(issuers, progress)
-        prev = previous_session(session)
-        for t, h in list(holdings.items()):
-            if h.as_of != prev:  # a file from another day would mix two positions
-                holdings_failed[t] = f"{t}: holdings as of {h.as_of}, not the previous close {prev}; catalog AUM used"
-                del holdings[t]
-    if holdings:  # each file's net assets is an AUM observation for the days to come
-        from lev_flows.jobs.aum import record_holdings
-
-        record_holdings(holdings, db=db)
+    basis = "close-to-close" if not live else f"{got.table.basis} vs previous close"
+    returns = dataclasses.replace(pit.day_returns(universe, row, source=got.table.source), date=session, basis=basis)
+    holdings, holdings_failed = _fetch_holdings(universe, holdings_source, session, progress, db)
     est = estimate(universe, returns, holdings=holdings or None, creations=creations, aum=pit.aum_day(row),
-                   on_impossible="drop" if allow_partial else "raise",
-                   exclude_etns=exclude_etns)
-    if holdings_failed:
-        est.warnings.append(f"{len(holdings_failed)} issuer holdings files unusable (catalog AUM used): {', '.join(sorted(holdings_failed)[:12])}")
-    missing = [m for m in table.missing if m not in optional]
-    if missing:
-        est.warnings.insert(0, f"{len(missing)} symbols are not in {table.source} and are left out: {', '.join(missing[:12])}")
-    no_own = sorted(set(own_failed) | (set(table.missing) & optional))
-    if no_own:
-        est.warnings.append(
-            f"{len(no_own)} optional symbols (funds' own prices, tracking ETFs) are not in {table.source}; "
-            "the next return in order of directness is used"
-        )
-    if failed:
-        est.warnings.insert(0, f"{len(failed)} symbols could not be fetched and are left out: {', '.join(list(failed)[:12])}")
+                   on_impossible="drop" if allow_partial else "raise", exclude_etns=exclude_etns)
+    missing = _fetch_warnings(est, got, holdings_failed)
     history = liquidity = scorecard = None
     if note_context:
         history, liquidity, scorecard = _note_context(universe, source, est, pit, full if isinstance(full, pd.DataFrame) else None)
     return DailyResult(
-        history=history,
-        liquidity=liquidity,
-        scorecard=scorecard,
-        estimate=est,
-        session=session,
-        mode="live" if live else "close",
-        source=table.source,
-        symbols=len(fetched),
+        history=history, liquidity=liquidity, scorecard=scorecard, estimate=est, session=session,
+        mode="live" if live else "close", source=got.table.source, symbols=len(got.fetched),
         requests=None if requests_before is None else client.requests - requests_before,
-        failed=failed,
-        missing=missing,
-        holdings_used=sorted(holdings),
-        holdings_failed=holdings_failed,
+        failed=got.failed, missing=missing, holdings_used=sorted(holdings), holdings_failed=holdings_failed,
     )
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """One session's fetch: the merged price table, every symbol asked (both rounds), the failures
+    that count (``failed``) and those of optional symbols (``own_failed``: a fund's own price, an
+    index or a tracking ETF that something further down the order replaced)."""
+
+    table: PriceTable
+    fetched: list[str]
+    optional: set[str]
+    failed: dict[str, str]
+    own_failed: dict[str, str]
+
+
+def _fetch_session(universe: Universe, source: PriceSource, session: dt.date, live: bool, progress: Progress | None,
+                   start: dt.date | None) -> _Fetched:
+    """The first round of the fetch plan, then a second round only for what it could not price.
+    A fund's own price, an index symbol or a tracking ETF that failed is listed, not fatal, when
+    something further down the order priced its fund; a second-round symbol, or the own price of
+    a fund nothing else can price, is required."""
+    plan = fetch_plan(universe)
+    if hasattr(progress, "expect"):  # a progress bar that wants its total
+        progress.expect(len(plan.first))
+    table = fetch_prices(source, plan.first, session, live, progress, start=start)
+    need, unpriced = fallback_needed(universe, plan, table.closes, session)
+    second = sorted({s for u in need for s in plan.fallback[u]} - set(plan.first))
+    if second:
+        if hasattr(progress, "expect"):
+            progress.expect(len(plan.first) + len(second))
+        table = _merge(table, fetch_prices(source, second, session, live, progress, start=start))
+    fetched = plan.first + second
+    optional = set(fetched) - (set(second) | set(unpriced))
+    own_failed = {k: v for k, v in table.failed.items() if k in optional}
+    failed = {k: v for k, v in table.failed.items() if k not in own_failed}
+    return _Fetched(table, fetched, optional, failed, own_failed)
+
+
+def _session_closes(got: _Fetched, session: dt.date, allow_partial: bool) -> pd.DataFrame:
+    """The fetched closes, once they hold the session and its previous close; a
+    :class:`DataSourceError` saying why when they do not, or when a required symbol failed
+    (without ``allow_partial``)."""
+    table, closes = got.table, got.table.closes
+    if closes.empty or pd.Timestamp(session) not in closes.index or closes.loc[pd.Timestamp(session)].isna().all():
+        if table.failed:  # every symbol failed: say why, with the first one's URL
+            why = list(table.failed.values())  # an outage's reason before "unknown symbol"
+            first = next((w for w in why if "unknown symbol" not in w), why[0])
+            raise DataSourceError(f"{table.source}: no prices for {session}: {len(table.failed)} of {len(got.fetched)} "
+                                  f"symbols failed; first: {first}")
+        raise DataSourceError(f"{table.source}: no prices for {session} (is the session in the data?)")
+    if got.failed and not allow_partial:
+        first = next(iter(got.failed.values()))
+        raise DataSourceError(
+            f"{len(got.failed)} of {len(got.fetched)} symbols failed; first: {first} (--allow-partial to go on without them)"
+        )
+    if closes.index.get_loc(pd.Timestamp(session)) == 0:
+        raise DataSourceError(f"{table.source}: no previous close before {session}")
+    return closes
+
+
+def _fetch_holdings(universe: Universe, holdings_source: Any | None, session: dt.date, progress: Progress | None,
+                    db: str | Path | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The issuers' holdings files of the previous close (a file of another day is listed, not
+    used); each file's net assets is recorded in the store as an AUM observation."""
+    if holdings_source is None:
+        return {}, {}
+    issuers = {f.ticker: f.issuer for f in universe.funds if f.reset == "daily"}  # the source skips other issuers
+    holdings, holdings_failed = holdings_source.fetch(issuers, progress)
+    prev = previous_session(session)
+    for t, h in list(holdings.items()):
+        if h.as_of != prev:  # a file from another day would mix two positions
+            holdings_failed[t] = f"{t}: holdings as of {h.as_of}, not the previous close {prev}; catalog AUM used"
+            del holdings[t]
+    if holdings:
+        from lev_flows.jobs.aum import record_holdings
+
+        record_holdings(holdings, db=db)
+    return holdings, holdings_failed
+
+
+def _fetch_warnings(est: FlowEstimate, got: _Fetched, holdings_failed: dict[str, str]) -> list[str]:
+    """The fetch's shortfalls added to the estimate's warnings; returns the symbols missing from
+    the source that count (not the optional ones)."""
+    source = got.table.source
+    if holdings_failed:
+        est.warnings.append(f"{len(holdings_failed)} issuer holdings files unusable (catalog AUM used): {', '.join(sorted(holdings_failed)[:12])}")
+    missing = [m for m in got.table.missing if m not in got.optional]
+    if missing:
+        est.warnings.insert(0, f"{len(missing)} symbols are not in {source} and are left out: {', '.join(missing[:12])}")
+    no_own = sorted(set(got.own_failed) | (set(got.table.missing) & got.optional))
+    if no_own:
+        est.warnings.append(
+            f"{len(no_own)} optional symbols (funds' own prices, tracking ETFs) are not in {source}; "
+            "the next return in order of directness is used"
+        )
+    if got.failed:
+        est.warnings.insert(0, f"{len(got.failed)} symbols could not be fetched and are left out: {', '.join(list(got.failed)[:12])}")
+    return missing
 
 
 def _note_context(universe: Universe, source: Any, est: FlowEstimate, pit: Any, closes: pd.DataFrame | None):
