@@ -150,16 +150,7 @@ def monte_carlo(
     underlyings already known today. ``exclude_etns`` leaves the notes out. A fixed ``seed``
     makes the draw reproducible. Amounts in USD, + = buying at the close.
     """
-    if method not in METHODS:
-        raise InputError(f"monte carlo: method must be one of {', '.join(METHODS)}, not {method!r}")
-    if vol not in VOL_METHODS:
-        raise InputError(f"monte carlo: vol must be one of {', '.join(VOL_METHODS)}, not {vol!r}")
-    if not 1 <= n <= 10_000_000:
-        raise InputError(f"monte carlo: scenarios must be between 1 and 10,000,000, not {n}")
-    if lookback < 20:
-        raise InputError(f"monte carlo: a lookback of {lookback} sessions is too short (20 or more)")
-    if not 0.5 <= lam < 1:
-        raise InputError(f"monte carlo: the EWMA lambda must be in [0.5, 1), not {lam}")
+    _check_options(method, vol, n, lookback, lam)
     table = closes if end is None else closes.loc[: pd.Timestamp(end)]
     if end is not None and (table.empty or table.index[-1] != pd.Timestamp(end)):
         raise InputError(f"monte carlo: {pd.Timestamp(end).date()} is not a session of the price table")
@@ -174,6 +165,63 @@ def monte_carlo(
         aum = np.where(c.fund_structures == "ETN", np.nan, aum)
     sens = sensitivity_by_underlying(universe, aum)
     full = np.isfinite(m.values).all(axis=0)
+    given = _check_given(c, given, full)
+    g_idx = np.array([list(map(str, c.underlying_ids)).index(k) for k in given], dtype=np.int64)
+    used = full & ((sens != 0) | np.isin(np.arange(c.n_underlyings), g_idx))
+    if not used.any():
+        raise InputError("monte carlo: no underlying with funds has a return on every day of the window")
+    coverage, left_out, coverage_by_class = _coverage(c, sens, full, used)
+    cols = np.flatnonzero(used)
+    hist = m.values[:, cols]  # (T, K)
+    mu = hist.mean(axis=0)
+    hist = hist - mu  # demeaned
+    if vol == "ewma":
+        hist = ewma_scale(hist, lam)
+    s = sens[cols]
+    buckets, code = np.unique(c.underlying_bucket[cols].astype(str), return_inverse=True)
+    bucket_sens = np.zeros((len(s), len(buckets)))
+    bucket_sens[np.arange(len(s)), code] = s  # (K, B): flow of each bucket per unit move
+    v_given = np.array([given[str(c.underlying_ids[j])] for j in cols[np.isin(cols, g_idx)]])
+    fixed, draw = _condition(hist, mu, np.isin(cols, g_idx), v_given)
+    base = fixed @ bucket_sens  # (B,) the known part of each bucket's flow
+    rng = np.random.default_rng(seed)
+    by_bucket = _scenarios(draw, bucket_sens, base, n, method, rng, chunk)
+    totals = by_bucket.sum(axis=1)
+    q = np.asarray(quantiles, dtype=float)
+    order = np.argsort(-np.abs(bucket_sens.sum(axis=0)), kind="stable")
+    table_q = pd.DataFrame(np.quantile(by_bucket, q, axis=0), index=q, columns=buckets).iloc[:, order]
+    lo_ci, hi_ci = _quantile_ci(draw @ s, q, method, rng, n_ci, ci_level)
+    known = float(base.sum())
+    table_q.insert(0, "total_hi", known + hi_ci)
+    table_q.insert(0, "total_lo", known + lo_ci)
+    table_q.insert(0, "total", np.quantile(totals, q))
+    table_q.index.name = "quantile"
+    sens_df = pd.DataFrame({"bucket": buckets, "usd_per_1pct": bucket_sens.sum(axis=0) * 0.01}).iloc[order]
+    return MonteCarloResult(
+        totals=totals, quantiles=table_q, sensitivity=sens_df.reset_index(drop=True), method=method, lookback=lookback,
+        window=(m.dates[0].date().isoformat(), m.dates[-1].date().isoformat()), coverage=coverage, left_out=left_out,
+        coverage_by_class=coverage_by_class,
+        vol=f"EWMA lambda {lam:g} (today's volatility / each day's)" if vol == "ewma" else "none (raw days)",
+        given=given, ci_level=ci_level,
+    )
+
+
+def _check_options(method: str, vol: str, n: int, lookback: int, lam: float) -> None:
+    if method not in METHODS:
+        raise InputError(f"monte carlo: method must be one of {', '.join(METHODS)}, not {method!r}")
+    if vol not in VOL_METHODS:
+        raise InputError(f"monte carlo: vol must be one of {', '.join(VOL_METHODS)}, not {vol!r}")
+    if not 1 <= n <= 10_000_000:
+        raise InputError(f"monte carlo: scenarios must be between 1 and 10,000,000, not {n}")
+    if lookback < 20:
+        raise InputError(f"monte carlo: a lookback of {lookback} sessions is too short (20 or more)")
+    if not 0.5 <= lam < 1:
+        raise InputError(f"monte carlo: the EWMA lambda must be in [0.5, 1), not {lam}")
+
+
+def _check_given(c, given: dict[str, float] | None, full: np.ndarray) -> dict[str, float]:
+    """``--given`` moves (fractions) by underlying id, checked: a known underlying, a possible
+    move, a return on every day of the window to condition on."""
     given = {str(k).upper(): float(v) for k, v in (given or {}).items()}
     ids = {str(u): j for j, u in enumerate(c.underlying_ids)}
     for k, v in given.items():
@@ -184,87 +232,59 @@ def monte_carlo(
         check_move(c, k, v, "monte carlo: --given")
         if not full[ids[k]]:
             raise InputError(f"monte carlo: --given {k}: no return on every day of the window to condition on")
-    g_idx = np.array([ids[k] for k in given], dtype=np.int64)
-    used = full & ((sens != 0) | np.isin(np.arange(c.n_underlyings), g_idx))
+    return given
+
+
+def _coverage(c, sens: np.ndarray, full: np.ndarray, used: np.ndarray) -> tuple[float, list[tuple[str, float]], pd.DataFrame]:
+    """The share of the gross sensitivity simulated, what is left out (largest first) and the
+    share simulated by asset class."""
     gross = np.abs(sens).sum()
     coverage = float(np.abs(sens[used]).sum() / gross) if gross else 0.0
     missing = np.flatnonzero(~full & (sens != 0))
     left_out = sorted(((str(c.underlying_ids[j]), float(sens[j])) for j in missing), key=lambda kv: -abs(kv[1]))
-    if not used.any():
-        raise InputError("monte carlo: no underlying with funds has a return on every day of the window")
     classes = c.underlying_asset_class.astype(str)
-    cov_rows = []
+    rows = []
     for cls in sorted(set(classes[sens != 0])):
         in_cls = (classes == cls) & (sens != 0)
         tot = np.abs(sens[in_cls]).sum()
-        cov_rows.append({"asset_class": cls, "usd_per_1pct": float(sens[in_cls].sum() * 0.01),
-                         "simulated": float(np.abs(sens[in_cls & used]).sum() / tot) if tot else np.nan})
-    coverage_by_class = pd.DataFrame(cov_rows).sort_values("usd_per_1pct", key=np.abs, ascending=False).reset_index(drop=True)
+        rows.append({"asset_class": cls, "usd_per_1pct": float(sens[in_cls].sum() * 0.01),
+                     "simulated": float(np.abs(sens[in_cls & used]).sum() / tot) if tot else np.nan})
+    by_class = pd.DataFrame(rows).sort_values("usd_per_1pct", key=np.abs, ascending=False).reset_index(drop=True)
+    return coverage, left_out, by_class
 
-    cols = np.flatnonzero(used)
-    hist = m.values[:, cols]  # (T, K)
-    mu = hist.mean(axis=0)
-    hist = hist - mu  # demeaned
-    if vol == "ewma":
-        hist = ewma_scale(hist, lam)
-    s = sens[cols]
-    is_given = np.isin(cols, g_idx)
-    buckets, code = np.unique(c.underlying_bucket[cols].astype(str), return_inverse=True)
-    bucket_sens = np.zeros((len(s), len(buckets)))
-    bucket_sens[np.arange(len(s)), code] = s  # (K, B): flow of each bucket per unit move
 
-    # conditioning: r_o = b v + e, with the given ones fixed at v (demeaned: v - mu_g)
-    fixed = np.zeros(len(s))
-    draw = hist
-    if is_given.any():
-        v = np.array([given[str(c.underlying_ids[j])] for j in cols[is_given]]) - mu[is_given]
-        hg = hist[:, is_given]
-        b, *_ = np.linalg.lstsq(hg, hist[:, ~is_given], rcond=None)  # (G, O)
-        fixed[is_given] = v + mu[is_given]
-        fixed[~is_given] = v @ b + mu[~is_given]
-        draw = np.zeros_like(hist)
-        draw[:, ~is_given] = hist[:, ~is_given] - hg @ b  # residuals
-    base = fixed @ bucket_sens  # (B,) the known part of each bucket's flow
+def _condition(hist: np.ndarray, mu: np.ndarray, is_given: np.ndarray, v_given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Conditioning on the moves already known: the others are their regression on the given ones
+    plus the window's residuals, ``r_o = b v + e``, with the given ones fixed at ``v`` (the
+    window is demeaned, so ``v - mu_g``). Returns the fixed part of each return (K,) and the days
+    to draw from (T, K); with nothing given, zeros and the window itself."""
+    fixed = np.zeros(hist.shape[1])
+    if not is_given.any():
+        return fixed, hist
+    v = v_given - mu[is_given]
+    hg = hist[:, is_given]
+    b, *_ = np.linalg.lstsq(hg, hist[:, ~is_given], rcond=None)  # (G, O)
+    fixed[is_given] = v + mu[is_given]
+    fixed[~is_given] = v @ b + mu[~is_given]
+    draw = np.zeros_like(hist)
+    draw[:, ~is_given] = hist[:, ~is_given] - hg @ b  # residuals
+    return fixed, draw
 
-    rng = np.random.default_rng(seed)
+
+def _scenarios(draw: np.ndarray, bucket_sens: np.ndarray, base: np.ndarray, n: int, method: str, rng, chunk: int) -> np.ndarray:
+    """``n`` scenarios of each bucket's flow (n, B), in chunks: whole days drawn from the window
+    (bootstrap) or a multivariate normal with its covariance."""
+    k = draw.shape[1]
     if method == "normal":
-        cov = np.cov(draw, rowvar=False).reshape(len(s), len(s))
+        cov = np.cov(draw, rowvar=False).reshape(k, k)
         vals, vecs = np.linalg.eigh(cov)
         root = vecs * np.sqrt(np.clip(vals, 0.0, None))  # cov = root @ root.T, PSD-safe
-    by_bucket = np.empty((n, len(buckets)))
+    by_bucket = np.empty((n, bucket_sens.shape[1]))
     for lo in range(0, n, chunk):
         size = min(chunk, n - lo)
-        if method == "bootstrap":
-            scen = draw[rng.integers(0, len(draw), size)]
-        else:
-            scen = rng.standard_normal((size, len(s))) @ root.T
+        scen = draw[rng.integers(0, len(draw), size)] if method == "bootstrap" else rng.standard_normal((size, k)) @ root.T
         by_bucket[lo : lo + size] = base + scen @ bucket_sens
-    totals = by_bucket.sum(axis=1)
-    q = np.asarray(quantiles, dtype=float)
-    table_q = pd.DataFrame(np.quantile(by_bucket, q, axis=0), index=q, columns=buckets)
-    order = np.argsort(-np.abs(bucket_sens.sum(axis=0)), kind="stable")
-    table_q = table_q.iloc[:, order]
-    lo_ci, hi_ci = _quantile_ci(draw @ s, q, method, rng, n_ci, ci_level)
-    known = float(base.sum())
-    table_q.insert(0, "total_hi", known + hi_ci)
-    table_q.insert(0, "total_lo", known + lo_ci)
-    table_q.insert(0, "total", np.quantile(totals, q))
-    table_q.index.name = "quantile"
-    sens_df = pd.DataFrame({"bucket": buckets, "usd_per_1pct": bucket_sens.sum(axis=0) * 0.01}).iloc[order]
-    return MonteCarloResult(
-        totals=totals,
-        quantiles=table_q,
-        sensitivity=sens_df.reset_index(drop=True),
-        method=method,
-        lookback=lookback,
-        window=(m.dates[0].date().isoformat(), m.dates[-1].date().isoformat()),
-        coverage=coverage,
-        left_out=left_out,
-        coverage_by_class=coverage_by_class,
-        vol=f"EWMA lambda {lam:g} (today's volatility / each day's)" if vol == "ewma" else "none (raw days)",
-        given=given,
-        ci_level=ci_level,
-    )
+    return by_bucket
 
 
 __all__ = ["monte_carlo", "MonteCarloResult", "sensitivity_by_underlying", "ewma_scale", "DEFAULT_QUANTILES", "EWMA_LAMBDA"]
