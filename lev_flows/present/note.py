@@ -193,12 +193,24 @@ def render_note(
     """The desk note for one estimate (see the module doc). ``history`` is a
     :class:`lev_flows.analysis.history.HistoryResult` containing the day; ``liquidity`` the table of
     :func:`lev_flows.analysis.whatif.liquidity`; ``scorecard`` published figures for the day."""
-    t, c = est.total, est.coverage
     day = est.date.isoformat() if est.date else "scenario"
+    out = _head(est, day, fetch, generated or system_now())
+    out += _buckets(est)
+    out += _funds_and_stocks(est)
+    out += _liquidity(liquidity)
+    out += _rank(est, history, day)
+    out += _published(scorecard)
+    out += _caveats(est, history, liquidity, fetch)
+    out.append(f"<script>{SCRIPT}</script></body></html>")
+    return "\n".join(out)
+
+
+def _head(est: Any, day: str, fetch: dict[str, Any] | None, generated: dt.datetime) -> list[str]:
+    """The page's head, title, headline and the line of inputs."""
+    t = est.total
     side = "buying" if t.rebalance_usd > 0 else "selling"
     title = f"Leveraged-ETF rebalancing {day}"
-    generated = generated or system_now()
-    out: list[str] = [
+    return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -220,6 +232,10 @@ def render_note(
         + f"generated {esc(generated.strftime('%Y-%m-%d %H:%M UTC'))}.</p>",
     ]
 
+
+def _buckets(est: Any) -> list[str]:
+    """The index buckets and GICS sectors: bars and sortable tables."""
+    out: list[str] = []
     idx = est.by_index
     sec = est.by_sector
     out.append('<div class="grid"><section><h2>By index</h2>')
@@ -239,6 +255,12 @@ def render_note(
     ))
     out.append("</section></div>")
 
+    return out
+
+
+def _funds_and_stocks(est: Any) -> list[str]:
+    """The top funds and the top stocks of the look-through."""
+    out: list[str] = []
     etf = est.by_etf.head(TOP_ROWS)
     out.append(f"<h2>Top {len(etf)} funds</h2>")
     out.append(table(
@@ -261,6 +283,12 @@ def render_note(
         table_id="table-stocks",
     ))
 
+    return out
+
+
+def _liquidity(liquidity: pd.DataFrame | None) -> list[str]:
+    """Where the flow weighs most against ADV and the closing auction."""
+    out: list[str] = []
     if liquidity is not None and len(liquidity):
         liq = liquidity.head(15)
         out.append("<h2>Where the flow weighs most: share of ADV and of the closing auction</h2>")
@@ -272,6 +300,12 @@ def render_note(
         ))
         out.append('<p class="small">Closing auction assumed at 10 % of the day\'s dollar volume.</p>')
 
+    return out
+
+
+def _rank(est: Any, history: Any | None, day: str) -> list[str]:
+    """Where the day ranks in the history that contains it."""
+    out: list[str] = []
     if history is not None and est.date is not None and pd.Timestamp(est.date) in history.daily.index:
         so = history.stand_out(est.date)
         series = history.daily["rebalance_usd"].iloc[-260:]
@@ -284,6 +318,12 @@ def render_note(
         out.append(svg_columns([d.date().isoformat() for d in series.index], [float(v) for v in series], highlight=day,
                                chart_id="chart-history", title="Daily net rebalance, last 260 sessions"))
 
+    return out
+
+
+def _published(scorecard: pd.DataFrame | None) -> list[str]:
+    """The published estimates of the day beside ours."""
+    out: list[str] = []
     if scorecard is not None and len(scorecard):
         out.append("<h2>Against published estimates</h2>")
         out.append(table(
@@ -294,6 +334,13 @@ def render_note(
             table_id="table-scorecard",
         ))
 
+    return out
+
+
+def _caveats(est: Any, history: Any | None, liquidity: pd.DataFrame | None, fetch: dict[str, Any] | None) -> list[str]:
+    """Coverage, caveats and every warning."""
+    c = est.coverage
+    out: list[str] = []
     out.append("<h2>Coverage and caveats</h2><ul>")
     out.append(f"<li>AUM with a return: {c.aum_with_return:.1%} of {esc(usd(c.aum_usd).lstrip('+'))}; "
                f"funds without AUM: {c.n_funds_without_aum}; not launched yet: {c.n_funds_not_launched}; closed: {c.n_funds_closed}; ETNs excluded: {c.n_funds_excluded}.</li>")
@@ -310,8 +357,7 @@ def render_note(
     out.append(f'<h2>Warnings ({len(warnings)})</h2><ul class="warnings" id="warnings">')
     out.extend(f"<li>{esc(w)}</li>" for w in warnings)
     out.append("</ul>")
-    out.append(f"<script>{SCRIPT}</script></body></html>")
-    return "\n".join(out)
+    return out
 
 
 def _aum_source(row: Any) -> str:
