@@ -4,8 +4,8 @@
 
 A module imports its own stage and the stages below it. The one exception is a result object's
 presentation method (``plot()``, ``to_html()``), which imports presentation lazily, inside the
-method: :data:`LAZY_UP` lists where. No function is longer than about 80 lines unless its
-docstring says why (``Long:``).
+method: :data:`LAZY_UP` lists where. No function runs past about 80 lines (its docstring not counted) unless
+the docstring says why (``Long:``).
 """
 
 from __future__ import annotations
@@ -105,10 +105,18 @@ def test_functions_fit_on_a_screen_or_say_why():
     for module, path in _modules():
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                n = node.end_lineno - node.lineno + 1
+                n = node.end_lineno - node.lineno + 1 - _docstring_lines(node)
                 if n > MAX_LINES and "Long:" not in (ast.get_docstring(node) or ""):
                     long.append(f"lev_flows.{module}.{node.name}: {n} lines")
     assert not long, "split these, or say why in the docstring (Long: ...):\n" + "\n".join(long)
+
+
+def _docstring_lines(node) -> int:
+    """Lines of a function's docstring (they document it; they are not the code that must fit)."""
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first.end_lineno - first.lineno + 1
+    return 0
 
 
 def test_each_stage_says_what_enters_and_leaves():

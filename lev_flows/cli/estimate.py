@@ -4,7 +4,6 @@ report folder): thin over :func:`lev_flows.estimate_day`, :func:`lev_flows.model
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Optional
 
@@ -21,7 +20,6 @@ from lev_flows.cli.common import (
     NOW,
     OUTPUT,
     PRICES,
-    REPLAY_DATE,
     RETRIES,
     STRICT,
     TIMEOUT,
@@ -41,7 +39,6 @@ from lev_flows.cli.common import (
     warn,
 )
 from lev_flows.errors import InputError
-from lev_flows.inputs.calendar import check_trading_day
 
 
 def register(app: typer.Typer) -> None:
@@ -74,54 +71,35 @@ def estimate(
 ) -> None:
     """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
     from lev_flows.inputs.catalog import load_universe
-    from lev_flows.inputs.days import DayReturns
-    from lev_flows.model.estimate import estimate as run_estimate
-    from lev_flows.present.tables import print_tables, render
+    from lev_flows.jobs.oneday import check_request, estimate_one
+    from lev_flows.present.tables import print_day, render
 
     fmt = prepare_outputs(fmt, output, chart, html, force=force, top=top)  # before any work: a bad path is the only message
     day = parse_date(date)
-    if live and (returns is not None or prices is not None or date is not None or intraday):
-        raise InputError("--live cannot be combined with --returns, --prices, --date or --intraday")
-    if returns is not None and prices is not None and date is not None:
-        raise InputError("--returns gives the day's returns; it cannot be combined with --prices --date, which computes them")
-    if intraday and (prices is not None or returns is not None or (day is not None and day.isoformat() != REPLAY_DATE)):
-        raise InputError("--intraday is the built-in replay's 14:43 view; it cannot be combined with --prices, --returns or another --date")
+    check_request(returns=returns, day=day, prices=prices, intraday=intraday, live=live)
     uni = load_universe(universe)
-    creations_usd = None
-    if creations is not None:
-        from lev_flows.analysis.creations import read_creations_file
 
-        creations_usd = read_creations_file(creations)
-    day_returns = aum_day = comparison = None
-    if live:
+    def live_estimate(creations_usd):
         source, client = _online_source(base_url=base_url, deadline=deadline)
-        est = _run_daily(
-            uni, source, date=None, allow_partial=allow_partial, holdings=False, force_live=True, client=client,
-            creations=creations_usd, now=parse_now(now), db=db, exclude_etns=exclude_etns, note_context=False,
-        ).estimate
-    elif returns is not None:
-        from lev_flows.inputs.prices import read_returns_file
+        return _run_daily(uni, source, date=None, allow_partial=allow_partial, holdings=False, force_live=True, client=client,
+                          creations=creations_usd, now=parse_now(now), db=db, exclude_etns=exclude_etns,
+                          note_context=False).estimate
 
-        day_returns = DayReturns(values=read_returns_file(returns), date=day, source=str(returns))
-        aum_day = _aum_for_day(uni, day, prices, db) if day is not None else None
-    elif prices is not None or (day is not None and day.isoformat() != REPLAY_DATE):
-        from lev_flows.model.day import estimate_day
-
-        if day is None:
-            raise InputError("--prices needs --date YYYY-MM-DD")
-        check_trading_day(day)
-        est = estimate_day(day, universe=uni, prices=prices, db=db, creations=creations_usd, exclude_etns=exclude_etns)
-    else:
-        from lev_flows.inputs.packaged import load_replay, load_replay_aum
-
-        aum_day = load_replay_aum(REPLAY_DATE, uni)
-        day_returns = load_replay(REPLAY_DATE, "intraday" if intraday else "close", uni)
-        comparison = load_replay(REPLAY_DATE, "close" if intraday else "intraday", uni)
-    if day_returns is not None:
-        est = run_estimate(uni, day_returns, date=day, creations=creations_usd, aum=aum_day,
-                           ignore_unknown=ignore_unknown, exclude_etns=exclude_etns)
+    result = estimate_one(uni, returns=returns, day=day, prices=prices, intraday=intraday, creations=creations, db=db,
+                          live=live_estimate if live else None, ignore_unknown=ignore_unknown, exclude_etns=exclude_etns,
+                          on_aum_fallback=lambda why: warn([why]))
+    est = result.estimate
     warn(est.warnings)
     check_strict(est, strict)
+    _write_files(est, html, chart, top, force)
+    if output is not None or fmt is not Format.table:
+        emit_bytes(render(est, fmt.value, top), output, force)
+        return
+    print_day(result, console(), top=top)
+
+
+def _write_files(est, html: Optional[Path], chart: Optional[Path], top: int, force: bool) -> None:
+    """``--html`` (the desk note, with the day's published figures) and ``--chart``."""
     if html is not None:
         from lev_flows.analysis.scorecard import published_for
         from lev_flows.io import atomic_write_text
@@ -131,43 +109,6 @@ def estimate(
     if chart is not None:
         est.plot(chart, top=top, force=force)
         typer.echo(f"wrote {chart}", err=True)
-    if output is not None or fmt is not Format.table:
-        emit_bytes(render(est, fmt.value, top), output, force)
-        return
-    out = console()
-    print_tables(est, out, top=top, stocks=max(25, top))
-    if creations_usd:
-        from lev_flows.analysis.creations import creation_offset
-        from lev_flows.present.tables import print_frame
-
-        print_frame(
-            creation_offset(est.by_index), "Rebalance vs net creations x L (shown separately, not netted)", out,
-            usd=("rebalance_usd", "creation_usd", "flow_usd"), share=("offset_share",),
-        )
-    if comparison is not None:
-        other = run_estimate(uni, comparison, date=day, aum=aum_day, exclude_etns=exclude_etns)
-        intraday_est, close_est = (est, other) if intraday else (other, est)
-        out.print(
-            f"\n[bold]Intraday, 14:43 New York[/bold] (the funds' reported changes; what a desk could publish before "
-            f"the close): {intraday_est.total.rebalance_usd / 1e9:+,.2f}B. Close-to-close: {close_est.total.rebalance_usd / 1e9:+,.2f}B.",
-            highlight=False,
-        )
-        out.print("Published estimate for 2026-02-04 (Morgan Stanley): about $18B of selling.", highlight=False)
-
-
-def _aum_for_day(universe, day: dt.date, prices: Optional[Path], db: Optional[Path]):
-    """Point-in-time AUM for ``day`` (needs the price tables to carry observations); without
-    prices, the catalog AUM with a warning on stderr."""
-    from lev_flows.model.day import load_inputs
-
-    try:
-        inp = load_inputs(universe, prices, db)
-        return inp.pit.aum_day(inp.pit.row(day))
-    except InputError as exc:
-        if prices is not None:
-            raise
-        warn([f"AUM from the catalog, not point in time ({exc})"])
-        return None
 
 
 def _online_source(prices: Optional[Path] = None, base_url: Optional[str] = None, *, cache_dir: Optional[Path] = None,

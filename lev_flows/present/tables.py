@@ -7,7 +7,7 @@ Nothing here computes flows; it formats a :class:`~lev_flows.model.estimate.Flow
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lev_flows.errors import OutputError
 
@@ -151,6 +151,29 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
     cov.add_row("funds missing a return", f"{c.n_funds_missing_return}" + (f": {missing}" if missing else ""))
     cov.add_row("compositions as of", _composition_dates(est))
     console.print(cov)
+
+
+def print_day(day: "Any", console: "Console", top: int = 15) -> None:
+    """A :class:`lev_flows.jobs.oneday.DayEstimate` in the terminal: the estimate's tables, the
+    rebalance against the net creations given, and for the built-in replay the other basis's
+    total beside the published figure."""
+    est = day.estimate
+    print_tables(est, console, top=top, stocks=max(25, top))
+    if day.creations_usd:
+        from lev_flows.analysis.creations import creation_offset
+
+        print_frame(
+            creation_offset(est.by_index), "Rebalance vs net creations x L (shown separately, not netted)", console,
+            usd=("rebalance_usd", "creation_usd", "flow_usd"), share=("offset_share",),
+        )
+    if day.comparison is not None:
+        intraday, close = (est, day.comparison) if est.basis.startswith("intraday") else (day.comparison, est)
+        console.print(
+            f"\n[bold]Intraday, 14:43 New York[/bold] (the funds' reported changes; what a desk could publish before "
+            f"the close): {intraday.total.rebalance_usd / 1e9:+,.2f}B. Close-to-close: {close.total.rebalance_usd / 1e9:+,.2f}B.",
+            highlight=False,
+        )
+        console.print("Published estimate for 2026-02-04 (Morgan Stanley): about $18B of selling.", highlight=False)
 
 
 def aum_source_label(row) -> str:
