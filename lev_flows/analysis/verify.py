@@ -165,15 +165,7 @@ def verify(
     """Check every fund (or ``tickers``) of ``universe`` against its own prices in ``closes``
     (a wide close table with the funds, stocks, index levels and reference ETFs) between
     ``start`` and ``end``. See the module doc for the statistics and the flags."""
-    if closes.empty or len(closes) < 2:
-        raise InputError("universe verify: the price table has fewer than two sessions")
-    fund_cols = [f.ticker for f in universe.funds if f.ticker in closes.columns]
-    last_fund_day = closes[fund_cols].dropna(how="all").index.max() if fund_cols else closes.index[-1]
-    hi = pd.Timestamp(end) if end else last_fund_day  # the funds' own prices may end before the stocks'
-    lo = pd.Timestamp(start) if start else max(closes.index[0], hi - pd.Timedelta(days=DEFAULT_WINDOW_DAYS))
-    window = closes[(closes.index >= lo) & (closes.index <= hi)]
-    if len(window) < 2:
-        raise InputError(f"universe verify: no sessions between {lo.date()} and {hi.date()} in the price table")
+    window = _window(universe, closes, start, end)
     c = compiled(universe)
     known = {f.ticker for f in universe.funds}
     if tickers is not None:
@@ -181,11 +173,51 @@ def verify(
         if unknown:
             raise InputError(f"universe verify: not in the catalog: {', '.join(unknown)}")
     day_r = daily_returns(window)
+    m = underlying_return_matrix(universe, day_r)  # the reference: the underlying's own price, tracking ETF or composition (never a fund)
+    st = _statistics(c, day_r, m, min_days)
+    ref_label = _reference_labels(universe, m.method[:, c.fund_underlying])
+    candidates = _candidates(day_r, known, m)
+    rows = []
+    for i, fund in enumerate(universe.funds):
+        if tickers is None or fund.ticker in tickers:
+            rows.append(_fund_row(universe, c, i, fund, window, st, ref_label[i], candidates, min_days))
+    return VerifyResult(table=pd.DataFrame(rows), start=st.dates[0].date(), end=st.dates[-1].date())
+
+
+def _window(universe: Universe, closes: pd.DataFrame, start, end) -> pd.DataFrame:
+    """The sessions checked: ``start`` .. ``end``, by default the year to the funds' last price
+    (the funds' own prices may end before the stocks')."""
+    if closes.empty or len(closes) < 2:
+        raise InputError("universe verify: the price table has fewer than two sessions")
+    fund_cols = [f.ticker for f in universe.funds if f.ticker in closes.columns]
+    last_fund_day = closes[fund_cols].dropna(how="all").index.max() if fund_cols else closes.index[-1]
+    hi = pd.Timestamp(end) if end else last_fund_day
+    lo = pd.Timestamp(start) if start else max(closes.index[0], hi - pd.Timedelta(days=DEFAULT_WINDOW_DAYS))
+    window = closes[(closes.index >= lo) & (closes.index <= hi)]
+    if len(window) < 2:
+        raise InputError(f"universe verify: no sessions between {lo.date()} and {hi.date()} in the price table")
+    return window
+
+
+@dataclass(frozen=True)
+class _Stats:
+    """Per fund (columns in universe order): the regressions of its daily return on its
+    reference's and on its peers' (daily and weekly), its tracking error, its returns (T, F) with
+    stale closes and bad prints removed, and which days were bad prints."""
+
+    dates: pd.DatetimeIndex
+    fund_r: np.ndarray
+    bad_print: np.ndarray
+    own: dict
+    peer: dict
+    weekly: dict
+    weekly_peer: dict
+    te: np.ndarray
+
+
+def _statistics(c, day_r: pd.DataFrame, m, min_days: int) -> _Stats:
     dates = pd.DatetimeIndex(day_r.index)
-    # the reference: the underlying's own price, tracking ETF or composition (never a fund)
-    m = underlying_return_matrix(universe, day_r)
     ref = m.values[:, c.fund_underlying]
-    ref_method = m.method[:, c.fund_underlying]
     raw = day_r.reindex(columns=c.tickers).to_numpy(dtype=float)
     # a fund's exact zero return is a repeated (stale) close; outside (-100 %, +100 %] a bad print
     fund_r = np.where((raw > -1.0) & (raw <= 1.0) & (raw != 0.0), raw, np.nan)
@@ -196,65 +228,64 @@ def verify(
     fund_r = np.where(bad_print, np.nan, fund_r)
     raw = np.where(bad_print, np.nan, raw)
     peers = _peer_returns(fund_r, c.leverage, c.fund_underlying)
-    own = regression_stats(fund_r, ref, min_days)
-    peer = regression_stats(fund_r, peers, min_days)
     wk_min = max(min_days // 5, 12)
-    weekly = regression_stats(_weekly(raw, dates), _weekly(ref, dates), wk_min)
-    weekly_peer = regression_stats(_weekly(raw, dates), _weekly(peers, dates), wk_min)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a fund with no reference day: NaN
         te = np.nanstd(np.where(np.isfinite(ref), fund_r - c.leverage[None, :] * ref, np.nan), axis=0)
+    return _Stats(
+        dates=dates, fund_r=fund_r, bad_print=bad_print,
+        own=regression_stats(fund_r, ref, min_days), peer=regression_stats(fund_r, peers, min_days),
+        weekly=regression_stats(_weekly(raw, dates), _weekly(ref, dates), wk_min),
+        weekly_peer=regression_stats(_weekly(raw, dates), _weekly(peers, dates), wk_min), te=te,
+    )
 
-    ref_label = _reference_labels(universe, ref_method)
-    candidates = _candidates(day_r, known, m)
-    rows = []
-    for i, fund in enumerate(universe.funds):
-        if tickers is not None and fund.ticker not in tickers:
-            continue
-        und = universe.underlying_by_id[fund.underlying]
-        row = {
-            "ticker": fund.ticker, "leverage": fund.leverage, "underlying": fund.underlying,
-            "asset_class": und.asset_class, "structure": fund.structure, "reset": fund.reset, "aum_usd": fund.aum_usd,
-            "reference": None, "days": 0, "beta": None, "correlation": None, "weekly_correlation": None,
-            "tracking_error_bp": None, "peer_beta": None, "peers": int((c.fund_underlying == c.fund_underlying[i]).sum() - 1),
-            "bad_prints": int(bad_print[:, i].sum()),
-            "status": STATUS_UNCHECKED, "flags": "", "suggestion": None, "note": fund.verify_note,
-        }
-        prices = window[fund.ticker].dropna() if fund.ticker in window.columns else pd.Series(dtype=float)
-        use_ref = np.isfinite(own["beta"][i])
-        use_peer = np.isfinite(peer["beta"][i])
-        if fund.ticker not in window.columns or prices.empty:
-            row["flags"] = "no prices in the table"
-        elif len(prices) < min_days + 1:
-            row["flags"] = f"only {len(prices)} prices (at least {min_days + 1} needed)"
-        elif prices.nunique() == 1:
-            row["flags"] = "constant price (no returns)"
-        elif not (use_ref or use_peer):
-            if own["n"][i] == 0 and peer["n"][i] == 0:
-                row["flags"] = "no days in common with the underlying or a peer fund"
-            else:
-                row["flags"] = f"only {max(own['n'][i], peer['n'][i])} days in common with the underlying or a peer"
+
+def _fund_row(universe: Universe, c, i: int, fund, window: pd.DataFrame, st: _Stats, ref_label: str, candidates,
+              min_days: int) -> dict:
+    """One fund's row of the verify table: why it could not be checked, or its statistics, flags
+    and the likelier underlying when flagged."""
+    und = universe.underlying_by_id[fund.underlying]
+    row = {
+        "ticker": fund.ticker, "leverage": fund.leverage, "underlying": fund.underlying,
+        "asset_class": und.asset_class, "structure": fund.structure, "reset": fund.reset, "aum_usd": fund.aum_usd,
+        "reference": None, "days": 0, "beta": None, "correlation": None, "weekly_correlation": None,
+        "tracking_error_bp": None, "peer_beta": None, "peers": int((c.fund_underlying == c.fund_underlying[i]).sum() - 1),
+        "bad_prints": int(st.bad_print[:, i].sum()),
+        "status": STATUS_UNCHECKED, "flags": "", "suggestion": None, "note": fund.verify_note,
+    }
+    own, peer = st.own, st.peer
+    prices = window[fund.ticker].dropna() if fund.ticker in window.columns else pd.Series(dtype=float)
+    use_ref, use_peer = np.isfinite(own["beta"][i]), np.isfinite(peer["beta"][i])
+    if fund.ticker not in window.columns or prices.empty:
+        row["flags"] = "no prices in the table"
+    elif len(prices) < min_days + 1:
+        row["flags"] = f"only {len(prices)} prices (at least {min_days + 1} needed)"
+    elif prices.nunique() == 1:
+        row["flags"] = "constant price (no returns)"
+    elif not (use_ref or use_peer):
+        if own["n"][i] == 0 and peer["n"][i] == 0:
+            row["flags"] = "no days in common with the underlying or a peer fund"
         else:
-            stats, wk, label = (own, weekly, ref_label[i]) if use_ref else (peer, weekly_peer, f"peers ({row['peers']} funds)")
-            beta, corr, wcorr = float(stats["beta"][i]), float(stats["corr"][i]), float(wk["corr"][i])
-            row.update(
-                reference=label, days=int(stats["n"][i]), beta=round(beta, 3), correlation=round(corr, 4),
-                weekly_correlation=None if not np.isfinite(wcorr) else round(wcorr, 4),
-                tracking_error_bp=round(float(te[i]) * 1e4, 1) if use_ref and np.isfinite(te[i]) else None,
-                peer_beta=round(float(peer["beta"][i]), 3) if use_peer else None,
-            )
-            flags = _flags(fund.leverage, beta, corr, wcorr, und.asset_class)
-            if flags:
-                best, bcorr, bbeta = _suggest(pd.Series(fund_r[:, i], index=dates), candidates, min_days)
-                if best is not None:
-                    row["suggestion"] = f"{best} (corr {bcorr:.3f}, beta {bbeta:.2f})"
-                row["flags"] = "; ".join(flags)
-                row["status"] = STATUS_EXPLAINED if fund.verify_note else STATUS_FLAGGED
-            else:
-                row["status"] = STATUS_OK
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    return VerifyResult(table=table, start=dates[0].date(), end=dates[-1].date())
+            row["flags"] = f"only {max(own['n'][i], peer['n'][i])} days in common with the underlying or a peer"
+    else:
+        stats, wk, label = (own, st.weekly, ref_label) if use_ref else (peer, st.weekly_peer, f"peers ({row['peers']} funds)")
+        beta, corr, wcorr = float(stats["beta"][i]), float(stats["corr"][i]), float(wk["corr"][i])
+        row.update(
+            reference=label, days=int(stats["n"][i]), beta=round(beta, 3), correlation=round(corr, 4),
+            weekly_correlation=None if not np.isfinite(wcorr) else round(wcorr, 4),
+            tracking_error_bp=round(float(st.te[i]) * 1e4, 1) if use_ref and np.isfinite(st.te[i]) else None,
+            peer_beta=round(float(peer["beta"][i]), 3) if use_peer else None,
+        )
+        flags = _flags(fund.leverage, beta, corr, wcorr, und.asset_class)
+        if flags:
+            best, bcorr, bbeta = _suggest(pd.Series(st.fund_r[:, i], index=st.dates), candidates, min_days)
+            if best is not None:
+                row["suggestion"] = f"{best} (corr {bcorr:.3f}, beta {bbeta:.2f})"
+            row["flags"] = "; ".join(flags)
+            row["status"] = STATUS_EXPLAINED if fund.verify_note else STATUS_FLAGGED
+        else:
+            row["status"] = STATUS_OK
+    return row
 
 
 def _flags(leverage: float, beta: float, corr: float, weekly_corr: float, asset_class: str) -> list[str]:

@@ -366,6 +366,48 @@ def reset_schedule(
     return resets, rebalance_r, rebalance_aum, start_row
 
 
+def _fund_returns(c, m, day_r: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each fund's underlying return per session (T, F): its own price's change / L for a daily
+    fund, unless it strays more than FUND_MISMATCH from a direct reference (an unadjusted split, a
+    bad print); else the underlying ladder's. Returns ``r``, the code of where each came from, and
+    the fund's own cleaned return ``R`` (NaN where not usable)."""
+    r_und = m.values[:, c.fund_underlying]  # (T, F)
+    code_und = m.method[:, c.fund_underlying]
+    own = clean_fund_returns(day_r.reindex(columns=c.tickers).to_numpy(dtype=float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own_r = own / c.leverage[None, :]
+    reference = np.where(np.isin(code_und, (METHOD_PRICE, METHOD_ETF, METHOD_COMPOSITION)), r_und, np.nan)
+    defect = np.isfinite(reference) & (np.abs(own_r - reference) > FUND_MISMATCH)
+    own = np.where(defect, np.nan, own)  # an unadjusted split or a bad print: not the fund's move
+    use_own = np.isfinite(own_r) & c.resets_daily[None, :] & ~defect
+    r = np.where(use_own, own_r, r_und)
+    lookup = np.zeros(max(_FROM_UNDERLYING) + 1, dtype=np.int8)
+    for k, v in _FROM_UNDERLYING.items():
+        lookup[k] = v
+    ret_code = np.where(use_own, RET_OWN, lookup[code_und])
+    ret_code = np.where(np.isfinite(r), ret_code, RET_NONE).astype(np.int8)
+    return r, ret_code, own
+
+
+def _start_of_day(alive, end, value, method, used, gap, obs_source, grid):
+    """The close grid's carried AUM turned into each session's start-of-day AUM: the start of
+    session t (row t of the returns, close index t + 1) is close index t, and a fund trades on
+    session t only if it still exists then (t + 1 < end). Returns who trades, the AUM, its method,
+    source, observation date and gap per session (T, F), and the close grid's values."""
+    close_idx = np.arange(len(grid))[:, None]
+    trading = alive[:-1] & (close_idx[1:] < end[None, :])
+    value = np.where(np.vstack([trading, alive[-1:]]), value, np.nan)
+    method = np.where(np.vstack([trading, alive[-1:]]), method, AUM_NONE)
+    T, F = trading.shape
+    cols = np.arange(F)[None, :].repeat(T, axis=0)
+    used_t = used[:-1]
+    known = method[:-1] != AUM_NONE
+    src = np.where(known, obs_source[used_t, cols], 0).astype(np.int8)
+    obs_dates = np.where(known, grid.to_numpy("datetime64[D]")[used_t], np.datetime64("NaT"))
+    gap_t = np.where(known, gap[:-1], -1)
+    return trading, value[:-1], method, src, obs_dates, gap_t, value
+
+
 def point_in_time(
     universe: Universe,
     closes: pd.DataFrame,
@@ -394,24 +436,9 @@ def point_in_time(
     day_r = daily_returns(closes)  # (T = C - 1, X)
     T, F = len(day_r), len(c.tickers)
 
-    # returns: the underlying ladder, then each daily fund's own price
     m = underlying_return_matrix(universe, day_r, fund_returns=day_r, min_weight=min_weight)
-    r_und = m.values[:, c.fund_underlying]  # (T, F)
-    code_und = m.method[:, c.fund_underlying]
+    r, ret_code, own = _fund_returns(c, m, day_r)
     fund_closes = closes.reindex(columns=c.tickers).to_numpy(dtype=float)
-    own = clean_fund_returns(day_r.reindex(columns=c.tickers).to_numpy(dtype=float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        own_r = own / c.leverage[None, :]
-    reference = np.where(np.isin(code_und, (METHOD_PRICE, METHOD_ETF, METHOD_COMPOSITION)), r_und, np.nan)
-    defect = np.isfinite(reference) & (np.abs(own_r - reference) > FUND_MISMATCH)
-    own = np.where(defect, np.nan, own)  # an unadjusted split or a bad print: not the fund's move
-    use_own = np.isfinite(own_r) & c.resets_daily[None, :] & ~defect
-    r = np.where(use_own, own_r, r_und)
-    lookup = np.zeros(max(_FROM_UNDERLYING) + 1, dtype=np.int8)
-    for k, v in _FROM_UNDERLYING.items():
-        lookup[k] = v
-    ret_code = np.where(use_own, RET_OWN, lookup[code_und])
-    ret_code = np.where(np.isfinite(r), ret_code, RET_NONE).astype(np.int8)
 
     # the NAV path on the close grid: own return, else L * r, else flat
     growth = np.where(np.isfinite(own), own, c.leverage[None, :] * np.nan_to_num(r, nan=0.0))
@@ -428,19 +455,7 @@ def point_in_time(
     value = np.where(alive, value, np.nan)
     method = np.where(alive, method, AUM_NONE)
 
-    # start of session t (row t of day_r, close index t + 1) = close index t; a fund trades on
-    # session t only if it still exists then (t + 1 < end)
-    trading = alive[:-1] & (close_idx[1:] < end[None, :])
-    value = np.where(np.vstack([trading, alive[-1:]]), value, np.nan)
-    method = np.where(np.vstack([trading, alive[-1:]]), method, AUM_NONE)
-    aum = value[:-1]
-    cols = np.arange(F)[None, :].repeat(T, axis=0)
-    used_t = used[:-1]
-    src = np.where(method[:-1] != AUM_NONE, obs_source[used_t, cols], 0).astype(np.int8)
-    obs_dates = grid.to_numpy("datetime64[D]")[used_t]
-    obs_dates = np.where(method[:-1] != AUM_NONE, obs_dates, np.datetime64("NaT"))
-    gap_t = np.where(method[:-1] != AUM_NONE, gap[:-1], -1)
-
+    trading, aum, method, src, obs_dates, gap_t, value = _start_of_day(alive, end, value, method, used, gap, obs_source, grid)
     detail = [_return_detail(universe, m, t) for t in range(T)]
     resets, rebalance_r, rebalance_aum, period_start = reset_schedule(universe, pd.DatetimeIndex(day_r.index), r, aum)
     return PointInTime(
