@@ -28,11 +28,19 @@ from lev_flows.inputs.packaged import REPLAY_DATE
 class DayEstimate:
     """The estimate of the day, and for the built-in replay the estimate on the other basis
     (close-to-close beside the 14:43 changes, or the reverse); ``creations_usd`` the net creations
-    given (USD by fund), if any."""
+    given (USD by fund), if any, and ``creation_offset`` the rebalance against them by index
+    bucket (:func:`lev_flows.analysis.creations.creation_offset`)."""
 
     estimate: Any
     comparison: Any | None = None
     creations_usd: Mapping[str, float] | None = None
+    creation_offset: Any | None = None
+
+    def __post_init__(self) -> None:
+        if self.creations_usd and self.creation_offset is None:
+            from lev_flows.analysis.creations import creation_offset
+
+            object.__setattr__(self, "creation_offset", creation_offset(self.estimate.by_index))
 
 
 def check_request(*, returns: Path | None, day: dt.date | None, prices: Path | None, intraday: bool, live: bool) -> None:

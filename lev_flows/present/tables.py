@@ -159,11 +159,9 @@ def print_day(day: "Any", console: "Console", top: int = 15) -> None:
     total beside the published figure."""
     est = day.estimate
     print_tables(est, console, top=top, stocks=max(25, top))
-    if day.creations_usd:
-        from lev_flows.analysis.creations import creation_offset
-
+    if day.creation_offset is not None:
         print_frame(
-            creation_offset(est.by_index), "Rebalance vs net creations x L (shown separately, not netted)", console,
+            day.creation_offset, "Rebalance vs net creations x L (shown separately, not netted)", console,
             usd=("rebalance_usd", "creation_usd", "flow_usd"), share=("offset_share",),
         )
     if day.comparison is not None:
