@@ -20,6 +20,7 @@ import sys
 import typer
 
 from lev_flows.cli import analysis, aum, catalog, estimate, live
+from lev_flows.cli.common import echo
 from lev_flows.errors import LevFlowsError
 
 app = typer.Typer(
@@ -45,28 +46,28 @@ def main() -> None:
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except KeyboardInterrupt:
-        typer.echo("lev-flows: interrupted", err=True)
+        echo("lev-flows: interrupted", err=True)
         sys.exit(130)
     except LevFlowsError as exc:
-        typer.echo(f"lev-flows: error: {exc}", err=True)
+        echo(f"lev-flows: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except (typer.Exit, SystemExit) as exc:
         sys.exit(getattr(exc, "exit_code", getattr(exc, "code", 0)))
     except typer.Abort:
-        typer.echo("lev-flows: aborted", err=True)
+        echo("lev-flows: aborted", err=True)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         # click's (or typer's own copy of click's) usage errors, matched by what they carry
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `lev-flows` or a group: the help, exit 0
             ctx = getattr(exc, "ctx", None)
-            typer.echo(ctx.get_help() if ctx is not None else "")
+            typer.echo(ctx.get_help() if ctx is not None else "")  # our own help text
             sys.exit(0)
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            typer.echo(f"lev-flows: error: {exc.format_message()}", err=True)
+            echo(f"lev-flows: error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code or 2)
         if os.environ.get("LEV_FLOWS_DEBUG"):
             raise
-        typer.echo(f"lev-flows: internal error: {type(exc).__name__}: {exc} (LEV_FLOWS_DEBUG=1 for details)", err=True)
+        echo(f"lev-flows: internal error: {type(exc).__name__}: {exc} (LEV_FLOWS_DEBUG=1 for details)", err=True)
         sys.exit(1)
     finally:
         clock.pin(None)  # a command's --now ends with it (the entry point also runs in process)

@@ -28,6 +28,7 @@ from lev_flows.cli.common import (
     check_strict,
     console,
     date_option,
+    echo,
     emit_bytes,
     emit_frame,
     number_option,
@@ -40,6 +41,7 @@ from lev_flows.cli.common import (
 )
 from lev_flows.errors import InputError
 from lev_flows.inputs.calendar import check_trading_day
+from lev_flows.present.text import escape
 
 
 def register(app: typer.Typer) -> None:
@@ -62,7 +64,7 @@ def _universe_at_close(universe, day, prices: Optional[Path], db: Optional[Path]
         warn([f"AUM from the catalog ({universe.as_of}), not point in time ({exc})"])
         return universe, None, None
     row = inp.pit.row(day) if day is not None else inp.pit.last_complete_row()
-    typer.echo(f"AUM: point in time, at the close of {inp.pit.sessions[row]:%Y-%m-%d}", err=True)
+    echo(f"AUM: point in time, at the close of {inp.pit.sessions[row]:%Y-%m-%d}", err=True)
     return universe_with_aum(universe, inp.pit.aum_close[row], inp.pit.sessions[row].date()), inp, row
 
 
@@ -191,7 +193,7 @@ def history(
 
         d = h.daily
         out.print(f"[bold]{d.index[0]:%Y-%m-%d} .. {d.index[-1]:%Y-%m-%d}[/bold]: {len(d)} sessions, mean |net flow| "
-                  f"{d['rebalance_usd'].abs().mean() / 1e9:.2f}B; {h.note}.", highlight=False)
+                  f"{d['rebalance_usd'].abs().mean() / 1e9:.2f}B; {escape(h.note)}.", highlight=False, markup=True)
         print_frame(h.largest_days(top), f"Largest {top} days (USD, + = buy at the close)", out,
                     usd=("rebalance_usd", "gross_rebalance_usd", "largest_bucket_usd"), share=("aum_with_return",), index="date")
         replay = timestamp(REPLAY_DATE)
@@ -286,7 +288,7 @@ def creations(
             f"{len(table)} daily funds; {table.attrs['dropped']} without a return every day left out): "
             f"net creations {tot['creations_usd'] / 1e9:+.2f}B, x L = {tot['creation_exposure_usd'] / 1e9:+.2f}B of exposure "
             f"against {tot['rebalance_usd'] / 1e9:+.2f}B of rebalancing: "
-            f"offset {-tot['creation_exposure_usd'] / tot['rebalance_usd']:.0%}.", highlight=False,
+            f"offset {-tot['creation_exposure_usd'] / tot['rebalance_usd']:.0%}.", highlight=False, markup=True,
         )
         print_frame(table.head(top).drop(columns=["underlying"]), f"Top {top} funds by creation exposure", out,
                     usd=("aum_start_usd", "aum_end_usd", "creations_usd", "creation_exposure_usd", "rebalance_usd"),
@@ -335,8 +337,9 @@ def montecarlo(
         given_text = ", ".join(f"{k} {v:+.1%}" for k, v in (res.given or {}).items())
         out.print(
             f"[bold]{len(res.totals):,} scenarios[/bold] ({res.method}, {res.lookback} sessions {res.window[0]} .. {res.window[1]}, "
-            f"demeaned, volatility: {res.vol}" + (f", given {given_text}" if given_text else "") + "); "
-            f"{res.coverage:.1%} of the sensitivity simulated" + (f"; left out: {left}" if left else ""), highlight=False,
+            f"demeaned, volatility: {res.vol}" + (f", given {escape(given_text)}" if given_text else "") + "); "
+            f"{res.coverage:.1%} of the sensitivity simulated" + (f"; left out: {escape(left)}" if left else ""), highlight=False,
+            markup=True,
         )
         cov = res.coverage_by_class.rename(columns={"asset_class": "asset class", "usd_per_1pct": "USD per 1%"})
         print_frame(cov, "Sensitivity simulated, by asset class", out, usd=("USD per 1%",), share=("simulated",))

@@ -23,6 +23,7 @@ from lev_flows.cli.common import (
     Format,
     ProgressBar,
     chart_option,
+    echo,
     emit_frame,
     http_settings,
     parse_date,
@@ -31,6 +32,7 @@ from lev_flows.cli.common import (
     write_chart,
 )
 from lev_flows.errors import InputError
+from lev_flows.present.text import escape
 
 aum_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The AUM store: import observations, fetch issuer NAV histories, show a fund.")
 
@@ -53,8 +55,8 @@ def aum_import(
 
     report = import_files(list(paths), load_universe(universe), db=db, allow_partial=allow_partial)
     for line in report.lines():
-        typer.echo(line, err=line.startswith("skipped"))
-    typer.echo(f"store: {db or default_path()}")
+        echo(line, err=line.startswith("skipped"))
+    echo(f"store: {db or default_path()}")
 
 
 @aum_app.command("update")
@@ -80,7 +82,7 @@ def aum_update(
         report = update_from_issuers(load_universe(universe), client, db=db, tickers=wanted, base_url=base_url,
                                      allow_partial=allow_partial, progress=bar)
     for line in report.lines():
-        typer.echo(line, err=line.startswith("skipped"))
+        echo(line, err=line.startswith("skipped"))
 
 
 @aum_app.command("show")
@@ -123,8 +125,9 @@ def aum_show(
     def show(out) -> None:
         from lev_flows.present.tables import print_frame
 
-        out.print(f"[bold]{symbol}[/bold]: {len(observed)} stored observations "
-                  + ", ".join(f"{k} {v}" for k, v in observed["source_kind"].value_counts().items()), highlight=False)
+        out.print(f"[bold]{escape(symbol)}[/bold]: {len(observed)} stored observations "
+                  + escape(", ".join(f"{k} {v}" for k, v in observed["source_kind"].value_counts().items())), highlight=False,
+                  markup=True)
         pos = np.arange(len(modelled))
         keep = (pos % every == 0) | (pos == len(modelled) - 1)
         shown = modelled[keep].rename(columns={"aum_usd": "AUM, start of day", "gap_sessions": "sessions from it"})

@@ -20,6 +20,7 @@ from lev_flows.cli.common import (
     RETRIES,
     UNIVERSE,
     Format,
+    echo,
     emit_frame,
     http_settings,
     number_option,
@@ -27,6 +28,7 @@ from lev_flows.cli.common import (
     prepare_outputs,
 )
 from lev_flows.errors import InputError
+from lev_flows.present.text import escape
 
 universe_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Validate, verify, import and update the fund catalog.")
 reference_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Build the packaged reference data from ../shared/data.")
@@ -46,7 +48,7 @@ def universe_validate(path: Path = typer.Argument(..., metavar="YAML", help="Uni
     if not uni.funds:
         raise InputError(f"{path}: the 'funds' list is empty; nothing to estimate")
     aum = sum(f.aum_usd or 0 for f in uni.funds)
-    typer.echo(f"{path}: ok: {len(uni.funds)} funds (${aum / 1e9:,.1f}B AUM), {len(uni.underlyings)} underlyings")
+    echo(f"{path}: ok: {len(uni.funds)} funds (${aum / 1e9:,.1f}B AUM), {len(uni.underlyings)} underlyings")
 
 
 @universe_app.command("verify")
@@ -81,7 +83,7 @@ def universe_verify(
                     tickers=[t.upper() for t in tickers] if tickers else None)
     table = result.table if show_all else result.table[result.table["status"].isin(["flagged", "explained"])]
     table = table.reset_index(drop=True)
-    typer.echo(result.summary(), err=True)
+    echo(result.summary(), err=True)
 
     def show(out) -> None:
         from lev_flows.present.tables import print_frame
@@ -92,7 +94,7 @@ def universe_verify(
         print_frame(shown, f"Funds against their own prices, {result.start} .. {result.end} (beta: slope of R on the underlying's r)", out)
         for row in table.itertuples():
             if row.status in ("flagged", "explained"):
-                out.print(f"[bold]{row.ticker}[/bold] {row.flags}", highlight=False)
+                out.print(f"[bold]{escape(row.ticker)}[/bold] {escape(row.flags)}", highlight=False, markup=True)
                 if row.suggestion:
                     out.print(f"    best match in the price table: {row.suggestion}", highlight=False)
                 if row.note:
@@ -115,8 +117,8 @@ def universe_import(
     if Path(snapshot).resolve() == Path(output).resolve():
         raise InputError(f"{output}: the snapshot and --output are the same file")
     _, summary = import_universe(snapshot, output, fresh=fresh)
-    typer.echo(summary)
-    typer.echo(f"wrote {output}")
+    echo(summary)
+    echo(f"wrote {output}")
 
 
 @universe_app.command("update")
@@ -140,7 +142,7 @@ def universe_update(
     with HttpClient(http_settings(timeout, retries, no_cache, deadline=deadline)) as client:
         lines = update_universe(client, output, url=url, prices=prices, db=db, accept_flags=accept_flags)
     for line in lines:
-        typer.echo(line)
+        echo(line)
 
 
 @reference_app.command("build")
@@ -157,10 +159,10 @@ def reference_build(
 
     ref = build_reference(data)
     path = write_reference(ref)
-    typer.echo(f"wrote {path}: {len(ref['compositions'])} compositions, {len(ref['stocks'])} stocks")
+    echo(f"wrote {path}: {len(ref['compositions'])} compositions, {len(ref['stocks'])} stocks")
     obs, notes = build_observations(data)
     path = write_observations(obs, notes)
-    typer.echo(f"wrote {path}: {len(obs)} AUM observations of {obs['ticker'].nunique()} funds "
+    echo(f"wrote {path}: {len(obs)} AUM observations of {obs['ticker'].nunique()} funds "
                f"({', '.join(f'{k} {v}' for k, v in obs['source_kind'].value_counts().items())})")
 
 
@@ -175,4 +177,4 @@ def reference_replay(
     df = build_replay(data, date)
     path = write_replay(df, date)
     counts = df.groupby("basis").size().to_dict()
-    typer.echo(f"wrote {path}: {counts}")
+    echo(f"wrote {path}: {counts}")

@@ -125,13 +125,22 @@ def parse_date(text: Optional[str], option: str = "--date") -> Optional[dt.date]
 
 
 def console(stderr: bool = False):
-    """A rich console: the terminal's own width on a terminal, else ``$COLUMNS`` or 200 (a pipe
-    or a file gets whole lines, never cut headers)."""
-    from rich.console import Console
+    """A rich console that prints outside text as text (:func:`lev_flows.present.text.safe_console`):
+    the terminal's own width on a terminal, else ``$COLUMNS`` or 200 (a pipe or a file gets whole
+    lines, never cut headers)."""
+    from lev_flows.present.text import safe_console
 
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else int(os.environ.get("COLUMNS", "200"))
-    return Console(stderr=stderr, width=width)
+    return safe_console(stderr=stderr, width=width)
+
+
+def echo(text: str, err: bool = False) -> None:
+    """A plain line on stdout (or stderr), its control characters shown, never sent raw to the
+    terminal (a file name, a server's message, a catalog entry can carry them)."""
+    from lev_flows.present.text import visible
+
+    typer.echo(visible(text), err=err)
 
 
 def check_strict(est, strict: bool) -> None:
@@ -144,7 +153,7 @@ def check_strict(est, strict: bool) -> None:
 def warn(warnings: list[str]) -> None:
     """Warnings go to stderr in every format (never into a CSV or JSON on stdout)."""
     for w in warnings:
-        typer.echo(f"lev-flows: warning: {w}", err=True)
+        echo(f"lev-flows: warning: {w}", err=True)
 
 
 def check_outputs(*targets: Optional[Path], force: bool) -> None:
@@ -204,7 +213,7 @@ def emit_bytes(data: bytes, output: Optional[Path], force: bool) -> None:
         from lev_flows.io import atomic_write_bytes
 
         atomic_write_bytes(output, data, force=force)
-        typer.echo(f"wrote {output}", err=True)
+        echo(f"wrote {output}", err=True)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -229,7 +238,9 @@ def frame_bytes(frame, fmt: Format) -> bytes:
     if fmt is Format.json:
         return (frame.to_json(orient="records", indent=2, date_format="iso") + "\n").encode()
     if fmt is Format.csv:
-        return frame.to_csv(index=False, lineterminator="\n").encode()
+        from lev_flows.present.tables import csv_bytes
+
+        return csv_bytes(frame)
     import io
 
     buf = io.BytesIO()
@@ -243,7 +254,7 @@ def write_chart(chart: Optional[Path], draw: "Callable[[str], bytes]", force: bo
         from lev_flows.present.charts import save_chart
 
         save_chart(draw, chart, force=force)
-        typer.echo(f"wrote {chart}", err=True)
+        echo(f"wrote {chart}", err=True)
 
 
 def timestamp(day: dt.date):

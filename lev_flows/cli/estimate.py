@@ -30,6 +30,7 @@ from lev_flows.cli.common import (
     check_strict,
     console,
     date_option,
+    echo,
     emit_bytes,
     http_settings,
     parse_date,
@@ -105,10 +106,10 @@ def _write_files(est, html: Optional[Path], chart: Optional[Path], top: int, for
         from lev_flows.io import atomic_write_text
 
         atomic_write_text(html, est.to_html(scorecard=published_for(est)), force=force)
-        typer.echo(f"wrote {html}", err=True)
+        echo(f"wrote {html}", err=True)
     if chart is not None:
         est.plot(chart, top=top, force=force)
-        typer.echo(f"wrote {chart}", err=True)
+        echo(f"wrote {chart}", err=True)
 
 
 def _online_source(prices: Optional[Path] = None, base_url: Optional[str] = None, *, cache_dir: Optional[Path] = None,
@@ -201,7 +202,7 @@ def daily(
     out = console()
     print_tables(result.estimate, out, top=top, stocks=max(25, top))
     if result.failed:
-        out.print(f"[yellow]{len(result.failed)} of {result.symbols} symbols failed and were left out:[/yellow]")
+        out.print(f"[yellow]{len(result.failed)} of {result.symbols} symbols failed and were left out:[/yellow]", markup=True)
         for why in list(result.failed.values())[:20]:
             out.print(f"  {why}", highlight=False)
     if result.holdings_used:

@@ -24,6 +24,7 @@ from lev_flows.cli.common import (
     Format,
     chart_option,
     console,
+    echo,
     emit_frame,
     http_settings,
     number_option,
@@ -34,7 +35,7 @@ from lev_flows.cli.common import (
     top_option,
     write_chart,
 )
-from lev_flows.errors import InputError
+from lev_flows.errors import InputError, OutputError
 
 
 def register(app: typer.Typer) -> None:
@@ -90,7 +91,7 @@ def watch(
             run_watch(uni, source, start=start_t, until=until_t, interval_s=interval, count=count, clock=clock, db=db,
                       exclude_etns=exclude_etns, on_refresh=view.update, on_wait=view.waiting)
     except MarketClosed as exc:
-        typer.echo(f"lev-flows: {exc}")
+        echo(f"lev-flows: {exc}")
         return
     except KeyboardInterrupt:
         view.summary(err=True, stopped=True)
@@ -165,13 +166,19 @@ class _View:
             self.out.print(_line(refresh, previous), highlight=False)
 
     def summary(self, err: bool = False, stopped: bool = False) -> None:
+        """How many refreshes the store took. None of them (a read-only or full disk, a store
+        another process held) is an error: the afternoon was watched but not recorded."""
         if not self.refreshes:
             return
         day = self.refreshes[0].session
         where = str(self.db) if self.db else "the store"
-        text = (f"{'stopped; ' if stopped else ''}{len(self.refreshes)} refreshes of {day} recorded in {where}: "
-                f"lev-flows watch --replay {day} --chart path.png")
-        typer.echo(text, err=err)
+        recorded = sum(r.recorded for r in self.refreshes)
+        count = f"{recorded}" if recorded == len(self.refreshes) else f"{recorded} of {len(self.refreshes)}"
+        if recorded == 0 and not stopped:
+            why = next((r.error for r in reversed(self.refreshes) if r.error), "")
+            raise OutputError(f"none of the {len(self.refreshes)} refreshes of {day} could be recorded in {where}: {why}")
+        echo(f"{'stopped; ' if stopped else ''}{count} refreshes of {day} recorded in {where}: "
+             f"lev-flows watch --replay {day} --chart path.png", err=err)
 
 
 def _usd(v) -> str:
@@ -213,13 +220,15 @@ def _render(refresh, previous, n: int, top: int, interval: float):
     from rich.table import Table
     from rich.text import Text
 
+    from lev_flows.present.text import visible
+
     head = Text(f"Leveraged ETF rebalancing, live {refresh.session} {refresh.at:%H:%M:%S} New York "
                 f"(refresh {n}, every {interval:g} s; Ctrl-C stops, the record stays)")
     if not refresh.ok:
         since = f" since {refresh.stale_since:%H:%M:%S}" if refresh.stale_since is not None else ""
-        head.append(f"\nSTALE{since}: {refresh.error}", style="bold red")
+        head.append(f"\nSTALE{since}: {visible(refresh.error)}", style="bold red")
     elif refresh.error:  # a good refresh the store could not take
-        head.append(f"\n{refresh.error}", style="yellow")
+        head.append(f"\n{visible(refresh.error)}", style="yellow")
     change = refresh.change_usd(previous)
     totals = Table(show_edge=False, header_style="bold")
     for c in ("total", "change", "gross", "closing auction", "funds priced", "requests"):

@@ -425,6 +425,7 @@ def write_report(result: DailyResult, folder: str | Path, *, force: bool = False
 
     from lev_flows.io import atomic_write_bytes, atomic_write_text, exclusive_lock
     from lev_flows.present.charts import chart_png
+    from lev_flows.present.tables import csv_bytes
 
     root = Path(folder)
     live = result.mode != "close"
@@ -442,7 +443,7 @@ def write_report(result: DailyResult, folder: str | Path, *, force: bool = False
             est = result.estimate
             atomic_write_text(tmp / "estimate.json", json.dumps(result.to_dict(), indent=2, allow_nan=False, default=str) + "\n")
             for name, frame in (("by_etf", est.by_etf), ("by_stock", est.by_stock), ("by_sector", est.by_sector), ("by_index", est.by_index)):
-                atomic_write_text(tmp / f"{name}.csv", frame.to_csv(index=False, lineterminator="\n"))
+                atomic_write_bytes(tmp / f"{name}.csv", csv_bytes(frame))
             atomic_write_bytes(tmp / "chart.png", chart_png(est, top=top))
             html = est.to_html(fetch=result.to_dict()["fetch"], history=result.history, liquidity=result.liquidity, scorecard=result.scorecard)
             atomic_write_text(tmp / "report.html", html)

@@ -83,6 +83,8 @@ class Refresh:
     error: str | None = None
     stale_since: pd.Timestamp | None = None
     failed: int = 0
+    #: committed to the store (False when the store could not take it: locked, read-only, full)
+    recorded: bool = True
 
     def change_usd(self, previous: Refresh | None) -> float | None:
         """Total minus the previous good refresh's total (None for the first, or a stale one)."""
@@ -256,7 +258,7 @@ def _record(refresh: Refresh, db: str | Path | None) -> Refresh:
         return refresh
     except StoreError as exc:
         note = f"not recorded: {exc}"
-        return dataclasses.replace(refresh, error=f"{refresh.error}; {note}" if refresh.error else note)
+        return dataclasses.replace(refresh, error=f"{refresh.error}; {note}" if refresh.error else note, recorded=False)
 
 
 def _stale(session: dt.date, at: pd.Timestamp, last_ok: Refresh | None, error: str) -> Refresh:

@@ -7,7 +7,6 @@ Nothing here computes flows; it draws results it is given.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from lev_flows.errors import OutputError

@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import json
 import math
+from urllib.parse import quote
 from pathlib import Path
 from typing import Any
 
@@ -382,7 +383,8 @@ def render_index(root: str | Path) -> str:
         except (OSError, ValueError, KeyError, TypeError):
             continue
         folder = doc_path.parent.name
-        link = f"{folder}/report.html" if (doc_path.parent / "report.html").exists() else f"{folder}/estimate.json"
+        page = "report.html" if (doc_path.parent / "report.html").exists() else "estimate.json"
+        link = f"./{quote(folder, safe='')}/{page}"  # a relative file link, whatever the folder is named (javascript:...)
         rows.append((folder, link, doc.get("date") or "", doc.get("basis") or "", total, (doc.get("fetch") or {}).get("mode", "")))
     body = "".join(
         f'<tr><td data-v="{esc(d)}"><a href="{esc(link)}">{esc(folder)}</a></td><td data-v="{esc(b)}">{esc(b)}</td>'

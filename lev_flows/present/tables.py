@@ -30,7 +30,7 @@ def render(est: "FlowEstimate", fmt: str, top: int) -> bytes:
     if fmt == "json":
         return (est.to_json(top=None) + "\n").encode()
     if fmt == "csv":
-        return est.to_frame().to_csv(index=False, lineterminator="\n").encode()
+        return csv_bytes(est.to_frame())
     if fmt == "parquet":
         import io
 
@@ -42,13 +42,29 @@ def render(est: "FlowEstimate", fmt: str, top: int) -> bytes:
     raise OutputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
+#: a CSV cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(...), +cmd, @SUM)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_bytes(frame) -> bytes:
+    """``frame`` as CSV (no index, ``\n`` line ends), with every text cell that a spreadsheet
+    would run as a formula neutralised by a leading apostrophe (``=HYPERLINK(...)`` is written
+    ``'=HYPERLINK(...)``; OWASP's advice). Numbers are written as numbers, signs included."""
+    text_columns = [c for c in frame.columns if frame[c].dtype == object or str(frame[c].dtype).startswith(("string", "str"))]
+    if text_columns:
+        frame = frame.copy()
+        for c in text_columns:
+            frame[c] = frame[c].map(lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v)
+    return frame.to_csv(index=False, lineterminator="\n").encode()
+
+
 def recorded_text(show, width: int = 200) -> bytes:
     """What ``show(console)`` prints on a rich console ``width`` columns wide, as plain text
     (for ``--output x.txt``)."""
-    from rich.console import Console
+    from lev_flows.present.text import safe_console
 
     with open(os.devnull, "w") as sink:
-        console = Console(record=True, width=width, file=sink)
+        console = safe_console(record=True, width=width, file=sink)
         show(console)
         return console.export_text().encode()
 
@@ -169,7 +185,7 @@ def print_day(day: "Any", console: "Console", top: int = 15) -> None:
         console.print(
             f"\n[bold]Intraday, 14:43 New York[/bold] (the funds' reported changes; what a desk could publish before "
             f"the close): {intraday.total.rebalance_usd / 1e9:+,.2f}B. Close-to-close: {close.total.rebalance_usd / 1e9:+,.2f}B.",
-            highlight=False,
+            highlight=False, markup=True,
         )
         console.print("Published estimate for 2026-02-04 (Morgan Stanley): about $18B of selling.", highlight=False)
 
