@@ -347,3 +347,59 @@ def test_an_existing_daily_report_is_refused_before_any_work(tmp_path):
     forced = run_cli("daily", "--date", "2026-02-04", "--prices", tmp_path / "no such folder", "--output-dir",
                      tmp_path / "reports", "--force")
     assert forced.returncode == 2 and "no such folder" in forced.stderr  # with --force the work starts (and fails here)
+
+
+def _report_state(root):
+    return sorted(p.name for p in root.iterdir() if p.name.startswith(".2026")), (root / "2026-02-04" / "estimate.json").read_text()
+
+
+def test_a_forced_rerun_swaps_the_report_in_one_exchange(tmp_path, daily_result):
+    from lev_flows.jobs import daily
+
+    root = tmp_path / "reports"
+    out = daily.write_report(daily_result, root)
+    (out / "estimate.json").write_text('{"old": true}')
+    daily.write_report(daily_result, root, force=True)
+    dots, text = _report_state(root)
+    assert dots == [] and '"old"' not in text and (out / "chart.png").exists()
+
+
+def test_a_full_disk_between_the_renames_keeps_the_old_report(tmp_path, monkeypatch, daily_result):
+    """Where the atomic exchange is not available: the old report steps aside, the new one fails
+    to take its place (ENOSPC): the old one is put back, and the error is one line."""
+    import errno
+
+    from lev_flows.jobs import daily
+
+    root = tmp_path / "reports"
+    out = daily.write_report(daily_result, root)
+    (out / "estimate.json").write_text('{"old": true}')
+    monkeypatch.setattr(daily, "_exchange", lambda a, b: False)
+    real, calls = os.replace, []
+
+    def replace(src, dst):
+        calls.append(Path(src).name)
+        if Path(src).name.startswith(".2026-02-04.tmp-"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(daily.os, "replace", replace)
+    with pytest.raises(OutputError, match=r"2026-02-04: cannot write the report \(No space left on device\); the previous report is kept"):
+        daily.write_report(daily_result, root, force=True)
+    assert _report_state(root) == ([], '{"old": true}') and "2026-02-04" in calls  # set aside, then put back
+
+
+def test_a_run_killed_between_the_renames_is_recovered_by_the_next(tmp_path, daily_result):
+    from lev_flows.jobs import daily
+
+    root = tmp_path / "reports"
+    out = daily.write_report(daily_result, root)
+    (out / "estimate.json").write_text('{"old": true}')
+    os.rename(out, root / ".2026-02-04.old-999999")  # killed after setting the old report aside
+    (root / ".2026-02-04.tmp-999998").mkdir()  # and another run killed while writing
+    assert daily.recover_reports(root) == ["restored 2026-02-04", "removed .2026-02-04.tmp-999998"]
+    assert _report_state(root) == ([], '{"old": true}')
+    os.rename(out, root / ".2026-02-04.old-999999")
+    with pytest.raises(OutputError, match="already exists; pass --force"):  # the restored report is not overwritten
+        daily.write_report(daily_result, root)
+    assert _report_state(root) == ([], '{"old": true}')

@@ -417,15 +417,14 @@ def write_report(result: DailyResult, folder: str | Path, *, force: bool = False
     stock and sector flows) and ``report.html`` (the desk note, self-contained); and the root's
     ``index.html`` listing every report.
 
-    All or nothing: the files are written into a temporary sibling folder that is renamed into
-    place only when every file is there, so a failure or an interrupt leaves the old report (or
-    none), never a partial or mixed one; a ``--force`` rerun swaps the whole folder. The report
-    root is locked while it is written, so two runs into it cannot mix."""
-    import json
-
-    from lev_flows.io import atomic_write_bytes, atomic_write_text, exclusive_lock
-    from lev_flows.present.charts import chart_png
-    from lev_flows.present.tables import csv_bytes
+    All or nothing, and the old report is never lost: the files are written into a temporary
+    sibling folder, which takes the report's place only when every file is there, in one atomic
+    exchange of the two folders (``renameat2(RENAME_EXCHANGE)``; where the file system lacks it,
+    two renames, the old report put back if the second fails). A run killed half-way leaves its
+    temporary folder, or the old report set aside: the next run into the root cleans the first
+    and puts the second back. The root is locked while it is written, so two runs cannot mix. A
+    disk that fills is one line (:class:`OutputError`), the old report kept."""
+    from lev_flows.io import atomic_write_text, exclusive_lock
 
     root = Path(folder)
     live = result.mode != "close"
@@ -435,30 +434,95 @@ def write_report(result: DailyResult, folder: str | Path, *, force: bool = False
     except OSError as exc:
         raise OutputError(f"{root}: cannot create the report folder ({exc.strerror or exc})") from None
     with exclusive_lock(root / ".lev-flows.lock"):
+        recover_reports(root)  # under the lock: any temporary folder is a killed run's
         check_report_folder(root, result.session, live, force)  # again, under the lock
         tmp = root / f".{out.name}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
         try:
-            est = result.estimate
-            atomic_write_text(tmp / "estimate.json", json.dumps(result.to_dict(), indent=2, allow_nan=False, default=str) + "\n")
-            for name, frame in (("by_etf", est.by_etf), ("by_stock", est.by_stock), ("by_sector", est.by_sector), ("by_index", est.by_index)):
-                atomic_write_bytes(tmp / f"{name}.csv", csv_bytes(frame))
-            atomic_write_bytes(tmp / "chart.png", chart_png(est, top=top))
-            html = est.to_html(fetch=result.to_dict()["fetch"], history=result.history, liquidity=result.liquidity, scorecard=result.scorecard)
-            atomic_write_text(tmp / "report.html", html)
-            old = root / f".{out.name}.old-{os.getpid()}"
-            if out.exists():
-                os.replace(out, old)  # the old report steps aside only once the new one is complete
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
+            tmp.mkdir()
+            _write_files(result, tmp, top)
+            _swap_in(tmp, out)
+        except OSError as exc:
+            raise OutputError(f"{out}: cannot write the report ({exc.strerror or exc}); the previous report is kept") from None
+        finally:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise
         from lev_flows.present.note import render_index
 
         atomic_write_text(root / "index.html", render_index(root), force=True)
     return out
 
 
-__all__ = ["DailyResult", "FetchPlan", "fetch_plan", "fallback_needed", "run_daily", "write_report", "report_folder", "check_report_folder", "resolve_session", "fetch_prices"]
+def _write_files(result: DailyResult, folder: Path, top: int) -> None:
+    """The report's files, into ``folder``."""
+    import json
+
+    from lev_flows.io import atomic_write_bytes, atomic_write_text
+    from lev_flows.present.charts import chart_png
+    from lev_flows.present.tables import csv_bytes
+
+    est = result.estimate
+    atomic_write_text(folder / "estimate.json", json.dumps(result.to_dict(), indent=2, allow_nan=False, default=str) + "\n")
+    for name, frame in (("by_etf", est.by_etf), ("by_stock", est.by_stock), ("by_sector", est.by_sector), ("by_index", est.by_index)):
+        atomic_write_bytes(folder / f"{name}.csv", csv_bytes(frame))
+    atomic_write_bytes(folder / "chart.png", chart_png(est, top=top))
+    html = est.to_html(fetch=result.to_dict()["fetch"], history=result.history, liquidity=result.liquidity, scorecard=result.scorecard)
+    atomic_write_text(folder / "report.html", html)
+
+
+def _swap_in(new: Path, out: Path) -> None:
+    """``new`` (complete) becomes ``out``; the old ``out`` stays whole until that moment and is
+    removed after it."""
+    if not out.exists():
+        os.replace(new, out)
+        return
+    if _exchange(new, out):  # out is the new report now, `new` the old one (removed by the caller)
+        return
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except BaseException:
+        os.replace(old, out)  # the old report back in its place
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2`` with ``RENAME_EXCHANGE``); False where the
+    system or the file system cannot, so the caller falls back to two renames."""
+    import ctypes
+    import errno
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def recover_reports(root: str | Path) -> list[str]:
+    """After a run killed half-way: a report set aside (``.<name>.old-PID``) whose place is empty
+    is put back, any other set-aside or temporary folder (``.<name>.tmp-PID``) is removed.
+    Call it holding the root's lock (no live run is writing then). Returns what it did."""
+    root, done = Path(root), []
+    for old in sorted(root.glob(".*.old-*")):
+        out = root / old.name[1:].rsplit(".old-", 1)[0]
+        if old.is_dir() and not out.exists():
+            os.replace(old, out)
+            done.append(f"restored {out.name}")
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+            done.append(f"removed {old.name}")
+    for tmp in sorted(root.glob(".*.tmp-*")):
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+            done.append(f"removed {tmp.name}")
+    return done
+
+
+__all__ = ["DailyResult", "FetchPlan", "fetch_plan", "fallback_needed", "run_daily", "write_report", "report_folder", "check_report_folder", "recover_reports", "resolve_session", "fetch_prices"]
