@@ -113,3 +113,34 @@ def test_csv_bytes_neutralises_text_only():
     assert csv_bytes(frame).decode().splitlines() == [
         "name,flow_usd", "\"'=HYPERLINK(\"\"x\"\")\",-1.5", "'+1 fund,2.0", "Direxion,0.0", ",",
     ]
+
+
+def test_outputs_are_checked_before_any_work_and_never_overwrite_an_input(tmp_path):
+    """Issue 28, class 5: an output that is the store, a link where the report index goes, a
+    folder that does not exist: one line, before any work; an option error before any loading."""
+    import time
+
+    from lev_flows.inputs.store import Store
+
+    db = tmp_path / "S"
+    with Store(db):
+        pass
+    before = db.read_bytes()
+    res = run_cli("aum", "show", "SOXL", "--db", db, "-o", db, "-f", "csv", "--force")
+    assert res.returncode == 2 and f"{db}: is the AUM store" in res.stderr and db.read_bytes() == before
+    snap = tmp_path / "S.best.csv"
+    res = run_cli("history", "--db", db, "-o", snap, "--force")
+    assert res.returncode == 2 and "the AUM store's read snapshot" in res.stderr
+    res = run_cli("estimate", "-r", tmp_path / "r.json", "-o", tmp_path / "r.json", "--force")
+    assert res.returncode == 2 and "an output cannot overwrite an input" in res.stderr
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "index.html").symlink_to(tmp_path / "elsewhere.html")
+    started = time.monotonic()
+    res = run_cli("daily", "--date", "2026-02-04", "--prices", tmp_path / "no prices", "--output-dir", reports)
+    assert res.returncode == 2 and "index.html: not a regular file" in res.stderr and not (tmp_path / "elsewhere.html").exists()
+    res = run_cli("universe", "update", "--url", "http://127.0.0.1:9/x.csv", "--output", tmp_path / "nodir" / "u.yaml", "--db", db)
+    assert res.returncode == 2 and "nodir" in res.stderr and "does not exist" in res.stderr and db.read_bytes() == before
+    res = run_cli("ladder", "--move", "NDX")
+    assert res.returncode == 2 and res.stderr == "lev-flows: error: --move 'NDX': expected ID=PERCENT, e.g. NDX=-3\n"  # no catalog warning first
+    assert time.monotonic() - started < 30

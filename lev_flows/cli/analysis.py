@@ -94,17 +94,18 @@ def ladder(
     from lev_flows.inputs.catalog import load_universe
     from lev_flows.present.tables import print_tables, render
 
-    fmt = prepare_outputs(fmt, output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force, inputs=(universe,), db=db)
     n_rows = 2 * span / step + 1
     if n_rows > 2001:
         raise InputError(f"--span {span:g} / --step {step:g} gives {n_rows:,.0f} rows; at most 2,001")
+    moves_given = parse_moves(move) if move else {}  # before any loading: a bad option is the only message
+    if move and chart is not None:
+        raise InputError("--chart draws the ladder; with --move, use `estimate --chart` style output instead")
     uni, inp, row = _universe_at_close(load_universe(universe), parse_date(date), prices, db)
     if exclude_etns:
         uni = uni.without_etns()
     if move:
-        if chart is not None:
-            raise InputError("--chart draws the ladder; with --move, use `estimate --chart` style output instead")
-        est = what_if(uni, parse_moves(move))
+        est = what_if(uni, moves_given)
         warn(est.warnings)
         check_strict(est, strict)
         if fmt is Format.table and output is None:
@@ -146,7 +147,7 @@ def liquidity(
     from lev_flows.inputs.prices import load_price_dir
     from lev_flows.model.day import default_prices, estimate_day, load_inputs
 
-    fmt = prepare_outputs(fmt, output, chart, force=force, top=top)
+    fmt = prepare_outputs(fmt, output, chart, force=force, top=top, inputs=(universe,), db=db)
     day = parse_date(date or REPLAY_DATE)
     check_trading_day(day)
     prices = prices or default_prices()
@@ -180,7 +181,7 @@ def history(
     carry every day; the table lists the largest."""
     from lev_flows.analysis.history import history_range
 
-    fmt = prepare_outputs(fmt, output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force, inputs=(universe,), db=db)
     h = history_range(parse_date(start, "--start"), parse_date(end, "--end"), universe=universe, prices=prices, db=db,
                       exclude_etns=exclude_etns)
     write_chart(chart, lambda fmt: h.plot(marked=min(top, 8), fmt=fmt), force)
@@ -227,7 +228,7 @@ def tracking(
     from lev_flows.inputs.prices import load_price_dir
     from lev_flows.model.day import default_prices
 
-    fmt = prepare_outputs(fmt, output, chart, force=force, top=top)
+    fmt = prepare_outputs(fmt, output, chart, force=force, top=top, inputs=(universe,))
     table = run_tracking(load_universe(universe), load_price_dir(prices or default_prices()),
                          start=parse_date(start, "--start"), end=parse_date(end, "--end"))
     if not all_funds:
@@ -265,7 +266,7 @@ def creations(
     from lev_flows.inputs.sources.screener import import_snapshot
     from lev_flows.model.day import load_inputs
 
-    fmt = prepare_outputs(fmt, output, chart, force=force, top=top)
+    fmt = prepare_outputs(fmt, output, chart, force=force, top=top, inputs=(universe, start_snapshot, end_snapshot), db=db)
 
     def aum_of(path: Path):
         return {f["ticker"]: (f.get("aum_usd"), f.get("aum_as_of")) for f in import_snapshot(path).funds}
@@ -320,7 +321,7 @@ def montecarlo(
     from lev_flows.analysis.whatif import parse_moves
     from lev_flows.model.day import load_inputs
 
-    fmt = prepare_outputs(fmt, output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force, inputs=(universe,), db=db)
     moves = parse_moves(given, "--given")
     inp = load_inputs(universe, prices, db)
     end_day = parse_date(date, "--date/--end") or inp.pit.sessions[inp.pit.last_complete_row()].date()
@@ -368,7 +369,7 @@ def scorecard(
     from lev_flows.analysis.scorecard import scorecard as run_scorecard
     from lev_flows.model.day import load_inputs
 
-    fmt = prepare_outputs(fmt, output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force, inputs=(universe, published), db=db)
     table = run_scorecard(read_published(published or PUBLISHED_FILE), load_inputs(universe, prices, db), exclude_etns=exclude_etns)
     warn(list(table["note"][table["note"] != ""].unique()))
     from lev_flows.present.charts import scorecard_png

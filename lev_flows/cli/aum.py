@@ -106,7 +106,7 @@ def aum_show(
     from lev_flows.jobs.aum import aum_series
     from lev_flows.model.day import load_inputs
 
-    fmt = prepare_outputs(fmt, output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force, inputs=(universe,), db=db)
     inp = load_inputs(universe, prices, db)
     symbol = ticker.upper()
     modelled, observed = aum_series(symbol, inp.universe, inp.pit, db)

@@ -20,6 +20,7 @@ from lev_flows.cli.common import (
     RETRIES,
     UNIVERSE,
     Format,
+    check_outputs,
     echo,
     emit_frame,
     http_settings,
@@ -76,7 +77,7 @@ def universe_verify(
     from lev_flows.inputs.prices import load_price_dir
     from lev_flows.model.day import default_prices
 
-    fmt = prepare_outputs(fmt, output, force=force)
+    fmt = prepare_outputs(fmt, output, force=force, inputs=(universe,))
     uni = load_universe(universe)
     closes = load_price_dir(prices or default_prices())
     result = verify(uni, closes, start=parse_date(start, "--start"), end=parse_date(end, "--end"),
@@ -139,6 +140,7 @@ def universe_update(
     from lev_flows.inputs.sources.http import HttpClient
     from lev_flows.jobs.catalog_update import update_universe
 
+    check_outputs(output, force=True, db=db)  # refreshed in place: it may exist, but must be writable, before the fetch
     with HttpClient(http_settings(timeout, retries, no_cache, deadline=deadline)) as client:
         lines = update_universe(client, output, url=url, prices=prices, db=db, accept_flags=accept_flags)
     for line in lines:

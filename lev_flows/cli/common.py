@@ -30,7 +30,7 @@ from lev_flows.errors import InputError, OutputError
 from lev_flows.inputs.packaged import REPLAY_DATE  # noqa: F401  (the commands' replay day, defined once there)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
 
 class Format(str, Enum):
@@ -156,17 +156,32 @@ def warn(warnings: list[str]) -> None:
         echo(f"lev-flows: warning: {w}", err=True)
 
 
-def check_outputs(*targets: Optional[Path], force: bool) -> None:
+def check_outputs(*targets: Optional[Path], force: bool, inputs: "Sequence[Optional[Path]]" = (), db: Optional[Path] = None) -> None:
     """Fail before any work if an output cannot be written (missing folder, an existing file
-    without --force, two options naming the same file)."""
+    without --force, two options naming the same file) or would overwrite an input: the AUM store
+    (``db``: ``--db``, else ``$LEV_FLOWS_DB`` or the default one; and its read snapshot) and ``inputs``."""
     from lev_flows.io import check_target
 
     given = [Path(t) for t in targets if t is not None]
     resolved = [p.resolve() for p in given]
     if len(set(resolved)) < len(resolved):
         raise OutputError(f"{given[0]}: the same file is named by two output options")
-    for target in given:
+    protected = _protected_inputs(inputs, db)
+    for target, real in zip(given, resolved):
+        if real in protected:
+            raise OutputError(f"{target}: is {protected[real]}; an output cannot overwrite an input")
         check_target(target, force)
+
+
+def _protected_inputs(inputs: "Sequence[Optional[Path]]", db: Optional[Path]) -> dict[Path, str]:
+    """Resolved paths no output may take: the given inputs, and the AUM store with its snapshot."""
+    from lev_flows.inputs.store import best_snapshot_path, default_path
+
+    out = {Path(p).resolve(): f"an input ({p})" for p in inputs if p is not None}
+    store = Path(db) if db is not None else default_path()
+    out[store.resolve()] = f"the AUM store ({store})"
+    out[best_snapshot_path(store).resolve()] = f"the AUM store's read snapshot ({best_snapshot_path(store)})"
+    return out
 
 
 #: a chart draws at most this many bars (a 10,000-bar PNG is 300,000 pixels tall)
@@ -174,7 +189,8 @@ MAX_CHART_ROWS = 100
 
 
 def prepare_outputs(fmt: Optional[Format], output: Optional[Path], chart: Optional[Path] = None, *others: Optional[Path],
-                    force: bool, top: Optional[int] = None) -> Format:
+                    force: bool, top: Optional[int] = None, inputs: "Sequence[Optional[Path]]" = (),
+                    db: Optional[Path] = None) -> Format:
     """Before any work: the output files can be written and the format is known (from
     ``--format``, else ``--output``'s extension); parquet goes to a file; ``--chart`` names a
     .png, .svg or .pdf file and a chart of ``top`` bars is drawable (``others``: more output
@@ -186,7 +202,7 @@ def prepare_outputs(fmt: Optional[Format], output: Optional[Path], chart: Option
         if top is not None and top > MAX_CHART_ROWS:
             raise InputError(f"--chart draws at most {MAX_CHART_ROWS} bars and --top asks for {top:,}; "
                              f"the table and --output can have them: use --top {MAX_CHART_ROWS} or less with --chart")
-    check_outputs(output, chart, *others, force=force)
+    check_outputs(output, chart, *others, force=force, inputs=inputs, db=db)
     fmt = resolve_format(fmt, output)
     if fmt is Format.parquet and output is None:
         raise InputError("--format parquet needs --output FILE")

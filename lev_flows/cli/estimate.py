@@ -75,7 +75,7 @@ def estimate(
     from lev_flows.jobs.oneday import check_request, estimate_one
     from lev_flows.present.tables import print_day, render
 
-    fmt = prepare_outputs(fmt, output, chart, html, force=force, top=top)  # before any work: a bad path is the only message
+    fmt = prepare_outputs(fmt, output, chart, html, force=force, top=top, inputs=(universe, returns, creations), db=db)  # before any work: a bad path is the only message
     day = parse_date(date)
     check_request(returns=returns, day=day, prices=prices, intraday=intraday, live=live)
     uni = load_universe(universe)

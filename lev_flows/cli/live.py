@@ -104,7 +104,7 @@ def watch(
 def _replay(day: dt.date, db, fmt, output, chart, force) -> None:
     from lev_flows.jobs.watch import intraday_path
 
-    fmt = prepare_outputs(fmt, output, chart, force=force)
+    fmt = prepare_outputs(fmt, output, chart, force=force, db=db)
     path = intraday_path(day, db)
     if chart is not None:
         from lev_flows.present.charts import intraday_chart

@@ -325,7 +325,7 @@ class Store:
             )
             con.unregister("incoming")
             con.execute("COMMIT")
-            _snapshot_path(self.path).unlink(missing_ok=True)  # the read snapshot is stale now
+            best_snapshot_path(self.path).unlink(missing_ok=True)  # the read snapshot is stale now
         except Exception as exc:  # noqa: BLE001
             try:
                 con.execute("ROLLBACK")
@@ -403,8 +403,9 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _snapshot_path(db: Path) -> Path:
-    return db.with_name(db.name + ".best.csv")
+def best_snapshot_path(db: Path) -> Path:
+    """The read snapshot beside the store ``db``: ``<store>.best.csv``."""
+    return Path(db).with_name(Path(db).name + ".best.csv")
 
 
 def _snapshot_is_fresh(db: Path, snap: Path) -> bool:
@@ -428,7 +429,7 @@ def load_best_observations(path: str | Path | None = None) -> "pd.DataFrame":
     import pandas as pd
 
     db = Path(path) if path is not None else default_path()
-    snap = _snapshot_path(db)
+    snap = best_snapshot_path(db)
     digest = hashlib.sha256(_seed_bytes()).hexdigest()
     if db.is_file() and snap.is_file() and _snapshot_is_fresh(db, snap):
         try:

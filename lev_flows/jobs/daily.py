@@ -408,6 +408,9 @@ def check_report_folder(root: str | Path, session: dt.date, live: bool, force: b
         raise OutputError(f"{out}: exists and is not a directory")
     if out.exists() and any(out.iterdir()) and not force:
         raise OutputError(f"{out}: report folder already exists; pass --force to overwrite")
+    index = root / "index.html"
+    if index.is_symlink() or (index.exists() and not index.is_file()):
+        raise OutputError(f"{index}: not a regular file (a link, FIFO or folder); the report index cannot be written")
     return out
 
 
