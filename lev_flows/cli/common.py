@@ -163,6 +163,8 @@ def check_outputs(*targets: Optional[Path], force: bool, inputs: "Sequence[Optio
     from lev_flows.io import check_target
 
     given = [Path(t) for t in targets if t is not None]
+    if not given:  # nothing to write (the default `estimate`): no store path to look up
+        return
     resolved = [p.resolve() for p in given]
     if len(set(resolved)) < len(resolved):
         raise OutputError(f"{given[0]}: the same file is named by two output options")
@@ -287,7 +289,7 @@ def parse_now(text: Optional[str]):
         return None
     from lev_flows import clock
 
-    clock.pin(clock.parse_instant(text, "--now"), "--now")
+    clock.pin(text, "--now")
     return clock.now()
 
 

@@ -88,7 +88,7 @@ def estimate(
 
     result = estimate_one(uni, returns=returns, day=day, prices=prices, intraday=intraday, creations=creations, db=db,
                           live=live_estimate if live else None, ignore_unknown=ignore_unknown, exclude_etns=exclude_etns,
-                          on_aum_fallback=lambda why: warn([why]))
+                          on_aum_fallback=lambda why: warn([why]), compare=output is None and fmt is Format.table)
     est = result.estimate
     warn(est.warnings)
     check_strict(est, strict)

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from lev_flows.clock import NOW_ENV  # noqa: F401 - re-exported: the clock and its stand-in live in clock.py
+from lev_flows.clock import NEW_YORK
 from lev_flows.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
 
-NEW_YORK = "America/New_York"
 
 
 @lru_cache(maxsize=1)

@@ -34,13 +34,14 @@ class DayEstimate:
     estimate: Any
     comparison: Any | None = None
     creations_usd: Mapping[str, float] | None = None
-    creation_offset: Any | None = None
 
-    def __post_init__(self) -> None:
-        if self.creations_usd and self.creation_offset is None:
-            from lev_flows.analysis.creations import creation_offset
+    @property
+    def creation_offset(self) -> Any | None:
+        if not self.creations_usd:
+            return None
+        from lev_flows.analysis.creations import creation_offset
 
-            object.__setattr__(self, "creation_offset", creation_offset(self.estimate.by_index))
+        return creation_offset(self.estimate.by_index)
 
 
 def check_request(*, returns: Path | None, day: dt.date | None, prices: Path | None, intraday: bool, live: bool) -> None:
@@ -67,12 +68,14 @@ def estimate_one(
     ignore_unknown: bool = False,
     exclude_etns: bool = False,
     on_aum_fallback: Any = None,
+    compare: bool = True,
 ) -> DayEstimate:
     """The day's :class:`DayEstimate` (see the module doc). ``returns``: a CSV or JSON file of
     returns; ``creations``: a CSV of net creations or a mapping ticker -> USD; ``live``: a
     callable ``live(creations_usd) -> FlowEstimate`` that runs the live estimate (the CLI's, with
     its HTTP client and progress bar); ``on_aum_fallback(message)`` is told when a returns file
-    for a day without price tables falls back to catalog AUM."""
+    for a day without price tables falls back to catalog AUM. ``compare=False`` skips the
+    replay's other basis (an export does not show it)."""
     from lev_flows.inputs.days import DayReturns
     from lev_flows.model.estimate import estimate
 
@@ -103,7 +106,8 @@ def estimate_one(
     shown, other = ("intraday", "close") if intraday else ("close", "intraday")
     est = estimate(universe, load_replay(REPLAY_DATE, shown, universe), date=day, creations=creations_usd, aum=aum_day,
                    ignore_unknown=ignore_unknown, exclude_etns=exclude_etns)
-    comparison = estimate(universe, load_replay(REPLAY_DATE, other, universe), date=day, aum=aum_day, exclude_etns=exclude_etns)
+    comparison = (estimate(universe, load_replay(REPLAY_DATE, other, universe), date=day, aum=aum_day, exclude_etns=exclude_etns)
+                  if compare else None)
     return DayEstimate(est, comparison, creations_usd)
 
 

@@ -457,7 +457,7 @@ def _day_returns(returns: Any, date: dt.date | str | None) -> DayReturns:
     if isinstance(date, str):
         date = dt.date.fromisoformat(date)
     if isinstance(returns, DayReturns):
-        return dataclasses.replace(returns, date=date or returns.date) if date else returns
+        return dataclasses.replace(returns, date=date) if date else returns
     if "pandas" in sys.modules and isinstance(returns, sys.modules["pandas"].Series):  # no Series without pandas
         if returns.isna().any():
             bad = returns[returns.isna()].index[0]
