@@ -5,9 +5,14 @@ from __future__ import annotations
 
 
 class LevFlowsError(Exception):
-    """Base class: bad input or an unavailable resource. Exit code 2."""
+    """Base class: bad input or an unavailable resource. Exit code 2. ``details``: lines the CLI
+    prints under the one-line message (each failed item of a batch, say), at most 50."""
 
     exit_code = 2
+
+    def __init__(self, *args: object, details: list[str] | tuple[str, ...] = ()):
+        super().__init__(*args)
+        self.details = tuple(details)
 
 
 class CatalogError(LevFlowsError, ValueError):

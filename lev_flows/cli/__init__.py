@@ -50,6 +50,10 @@ def main() -> None:
         sys.exit(130)
     except LevFlowsError as exc:
         echo(f"lev-flows: error: {exc}", err=True)
+        for line in exc.details[:50]:
+            echo(f"  {line}", err=True)
+        if len(exc.details) > 50:
+            echo(f"  ... and {len(exc.details) - 50} more", err=True)
         sys.exit(exc.exit_code)
     except (typer.Exit, SystemExit) as exc:
         sys.exit(getattr(exc, "exit_code", getattr(exc, "code", 0)))

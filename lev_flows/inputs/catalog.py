@@ -100,6 +100,32 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=True, frozen=True, validate_default=True)
 
 
+#: the issuer names the catalog uses, and the other spellings screeners give them
+ISSUER_ALIASES = {
+    "ProShares": (),
+    "Direxion": ("Direxion Funds", "Direxion Shares"),
+    "GraniteShares": (),
+    "MicroSectors": ("BMO Capital Markets", "Bank of Montreal", "REX Microsectors", "BMO"),
+    "Tradr": ("Tradr ETFs", "AXS"),
+    "Defiance": ("Defiance ETFs",),
+    "REX": ("T-Rex", "T-REX", "REX Shares"),
+    "Volatility Shares": ("VS TRUST", "Volatility Shares LLC"),
+    "Leverage Shares": (),
+    "Roundhill": ("Roundhill Investments",),
+    "Deutsche Bank": ("DB", "Deutsche Bank AG"),
+}
+_ISSUER_BY_ALIAS = {a.casefold(): name for name, aliases in ISSUER_ALIASES.items() for a in (name, *aliases)}
+
+
+def normalize_issuer(name: str | None) -> str | None:
+    """The catalog's one spelling of an issuer (``"Direxion Funds"`` -> ``"Direxion"``, ``"VS
+    TRUST"`` -> ``"Volatility Shares"``); a name not in :data:`ISSUER_ALIASES` is kept as given."""
+    if name is None:
+        return None
+    text = " ".join(str(name).split())
+    return _ISSUER_BY_ALIAS.get(text.casefold(), text) or None
+
+
 def _finite(value: float | None, what: str) -> float | None:
     if value is not None and not math.isfinite(value):
         raise ValueError(f"{what} must be a finite number, got {value}")
@@ -155,6 +181,11 @@ class LeveragedETF(_Model):
         if t >= dt.time(16, 0):
             raise ValueError(f"swap_reset {v}: only a reset before the 16:00 close is recorded (leave it out for the close)")
         return f"{t:%H:%M}"
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, v: str | None) -> str | None:
+        return normalize_issuer(v)
 
     @field_validator("leverage")
     @classmethod

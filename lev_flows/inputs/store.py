@@ -20,7 +20,8 @@ When several sources describe the same fund-day, the one with the highest ``prec
 ==============  ==========  ====================================================
 source_kind     precedence  what
 ==============  ==========  ====================================================
-``issuer_nav``  40          an issuer's daily NAV history (net assets, shares)
+``issuer_nav``  40          an issuer's daily file (net assets, NAV, shares outstanding)
+``nport``       35          a fund's SEC N-PORT filing (month-end net assets)
 ``holdings``    30          an issuer's daily holdings file (sum of market value)
 ``user``        20          a user's file of ``ticker,date,aum_usd`` rows
 ``screener``    10          a screener snapshot, dated by its measured lag
@@ -49,7 +50,7 @@ DB_ENV = "LEV_FLOWS_DB"
 #: one process at a time; a watch refresh or an import holds it for milliseconds), seconds
 LOCK_WAIT_S = 3.0
 SEED_FILE = "data/aum_observations.csv.gz"
-PRECEDENCE = {"issuer_nav": 40, "holdings": 30, "user": 20, "screener": 10}
+PRECEDENCE = {"issuer_nav": 40, "nport": 35, "holdings": 30, "user": 20, "screener": 10}
 #: columns of an observations frame, in order
 COLUMNS = ("ticker", "date", "aum_usd", "nav", "shares_outstanding", "timing", "source_kind", "source", "published")
 
@@ -66,6 +67,7 @@ CREATE TABLE IF NOT EXISTS aum_observations (
     source VARCHAR NOT NULL,
     published DATE,
     imported_at TIMESTAMP NOT NULL,
+    fetched_at TIMESTAMP,
     PRIMARY KEY (ticker, date, source_kind, source)
 );
 CREATE TABLE IF NOT EXISTS intraday_estimates (
@@ -94,6 +96,10 @@ CREATE TABLE IF NOT EXISTS imports (
     PRIMARY KEY (source, sha256)
 );
 """
+
+
+#: a store made before a column existed gains it (NULL in its old rows)
+_MIGRATE = "ALTER TABLE aum_observations ADD COLUMN IF NOT EXISTS fetched_at TIMESTAMP;"
 
 
 class StoreError(LevFlowsError):
@@ -210,6 +216,7 @@ class Store:
         if not read_only:
             try:
                 self._con.execute(_SCHEMA)
+                self._con.execute(_MIGRATE)
             except Exception as exc:  # noqa: BLE001 - duckdb error types vary by version
                 self.close()
                 raise StoreError(f"{self.path}: cannot create the store tables ({_first_line(exc)})") from None
@@ -290,17 +297,21 @@ class Store:
 
     def add(self, frame: "pd.DataFrame", *, source_label: str, digest: str | None = None) -> int:
         """Insert or replace validated observations in one transaction; record the import.
-        Returns the number of rows that are new or changed."""
+        Returns the number of rows that are new or changed. A ``fetched_at`` column (UTC, when
+        a provider downloaded the row) is kept; a row already stored with the same figures keeps
+        its first fetch time (the store records when a figure was first known)."""
         import pandas as pd
 
+        fetched = frame["fetched_at"].to_numpy() if "fetched_at" in frame else None
         frame = validate_observations(frame, source_label)
         frame = frame.assign(
             precedence=frame["source_kind"].map(PRECEDENCE).astype("int32"),
             imported_at=pd.Timestamp(system_now()).tz_localize(None),
+            fetched_at=pd.NaT if fetched is None else pd.to_datetime(fetched),
         )
         digest = digest or hashlib.sha256(pd.util.hash_pandas_object(frame[list(COLUMNS)].astype(str), index=False).values.tobytes()).hexdigest()
         con = self._con
-        cols = [*COLUMNS, "precedence", "imported_at"]
+        cols = [*COLUMNS, "precedence", "imported_at", "fetched_at"]
         try:
             con.execute("BEGIN TRANSACTION")
             con.register("incoming", frame[cols])
