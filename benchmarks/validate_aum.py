@@ -11,7 +11,11 @@
    modelled from the screener snapshots alone (the packaged observations minus ``issuer_nav``)
    and compared with the issuer's net assets at the previous close, by distance (sessions) to
    the nearest snapshot observation, median and 90th percentile of the absolute error.
-3. **History totals** with the point-in-time AUM (all observations).
+3. **Month-end anchors.** The issuer file thinned to each fund's last session of every month (what
+   an SEC N-PORT filing gives): the eight funds modelled from those anchors alone, interpolated
+   along their NAV path, against the issuer's net assets at the previous close on every other
+   session; median and 90th percentile of the absolute error.
+4. **History totals** with the point-in-time AUM (all observations).
 """
 
 from __future__ import annotations
@@ -111,6 +115,33 @@ def held_out_errors(closes: pd.DataFrame, net: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def month_end_errors(closes: pd.DataFrame, net: pd.DataFrame) -> pd.DataFrame:
+    """Model the eight funds from the issuer's month-end net assets only; error on the sessions
+    between (the anchors' own next sessions, gap 0, left out)."""
+    uni = load_universe()
+    long = net.stack().rename("aum_usd").reset_index().rename(columns={"level_1": "ticker"})
+    long = long[long["ticker"].isin(list(FUNDS))]
+    month = long["date"].dt.to_period("M")
+    ends = long[long["date"] == long.groupby([month, "ticker"])["date"].transform("max")]
+    obs = ends.assign(timing="close", source_kind="nport", precedence=35, source="month-ends of the issuer file")
+    pit = point_in_time(uni, closes, obs)
+    truth = net.shift(1).reindex(pit.sessions)
+    rows = []
+    for t in FUNDS:
+        i = int(np.flatnonzero(pit.tickers == t)[0])
+        model, true, gap = pit.aum_usd[:, i], truth[t].to_numpy(), pit.aum_gap[:, i]
+        ok = np.isfinite(model) & np.isfinite(true) & (gap > 0) & (pit.aum_method[:, i] == 2)  # between two anchors
+        err = np.abs(model[ok] / true[ok] - 1)
+        rows += [{"ticker": t, "direction": "long" if FUNDS[t] > 0 else "inverse", "error": e} for e in err]
+    df = pd.DataFrame(rows)
+    out = []
+    for direction in ("long", "inverse", "all"):
+        sel = df if direction == "all" else df[df["direction"] == direction]
+        out.append({"direction": direction, "fund_days": len(sel), "median_abs_error": float(np.median(sel["error"])),
+                    "p90_abs_error": float(np.quantile(sel["error"], 0.9))})
+    return pd.DataFrame(out)
+
+
 def history_totals(closes: pd.DataFrame) -> dict:
     h = history(load_universe(), closes, observations=packaged_observations())
     d = h.daily["rebalance_usd"]
@@ -130,6 +161,7 @@ def main() -> None:
     net = issuer_net_assets()
     rules = carry_rule_errors(closes, net)
     held = held_out_errors(closes, net)
+    monthly = month_end_errors(closes, net)
     totals = history_totals(closes)
     print("fitted elasticity (least squares):", {k: round(v, 3) for k, v in rules["fitted_beta"].items()})
     for direction, table in rules["rules"].items():
@@ -138,9 +170,12 @@ def main() -> None:
             print(f"  {name:32s} median {v['median']:.3f}  p90 {v['p90']:.3f}")
     print("\nheld out (ProShares file removed; modelled from screener snapshots only):")
     print(held[held["direction"] == "all"].to_string(index=False, float_format=lambda v: f"{v:.1%}"))
+    print("\nmonth-end anchors only (as N-PORT gives them), the sessions between:")
+    print(monthly.to_string(index=False, float_format=lambda v: f"{v:.1%}"))
     print("\nhistory with point-in-time AUM:", json.dumps(totals, indent=1))
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps({"carry_rule": rules, "held_out": held.to_dict("records"), "history": totals}, indent=1) + "\n")
+    OUT.write_text(json.dumps({"carry_rule": rules, "held_out": held.to_dict("records"),
+                               "month_end_anchors": monthly.to_dict("records"), "history": totals}, indent=1) + "\n")
     print(f"\nwrote {OUT.relative_to(ROOT)}")
 
 

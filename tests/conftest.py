@@ -21,6 +21,8 @@ os.environ.pop("LEV_FLOWS_PRICES", None)
 # 2026-02-04) unless it pins its own, so nothing depends on the machine's clock or time zone; the
 # clock-sensitive tests also run under libfaketime (.ci/run), which catches a read that bypasses it
 os.environ["LEV_FLOWS_NOW"] = "2026-02-04T17:00"
+# no issuer sites here: online runs do not fetch issuer AUM first unless a test serves it
+os.environ["LEV_FLOWS_AUM_UPDATE"] = "off"
 # and one cache folder of their own (parsed catalog and price tables, HTTP answers), never the user's
 os.environ["LEV_FLOWS_CACHE"] = str(Path(_STORE_DIR) / "cache")
 

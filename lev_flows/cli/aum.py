@@ -34,7 +34,7 @@ from lev_flows.cli.common import (
 from lev_flows.errors import InputError
 from lev_flows.present.text import escape
 
-aum_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The AUM store: import observations, fetch issuer NAV histories, show a fund.")
+aum_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The AUM store: import observations, fetch issuer figures, show a fund, coverage of a day.")
 
 
 def register(app: typer.Typer) -> None:
@@ -59,30 +59,51 @@ def aum_import(
     echo(f"store: {db or default_path()}")
 
 
+def _base_urls(values: list[str]) -> dict[str, str]:
+    """``--base-url URL`` (every provider) or ``--base-url ISSUER=URL`` (one), repeatable."""
+    from lev_flows.inputs.catalog import normalize_issuer
+
+    out: dict[str, str] = {}
+    for v in values:
+        issuer, sep, url = v.partition("=")
+        if sep and not issuer.strip().lower().startswith(("http:", "https:")) and "/" not in issuer:
+            out[normalize_issuer(issuer) or issuer] = url
+        else:
+            out["*"] = v
+    return out
+
+
 @aum_app.command("update")
 def aum_update(
-    tickers: list[str] = typer.Argument(None, metavar="TICKER...", help="Funds to fetch (default: every ProShares fund in the catalog)."),
+    tickers: list[str] = typer.Argument(None, metavar="TICKER...", help="Funds to fetch (default: every listed fund whose issuer has a provider)."),
     ticker_opt: list[str] = typer.Option([], "--ticker", "-t", metavar="TICKER", help="Funds to fetch (the same as the arguments)."),
+    issuer: list[str] = typer.Option([], "--issuer", "-i", metavar="ISSUER", help="Only this issuer's funds (repeatable): ProShares, Direxion, ..."),
     universe: Optional[Path] = UNIVERSE,
     db: Optional[Path] = DB,
-    base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL", help="Issuer base URL (default: $LEV_FLOWS_PROSHARES_URL, else ProShares)."),
+    base_url: list[str] = typer.Option([], "--base-url", metavar="[ISSUER=]URL",
+                                       help="Base URL of every provider, or ISSUER=URL of one (default: each issuer's $LEV_FLOWS_<ISSUER>_URL, else its site)."),
     allow_partial: bool = typer.Option(False, "--allow-partial", help="Import the funds that answered, listing the others."),
     timeout: float = TIMEOUT,
     retries: int = RETRIES,
     no_cache: bool = NO_CACHE,
     deadline: float = DEADLINE,
 ) -> None:
-    """Fetch the issuers' daily NAV histories (ProShares) and import them into the store."""
+    """Fetch every fund's net assets, NAV and shares outstanding from its issuer (all providers
+    at once) and import them into the store (idempotent; a failure imports nothing)."""
     from lev_flows.inputs.catalog import load_universe
     from lev_flows.inputs.sources.http import HttpClient
     from lev_flows.jobs.aum import update_from_issuers
 
     wanted = [t.upper() for t in [*(tickers or []), *ticker_opt]] or None
-    with HttpClient(http_settings(timeout, retries, no_cache, deadline=deadline)) as client, ProgressBar("NAV histories") as bar:
-        report = update_from_issuers(load_universe(universe), client, db=db, tickers=wanted, base_url=base_url,
-                                     allow_partial=allow_partial, progress=bar)
+    urls = _base_urls(base_url)
+    for url in urls.values():
+        if not url.strip():
+            raise InputError("aum update: --base-url is empty: the base URL is empty")
+    with HttpClient(http_settings(timeout, retries, no_cache, deadline=deadline)) as client, ProgressBar("issuer files") as bar:
+        report = update_from_issuers(load_universe(universe), client, db=db, tickers=wanted, issuers=issuer or None,
+                                     base_urls=urls, allow_partial=allow_partial, progress=bar)
     for line in report.lines():
-        echo(line, err=line.startswith("skipped"))
+        echo(line, err=line.startswith(("skipped", "not covered")))
 
 
 @aum_app.command("show")
@@ -125,9 +146,12 @@ def aum_show(
     def show(out) -> None:
         from lev_flows.present.tables import print_frame
 
-        out.print(f"[bold]{escape(symbol)}[/bold]: {len(observed)} stored observations "
-                  + escape(", ".join(f"{k} {v}" for k, v in observed["source_kind"].value_counts().items())), highlight=False,
-                  markup=True)
+        kinds = ", ".join(f"{k} {v}" for k, v in observed["source_kind"].value_counts().items())
+        out.print(f"[bold]{escape(symbol)}[/bold]: {len(observed)} stored observations" + (f" ({escape(kinds)})" if kinds else ""),
+                  highlight=False, markup=True)
+        if observed.empty:
+            out.print(f"{symbol} has no AUM observation: it is in no estimate until one is imported "
+                      f"(lev-flows aum update {symbol}, or aum import)", highlight=False)
         pos = np.arange(len(modelled))
         keep = (pos % every == 0) | (pos == len(modelled) - 1)
         shown = modelled[keep].rename(columns={"aum_usd": "AUM, start of day", "gap_sessions": "sessions from it"})
@@ -135,3 +159,38 @@ def aum_show(
                     usd=("AUM, start of day",), index="session")
 
     emit_frame(modelled.reset_index(), fmt, output, force, show)
+
+
+@aum_app.command("coverage")
+def aum_coverage_cmd(
+    date: Optional[str] = typer.Option(None, "--date", "-d", metavar="YYYY-MM-DD", help="The session (default: the last of the price table)."),
+    by: str = typer.Option("basis", "--by", metavar="basis|issuer", help="Rows by source and age (basis) or by issuer."),
+    universe: Optional[Path] = UNIVERSE,
+    prices: Optional[Path] = PRICES,
+    db: Optional[Path] = DB,
+    fmt: Optional[Format] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    force: bool = FORCE,
+) -> None:
+    """What a day's start-of-day AUM rests on: the share on an issuer figure of the previous
+    close, on older issuer figures, SEC filings, screener snapshots or the catalog, by age."""
+    from lev_flows.jobs.aum import aum_coverage
+    from lev_flows.model.day import load_inputs
+
+    fmt = prepare_outputs(fmt, output, None, force=force, inputs=(universe,), db=db)
+    inp = load_inputs(universe, prices, db)
+    day = parse_date(date, "--date") or inp.pit.sessions[inp.pit.last_complete_row()].date()
+    table = aum_coverage(inp.universe, inp.pit, day, by=by)
+    table.insert(0, "date", str(day))
+
+    def show(out) -> None:
+        from lev_flows.present.tables import _usd, print_frame
+
+        fresh = table.loc[(table.get("source") == "issuer") & (table.get("age") == "previous close"), "share"].sum() \
+            if by == "basis" else (table["issuer_previous_close"] * table["share"]).sum()
+        print_frame(table.drop(columns="date"), f"AUM on {day} (start of day, {_usd(table['aum_usd'].sum()).lstrip('+')}) by "
+                    + ("source and age" if by == "basis" else "issuer"), out, usd=("aum_usd",),
+                    share=("share", "issuer_previous_close"))
+        out.print(f"{fresh:.1%} of the AUM rests on an issuer figure of the previous close.", highlight=False)
+
+    emit_frame(table, fmt, output, force, show)

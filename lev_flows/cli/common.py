@@ -73,6 +73,21 @@ CHART = chart_option()
 FORCE = typer.Option(False, "--force", help="Overwrite --output / --chart files that exist.")
 EXCLUDE_ETNS = typer.Option(False, "--exclude-etns", help="Leave exchange-traded notes out (listed as excluded, never as zero).")
 STRICT = typer.Option(False, "--strict", help="Implausible inputs (a move beyond its asset class's limit, an AUM over $100B ...) are errors, exit 2: for unattended runs.")
+#: ``$LEV_FLOWS_AUM_UPDATE=off`` makes ``--no-aum-update`` the default (a machine without the
+#: issuers' sites; the test suite)
+AUM_UPDATE_ENV = "LEV_FLOWS_AUM_UPDATE"
+AUM_UPDATE = typer.Option(None, "--aum-update/--no-aum-update",
+                          help="Online: first fetch every fund's previous-close net assets from its issuer (aum update; "
+                               "default on, off when $LEV_FLOWS_AUM_UPDATE=off).")
+
+
+def aum_update_wanted(flag: Optional[bool]) -> bool:
+    """``--aum-update`` / ``--no-aum-update``, else ``$LEV_FLOWS_AUM_UPDATE`` (on unless off/0/no/false)."""
+    if flag is not None:
+        return flag
+    return os.environ.get(AUM_UPDATE_ENV, "on").strip().lower() not in ("off", "0", "no", "false")
+
+
 NOW = typer.Option(None, "--now", hidden=True, help="Pretend the clock reads this (ISO, New York).")
 START = typer.Option(None, "--start", metavar="YYYY-MM-DD", help="First session, YYYY-MM-DD (default: the price table's first).")
 END = typer.Option(None, "--end", metavar="YYYY-MM-DD", help="Last session, YYYY-MM-DD (default: the price table's last).")

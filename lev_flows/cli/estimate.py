@@ -11,6 +11,8 @@ import typer
 
 from lev_flows.cli.common import (
     ALLOW_PARTIAL,
+    AUM_UPDATE,
+    AUM_UPDATE_ENV,
     DB,
     DEADLINE,
     EXCLUDE_ETNS,
@@ -26,6 +28,7 @@ from lev_flows.cli.common import (
     UNIVERSE,
     Format,
     ProgressBar,
+    aum_update_wanted,
     chart_option,
     check_strict,
     console,
@@ -69,6 +72,7 @@ def estimate(
     exclude_etns: bool = EXCLUDE_ETNS,
     strict: bool = STRICT,
     now: Optional[str] = NOW,
+    aum_update: Optional[bool] = AUM_UPDATE,
 ) -> None:
     """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
     from lev_flows.inputs.catalog import load_universe
@@ -84,7 +88,7 @@ def estimate(
         source, client = _online_source(base_url=base_url, deadline=deadline)
         return _run_daily(uni, source, date=None, allow_partial=allow_partial, holdings=False, force_live=True, client=client,
                           creations=creations_usd, now=parse_now(now), db=db, exclude_etns=exclude_etns,
-                          note_context=False).estimate
+                          note_context=False, aum_update=aum_update).estimate
 
     result = estimate_one(uni, returns=returns, day=day, prices=prices, intraday=intraday, creations=creations, db=db,
                           live=live_estimate if live else None, ignore_unknown=ignore_unknown, exclude_etns=exclude_etns,
@@ -127,9 +131,32 @@ def _online_source(prices: Optional[Path] = None, base_url: Optional[str] = None
     return YahooChart(client, base_url), client
 
 
+def _update_aum(universe, client, db) -> None:
+    """The online runs' first step: every fund's previous-close net assets from its issuer into
+    the store (``aum update --allow-partial``); what failed is a warning on stderr, never a stop."""
+    from lev_flows.errors import LevFlowsError
+    from lev_flows.jobs.aum import update_from_issuers
+
+    try:
+        with ProgressBar("issuer AUM") as bar:
+            report = update_from_issuers(universe, client, db=db, allow_partial=True, progress=bar)
+    except LevFlowsError as exc:
+        warn([f"issuer AUM not updated: {exc}"])
+        return
+    funds = sum(int(note.split(" of ")[0]) for *_, note in report.files.values())
+    warn([f"issuer AUM: {funds} funds updated, {report.changed} observations new or changed"
+          + (f"; {len(report.skipped)} funds failed (lev-flows aum update lists them)" if report.skipped else "")])
+
+
 def _run_daily(universe, source, *, date, allow_partial, holdings, force_live, client, creations=None, now=None, db=None,
-               exclude_etns=False, note_context=True):
+               exclude_etns=False, note_context=True, aum_update=None):
     from lev_flows.jobs.daily import run_daily
+
+    if client is not None:
+        if aum_update_wanted(aum_update):
+            _update_aum(universe, client, db)
+        else:
+            warn([f"issuer AUM not fetched first (--no-aum-update or ${AUM_UPDATE_ENV}=off): the store's figures are used"])
 
     holdings_source = None
     if holdings:
@@ -170,6 +197,7 @@ def daily(
     exclude_etns: bool = EXCLUDE_ETNS,
     strict: bool = STRICT,
     now: Optional[str] = NOW,
+    aum_update: Optional[bool] = AUM_UPDATE,
 ) -> None:
     """The daily estimate: fetch the session's prices, estimate, write a dated report folder
     (estimate.json, by_*.csv, chart.png, report.html) and print the tables. It fetches the funds'
@@ -194,7 +222,7 @@ def daily(
     )
     result = _run_daily(
         uni, source, date=day, allow_partial=allow_partial, holdings=holdings, force_live=False, client=client,
-        now=stamp, db=db, exclude_etns=exclude_etns,
+        now=stamp, db=db, exclude_etns=exclude_etns, aum_update=aum_update,
     )
     warn(result.estimate.warnings)
     check_strict(result.estimate, strict)  # before the report: an unattended run writes nothing doubtful

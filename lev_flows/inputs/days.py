@@ -68,4 +68,45 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(v[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
-__all__ = ["DayReturns", "AumDay", "weighted_median"]
+#: what a fund-day's AUM rests on: the observation's source, by family
+SOURCE_FAMILY = {"issuer_nav": "issuer", "holdings": "issuer", "nport": "SEC N-PORT", "user": "user file",
+                 "screener": "screener", "catalog": "catalog"}
+#: its age: sessions between the observation's close and the session's start (0 = the previous close)
+AGE_CLASSES = ((0, 0, "previous close"), (1, 5, "1-5 sessions"), (6, 21, "6-21 sessions"), (22, 63, "22-63 sessions"),
+               (64, 10**9, "over 63 sessions"))
+
+
+def aum_basis(source: np.ndarray, gap_sessions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per fund: the family of the observation its AUM rests on (:data:`SOURCE_FAMILY`; ``"none"``
+    without one) and the age class (:data:`AGE_CLASSES`; ``"n/a"`` without one)."""
+    import numpy as np
+
+    src = np.asarray(source, dtype=object)
+    family = np.array([SOURCE_FAMILY.get(s, "none") if isinstance(s, str) else "none" for s in src], dtype=object)
+    gap = np.asarray(gap_sessions, dtype=float)
+    age = np.full(len(gap), "n/a", dtype=object)
+    for lo, hi, label in AGE_CLASSES:
+        age[np.isfinite(gap) & (gap >= lo) & (gap <= hi)] = label
+    age[family == "none"] = "n/a"
+    return family, age
+
+
+def basis_shares(aum_usd: np.ndarray, source: np.ndarray, gap_sessions: np.ndarray) -> dict[str, float]:
+    """Share of the AUM (0..1) resting on each ``"family, age"`` (see :func:`aum_basis`), largest
+    first; funds without AUM do not count. ``{"issuer, previous close": 0.62, ...}``."""
+    import numpy as np
+
+    aum = np.asarray(aum_usd, dtype=float)
+    ok = np.isfinite(aum) & (aum > 0)
+    total = aum[ok].sum()
+    if total <= 0:
+        return {}
+    family, age = aum_basis(source, gap_sessions)
+    out: dict[str, float] = {}
+    for f, a, v in zip(family[ok], age[ok], aum[ok]):
+        key = f if a == "n/a" else f"{f}, {a}"
+        out[key] = out.get(key, 0.0) + float(v) / total
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+__all__ = ["DayReturns", "AumDay", "weighted_median", "aum_basis", "basis_shares", "SOURCE_FAMILY", "AGE_CLASSES"]

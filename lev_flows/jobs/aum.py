@@ -32,6 +32,8 @@ class ImportReport:
     files: dict[str, tuple[str, int, str, str, str]] = field(default_factory=dict)
     changed: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
+    #: funds an update did not ask for: ticker -> why (no provider for their issuer)
+    not_covered: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = []
@@ -39,6 +41,12 @@ class ImportReport:
             out.append(f"{name}: {kind}, {rows} observations {first} .. {last}" + (f"; {note}" if note else ""))
         out.append(f"{self.changed} observations new or changed")
         out += [f"skipped {k}: {v}" for k, v in self.skipped.items()]
+        if self.not_covered:
+            why: dict[str, int] = {}
+            for v in self.not_covered.values():
+                why[v] = why.get(v, 0) + 1
+            out.append(f"not covered: {len(self.not_covered)} funds ("
+                       + "; ".join(f"{k}: {n}" for k, n in sorted(why.items(), key=lambda kv: -kv[1])) + ")")
         return out
 
 
@@ -110,35 +118,91 @@ def import_files(
     return report
 
 
-def update_from_issuers(
-    universe: Universe, client, *, db: str | Path | None = None, tickers: list[str] | None = None,
-    base_url: str | None = None, allow_partial: bool = False, progress=None,
-) -> ImportReport:
-    """Fetch the ProShares NAV history of every ProShares fund in ``universe`` (or ``tickers``)
-    and import it. Without ``allow_partial`` any failed fund stops the update before it writes."""
-    from lev_flows.errors import DataSourceError
-    from lev_flows.inputs.sources.navhistory import ProSharesNavHistory
+def _providers(universe: Universe, client, tickers: list[str] | None, issuers: list[str] | None,
+               base_urls: dict[str, str] | None, today) -> tuple[list[tuple[object, list[str]]], dict[str, str]]:
+    """The provider of each issuer asked for with its funds, and the funds no provider covers
+    (ticker -> why). Funds closed before ``today`` are not asked for."""
+    from lev_flows.inputs.catalog import normalize_issuer
+    from lev_flows.inputs.sources.issuer_aum import provider_classes
 
+    classes = provider_classes()
+    if issuers:
+        wanted_issuers = {normalize_issuer(i) for i in issuers}
+        unknown = sorted(wanted_issuers - set(classes))
+        if unknown:
+            raise InputError(f"aum update: no provider for issuer {', '.join(unknown)} (providers: {', '.join(classes)})")
     if tickers:
         unknown = sorted(set(tickers) - set(universe.fund_by_ticker))
         if unknown:
             raise InputError(f"aum update: unknown ticker {', '.join(unknown)} (not a fund in the universe)")
-        wanted = list(tickers)
+        funds = [universe.fund_by_ticker[t] for t in tickers]
     else:
-        wanted = [f.ticker for f in universe.funds if (f.issuer or "").lower().startswith("proshares")]
-    if not wanted:
-        raise InputError("aum update: no ProShares fund in the universe")
-    provider = ProSharesNavHistory(client, base_url)
-    frame, failed = provider.fetch(wanted, progress)
-    report = ImportReport(skipped=dict(failed))
+        funds = [f for f in universe.funds if f.closed_on is None or f.closed_on > today]
+    by_issuer: dict[str, list[str]] = {}
+    uncovered: dict[str, str] = {}
+    for f in funds:
+        if f.issuer in classes and (not issuers or f.issuer in wanted_issuers):
+            by_issuer.setdefault(f.issuer, []).append(f.ticker)
+        elif not issuers:
+            uncovered[f.ticker] = f"no issuer provider for {f.issuer or 'an unknown issuer'}"
+    base_urls = base_urls or {}
+    chosen = [(classes[i](client, base_urls.get(i, base_urls.get("*"))), sorted(ts)) for i, ts in by_issuer.items()]
+    if not chosen:
+        raise InputError("aum update: no fund of the universe has an issuer provider")
+    return chosen, uncovered
+
+
+def update_from_issuers(
+    universe: Universe, client, *, db: str | Path | None = None, tickers: list[str] | None = None,
+    issuers: list[str] | None = None, base_urls: dict[str, str] | None = None, base_url: str | None = None,
+    allow_partial: bool = False, progress=None, extra: list | None = None,
+) -> ImportReport:
+    """Fetch every fund's net assets from its issuer (every provider at once) and import them.
+
+    ``tickers`` / ``issuers`` narrow the run (default: every listed fund whose issuer has a
+    provider). ``base_urls`` maps an issuer (or ``"*"``: all) to a base URL (a mirror, a test
+    server); ``base_url`` is ``{"*": base_url}``. ``extra``: more ``(provider, tickers)`` pairs
+    (the SEC N-PORT provider). Without ``allow_partial`` a fund that failed stops the update
+    before anything is written (a :class:`DataSourceError` whose ``details`` list every failed
+    fund); with it, the funds that answered are imported and the rest listed in ``skipped``.
+    Funds whose issuer has no provider are listed in ``not_covered``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lev_flows.clock import today
+    from lev_flows.errors import DataSourceError
+
+    if base_url is not None:
+        base_urls = {"*": base_url, **(base_urls or {})}
+    chosen, uncovered = _providers(universe, client, tickers, issuers, base_urls, today())
+    chosen += list(extra or [])
+
+    def run(pair):
+        provider, funds = pair
+        label = provider.name
+        report_one = (lambda key, ok: progress(f"{label} {key}", ok)) if progress else None
+        return provider.fetch(funds, report_one)
+
+    with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+        fetched = list(pool.map(run, chosen))
+    failed = {f"{t} ({got.provider})": why for got in fetched for t, why in sorted(got.failed.items())}
+    asked = sum(len(got.asked) for got in fetched)
+    report = ImportReport(skipped=failed, not_covered=uncovered)
     if failed and not allow_partial:
-        first = next(iter(failed.values()))
-        raise DataSourceError(f"{len(failed)} of {len(wanted)} NAV histories failed; first: {first} (--allow-partial to import the rest)")
-    if frame.empty:
-        raise DataSourceError(f"no NAV history could be fetched ({len(failed)} failed)")
+        raise DataSourceError(f"aum update: {len(failed)} of {asked} funds failed; nothing was imported "
+                              "(--allow-partial imports the rest)", details=[f"{k}: {v}" for k, v in failed.items()])
+    frames = [got.observations for got in fetched if len(got.observations)]
+    if not frames:
+        raise DataSourceError(f"aum update: no fund could be fetched ({len(failed)} failed)",
+                              details=[f"{k}: {v}" for k, v in failed.items()])
+    frame = pd.concat(frames, ignore_index=True)
     with Store(db) as store:
-        report.changed = store.add(frame, source_label=f"{provider.name} {provider.base_url}")
-    report.files[provider.base_url] = ("issuer_nav", len(frame), str(frame["date"].min()), str(frame["date"].max()), f"{frame['ticker'].nunique()} funds")
+        report.changed = store.add(frame, source_label="aum update: " + ", ".join(got.provider for got in fetched))
+    for got in fetched:
+        if len(got.observations):
+            o = got.observations
+            report.files[got.provider] = (str(o["source_kind"].iat[0]), len(o), str(o["date"].min()), str(o["date"].max()),
+                                          f"{o['ticker'].nunique()} of {len(got.asked)} funds")
     return report
 
 
@@ -174,7 +238,7 @@ def aum_series(ticker: str, universe: Universe, pit: "PointInTime", db: str | Pa
             "method": AUM_METHODS[pit.aum_method[:, i]],
             "source": AUM_SOURCES[pit.aum_source[:, i]],
             "observation": pd.to_datetime(pit.aum_obs_date[:, i]),
-            "gap_sessions": pit.aum_gap[:, i],
+            "gap_sessions": np.where(pit.aum_gap[:, i] < 0, np.nan, pit.aum_gap[:, i]),  # -1: no observation
         },
         index=pit.sessions,
     )
@@ -184,4 +248,41 @@ def aum_series(ticker: str, universe: Universe, pit: "PointInTime", db: str | Pa
     return modelled, observed
 
 
-__all__ = ["import_files", "update_from_issuers", "aum_series", "record_holdings", "ImportReport"]
+def aum_coverage(universe: Universe, pit: "PointInTime", day, *, by: str = "basis") -> pd.DataFrame:
+    """What the start-of-day AUM of session ``day`` rests on.
+
+    ``by="basis"``: one row per source family and age (:func:`lev_flows.inputs.days.aum_basis`):
+    ``source, age, funds, aum_usd, share`` (share of the day's AUM, 0..1), largest first.
+    ``by="issuer"``: one row per issuer: ``issuer, funds, aum_usd, share, issuer_previous_close``
+    (the share of that issuer's AUM resting on an issuer figure of the previous close),
+    ``weakest`` (the family and age of its largest AUM not resting on one)."""
+    from lev_flows.inputs.days import aum_basis
+
+    if by not in ("basis", "issuer"):
+        raise InputError(f"aum coverage: --by {by!r} is not 'basis' or 'issuer'")
+    row = pit.row(day)
+    aum = pit.aum_usd[row]
+    ok = np.isfinite(aum) & (aum > 0)
+    if not ok.any():
+        raise InputError(f"aum coverage: no fund has AUM on {pd.Timestamp(day).date()}")
+    from lev_flows.model.pointintime import AUM_SOURCES
+
+    family, age = aum_basis(AUM_SOURCES[pit.aum_source[row]], np.where(pit.aum_gap[row] < 0, np.nan, pit.aum_gap[row]))
+    frame = pd.DataFrame({"source": family, "age": age, "aum_usd": aum,
+                          "issuer": [f.issuer or "unknown" for f in universe.funds]})[ok]
+    total = frame["aum_usd"].sum()
+    if by == "basis":
+        out = frame.groupby(["source", "age"], as_index=False).agg(funds=("aum_usd", "size"), aum_usd=("aum_usd", "sum"))
+        out["share"] = out["aum_usd"] / total
+        return out.sort_values("aum_usd", ascending=False, ignore_index=True)
+    frame["fresh"] = np.where((frame["source"] == "issuer") & (frame["age"] == "previous close"), frame["aum_usd"], 0.0)
+    frame["basis"] = frame["source"] + ", " + frame["age"]
+    weakest = frame[frame["fresh"] == 0].sort_values("aum_usd").groupby("issuer")["basis"].last()
+    out = frame.groupby("issuer", as_index=False).agg(funds=("aum_usd", "size"), aum_usd=("aum_usd", "sum"), fresh=("fresh", "sum"))
+    out["share"] = out["aum_usd"] / total
+    out["issuer_previous_close"] = out["fresh"] / out["aum_usd"]
+    out["weakest"] = out["issuer"].map(weakest)
+    return out.drop(columns="fresh").sort_values("aum_usd", ascending=False, ignore_index=True)
+
+
+__all__ = ["import_files", "update_from_issuers", "aum_series", "aum_coverage", "record_holdings", "ImportReport"]

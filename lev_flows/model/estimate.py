@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lev_flows.errors import InputError
 from lev_flows.inputs import plausibility
 from lev_flows.inputs.catalog import Universe
-from lev_flows.inputs.days import DayReturns
+from lev_flows.inputs.days import DayReturns, basis_shares
 from lev_flows.inputs.plausibility import check_return
 from lev_flows.model import formula
 from lev_flows.model.lookthrough import (
@@ -79,6 +79,15 @@ class Coverage(BaseModel):
     n_funds_closed: int = 0
     n_funds_excluded: int = 0
     aum_median_gap_sessions: float | None = None
+    #: share of the AUM resting on each source and age ("issuer, previous close", "screener,
+    #: over 63 sessions", ...; :func:`lev_flows.inputs.days.basis_shares`); empty when the AUM
+    #: was given or taken from the catalog
+    aum_basis: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def aum_issuer_previous_close(self) -> float:
+        """Share of the AUM resting on an issuer figure of the previous close (0..1)."""
+        return self.aum_basis.get("issuer, previous close", 0.0)
 
 
 @dataclass(frozen=True)
@@ -899,6 +908,7 @@ def _coverage(c: CompiledUniverse, aum_usd, has_aum, has_flow, fund_asset, unuse
         n_funds_not_launched=int(not_launched.sum()),
         n_funds_closed=int(closed.sum()),
         aum_median_gap_sessions=provenance.get("median_gap"),
+        aum_basis=basis_shares(aum_usd, provenance["aum_source"], provenance["aum_gap"]) if provenance.get("median_gap") is not None else {},
         n_funds_missing_return=int(missing.sum()),
         missing_returns=[(str(t), float(a)) for t, a in zip(miss_t[:25], miss_a[:25])],
         unused_return_keys=unused,

@@ -75,7 +75,7 @@ AUM_NONE, AUM_OBSERVED, AUM_INTERPOLATED, AUM_CARRIED_LONG, AUM_CARRIED_INVERSE 
 #: (least squares on the issuer's 2024-2026 daily net assets of eight funds; see the module doc)
 CARRY_ELASTICITY = {"long": 0.75, "inverse": 0.15}
 #: source kinds (codes in :attr:`PointInTime.aum_source`)
-AUM_SOURCES = np.array(["none", "issuer_nav", "holdings", "user", "screener", "catalog"], dtype=object)
+AUM_SOURCES = np.array(["none", "issuer_nav", "holdings", "user", "screener", "catalog", "nport"], dtype=object)
 _SOURCE_CODE = {k: i for i, k in enumerate(AUM_SOURCES)}
 #: per-fund return methods (codes in :attr:`PointInTime.return_method`)
 RET_NONE, RET_OWN, RET_PRICE, RET_ETF, RET_SIBLING, RET_COMPOSITION = range(6)

@@ -347,6 +347,9 @@ def _caveats(est: Any, history: Any | None, liquidity: pd.DataFrame | None, fetc
                f"funds without AUM: {c.n_funds_without_aum}; not launched yet: {c.n_funds_not_launched}; closed: {c.n_funds_closed}; ETNs excluded: {c.n_funds_excluded}.</li>")
     if c.aum_median_gap_sessions is not None:
         out.append(f"<li>AUM rests on observations an AUM-weighted median of {c.aum_median_gap_sessions:.0f} sessions old.</li>")
+    if c.aum_basis:
+        parts = "; ".join(f"{k} {v:.0%}" for k, v in c.aum_basis.items() if v >= 0.005)
+        out.append(f"<li>AUM by source and age: {esc(parts)}.</li>")
     out.append(f"<li>Equity AUM with a composition {c.equity_aum_with_composition:.1%}, with a GICS sector "
                f"{c.equity_aum_with_sector:.1%}.</li>")
     if history is None:

@@ -153,6 +153,8 @@ def print_tables(est: "FlowEstimate", console: "Console", top: int = 15, stocks:
     cov = _table("Coverage", ["", "value"])
     cov.add_row("AUM (start of day)", _usd(c.aum_usd).lstrip("+"))
     cov.add_row("AUM from", str(est.as_of.get("aum", "catalog")))
+    if c.aum_basis:
+        cov.add_row("AUM rests on", "; ".join(f"{k} {v:.0%}" for k, v in c.aum_basis.items() if v >= 0.005))
     cov.add_row("AUM with a return", f"{c.aum_with_return:.1%}")
     cov.add_row("equity AUM with a composition", f"{c.equity_aum_with_composition:.1%}")
     cov.add_row("equity AUM with a GICS sector", f"{c.equity_aum_with_sector:.1%}")
@@ -263,6 +265,14 @@ def pct_text(v: float, signed: bool = True) -> str:
     return text.replace("-0.0%", "0.0%").replace("+0.0%", "0.0%")
 
 
+def _is_nan(v: Any) -> bool:
+    """NaN and NaT (neither equals itself); anything that cannot be compared is not missing."""
+    try:
+        return bool(v != v)
+    except (TypeError, ValueError):
+        return False
+
+
 def print_frame(
     df, title: str, console: "Console", *, usd: tuple[str, ...] = (), pct: tuple[str, ...] = (),
     share: tuple[str, ...] = (), bp: tuple[str, ...] = (), index: str | None = None,
@@ -275,7 +285,7 @@ def print_frame(
     t = _table(title, [human_label(c) for c in cols])
 
     def cell(col, v):
-        if v is None or (isinstance(v, float) and v != v):
+        if v is None or _is_nan(v):  # NaN, NaT
             return "n/a"
         if col in usd:  # amounts of AUM carry no sign; flows do
             return _usd(float(v)).lstrip("+") if col.lower().startswith("aum") else _usd(float(v))
