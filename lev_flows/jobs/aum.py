@@ -169,7 +169,7 @@ def update_from_issuers(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from lev_flows.clock import today
+    from lev_flows.clock import system_now, today
     from lev_flows.errors import DataSourceError
 
     if base_url is not None:
@@ -181,7 +181,12 @@ def update_from_issuers(
         provider, funds = pair
         label = provider.name
         report_one = (lambda key, ok: progress(f"{label} {key}", ok)) if progress else None
-        return provider.fetch(funds, report_one)
+        try:
+            return provider.fetch(funds, report_one)
+        except DataSourceError as exc:  # the issuer's site is down: each of its funds failed, the others go on
+            from lev_flows.inputs.sources.issuer_aum.base import AumFetch, observation_frame
+
+            return AumFetch(label, observation_frame([], "", system_now()), {t: str(exc) for t in funds}, list(funds))
 
     with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
         fetched = list(pool.map(run, chosen))

@@ -149,10 +149,14 @@ class HttpClient:
         what: str,
         ttl_s: float = 0.0,
         cache_if: Callable[[T], bool] | None = None,
+        max_bytes: int | None = None,
+        deadline_s: float | None = None,
     ) -> T:
         """GET ``url`` and return ``parse(status, body)``; cached for ``ttl_s`` seconds.
 
-        ``what`` names the request in errors (a symbol, a fund). Raises DataSourceError.
+        ``what`` names the request in errors (a symbol, a fund). ``max_bytes`` / ``deadline_s``
+        replace the settings' limits for this request (an issuer's one large all-funds file).
+        Raises DataSourceError.
         """
         try:
             full = str(httpx.URL(url, params=params or {}))
@@ -162,7 +166,7 @@ class HttpClient:
         if cached is not None:
             return cached
         try:
-            status, body = self._fetch_with_retries(full)
+            status, body = self._fetch_with_retries(full, max_bytes, deadline_s)
             result = parse(status, body)
         except RunDeadline as exc:
             raise RunDeadline(f"{what}: {exc}") from None
@@ -179,7 +183,7 @@ class HttpClient:
             self._cache_write(full, status, body, ttl_s)
         return result
 
-    def _fetch_with_retries(self, url: str) -> tuple[int, bytes]:
+    def _fetch_with_retries(self, url: str, max_bytes: int | None = None, deadline_s: float | None = None) -> tuple[int, bytes]:
         s = self.settings
         jitter = wait_exponential(multiplier=s.backoff_s, max=s.max_backoff_s) + wait_random(0, s.backoff_s)
 
@@ -200,13 +204,13 @@ class HttpClient:
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(self._fetch_once, url)
+        return retrying(self._fetch_once, url, max_bytes or s.max_bytes, deadline_s or s.deadline_s)
 
     def remaining(self) -> float:
         """Seconds left of the run's deadline (``run_deadline_s`` from the client's creation)."""
         return self.settings.run_deadline_s - (time.monotonic() - self._started)
 
-    def _fetch_once(self, url: str) -> tuple[int, bytes]:
+    def _fetch_once(self, url: str, max_bytes: int, deadline_s: float) -> tuple[int, bytes]:
         s = self.settings
         if self.remaining() <= 0:
             raise RunDeadline(f"not fetched: the run's deadline of {s.run_deadline_s:g} s has passed")
@@ -223,13 +227,13 @@ class HttpClient:
                 size = 0
                 for chunk in resp.iter_bytes():
                     size += len(chunk)
-                    if size > s.max_bytes:
-                        raise BadResponse(f"response larger than {s.max_bytes:,} bytes")
-                    if time.monotonic() - start > s.deadline_s:
-                        raise Transient(f"response still arriving after {s.deadline_s:g} s (too slow)")
+                    if size > max_bytes:
+                        raise BadResponse(f"response larger than {max_bytes:,} bytes")
+                    if time.monotonic() - start > deadline_s:
+                        raise Transient(f"response still arriving after {deadline_s:g} s (too slow)")
                     chunks.append(chunk)
-                if time.monotonic() - start > s.deadline_s:
-                    raise Transient(f"response took over {s.deadline_s:g} s (too slow)")
+                if time.monotonic() - start > deadline_s:
+                    raise Transient(f"response took over {deadline_s:g} s (too slow)")
                 return resp.status_code, b"".join(chunks)
         except httpx.TimeoutException:
             raise Transient(f"timed out after {s.timeout_s:g} s") from None
@@ -252,6 +256,8 @@ class HttpClient:
         ttl_s: float = 0.0,
         progress: Callable[[str, bool], None] | None = None,
         cache_if: Callable[[T], bool] | None = None,
+        max_bytes: int | None = None,
+        deadline_s: float | None = None,
     ) -> tuple[dict[str, T], dict[str, str]]:
         """Fetch ``(key, url, params)`` requests with at most ``concurrency`` in flight.
 
@@ -270,7 +276,7 @@ class HttpClient:
         with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
             futures = {
                 pool.submit(self.get, url, functools.partial(parse, key), params=params, what=key, ttl_s=ttl_s,
-                            cache_if=cache_if): key
+                            cache_if=cache_if, max_bytes=max_bytes, deadline_s=deadline_s): key
                 for key, url, params in requests
             }
             for fut in as_completed(futures):

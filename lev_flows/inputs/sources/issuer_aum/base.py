@@ -14,7 +14,8 @@ a loopback server) and implement two methods:
 * :meth:`IssuerAumProvider.requests` -> ``[(key, url), ...]``: one request per fund
   (``key`` = the ticker) or one for many funds (``key`` = any label: an all-funds file);
 * :meth:`IssuerAumProvider.parse` ``(key, status, body, url)`` -> a list of
-  :class:`Observation` (raise :class:`~lev_flows.inputs.sources.http.BadResponse` with a short
+  :class:`Observation` (and :class:`Refused` for a fund of a many-funds file whose rows cannot
+  be read; ``self.wanted`` holds the funds asked for) (raise :class:`~lev_flows.inputs.sources.http.BadResponse` with a short
   reason for a file that is not in the issuer's layout: another layout, an HTML error page, ...).
 
 :meth:`IssuerAumProvider.fetch` (shared) runs the requests on the shared HTTP client, checks
@@ -56,6 +57,15 @@ class Observation:
     aum_usd: float
     nav: float | None = None
     shares_outstanding: float | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A fund whose rows in a many-funds file cannot be read: ``parse`` returns it among the
+    observations, and the fund (only it) fails with ``reason``."""
+
+    ticker: str
+    reason: str
 
 
 @dataclass
@@ -162,9 +172,15 @@ class IssuerAumProvider:
     url_env: ClassVar[str]
     default_url: ClassVar[str]
     ttl_s: ClassVar[float] = ISSUER_TTL_S
+    #: limits of one answer, when the issuer's file is larger or slower than the client's
+    #: defaults allow (None: the client's settings)
+    max_bytes: ClassVar[int | None] = None
+    deadline_s: ClassVar[float | None] = None
 
     def __init__(self, client: HttpClient, base_url: str | None = None):
         self.client = client
+        #: the funds the current :meth:`fetch` asks for (upper case)
+        self.wanted: set[str] = set()
         base = base_url if base_url is not None else (os.environ.get(self.url_env) or self.default_url)
         if not base.strip():
             raise BadResponse(f"{self.name}: the base URL is empty")
@@ -186,6 +202,7 @@ class IssuerAumProvider:
         """Observations of ``tickers`` from the issuer; every fund asked for that no file lists,
         or whose rows fail :func:`check_fund`, is in ``failed`` with one line."""
         wanted = sorted({t.strip().upper() for t in tickers if t and t.strip()})
+        self.wanted = set(wanted)
         requests = self.requests(wanted)
         urls = dict(requests)
 
@@ -196,15 +213,20 @@ class IssuerAumProvider:
                 raise BadResponse(f"HTTP {status}")
             return self.parse(key, status, body, urls[key])
 
-        got, failed = self.client.get_many(((k, u, None) for k, u in requests), parse, ttl_s=self.ttl_s, progress=progress)
+        got, failed = self.client.get_many(((k, u, None) for k, u in requests), parse, ttl_s=self.ttl_s, progress=progress,
+                                           max_bytes=self.max_bytes, deadline_s=self.deadline_s)
         fetched_at = system_now()
         by_fund: dict[str, tuple[list[Observation], str]] = {}
+        errors = {k: v for k, v in failed.items()}
         for key in sorted(got):
             for r in got[key]:
                 t = r.ticker.upper()
-                if t in wanted:
+                if t not in self.wanted:
+                    continue
+                if isinstance(r, Refused):
+                    errors[t] = r.reason
+                else:
                     by_fund.setdefault(t, ([], urls[key]))[0].append(r)
-        errors = {k: v for k, v in failed.items()}
         frames = []
         for t in wanted:
             if t in errors:
@@ -223,5 +245,5 @@ class IssuerAumProvider:
         return AumFetch(self.name, frame, {k: v for k, v in errors.items() if k in wanted}, wanted)
 
 
-__all__ = ["IssuerAumProvider", "Observation", "AumFetch", "check_fund", "observation_frame", "us_date", "number",
+__all__ = ["IssuerAumProvider", "Observation", "Refused", "AumFetch", "check_fund", "observation_frame", "us_date", "number",
            "NAV_SHARES_TOLERANCE", "ISSUER_TTL_S"]
