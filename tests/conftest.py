@@ -94,9 +94,17 @@ def cli_executable() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "lev_flows.cli"]
 
 
-def run_cli(*args: str, cwd: Path | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path | None = None, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The installed CLI in a subprocess (``env`` adds to or, with an empty value, removes from
+    this process's environment)."""
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if k != "LEV_FLOWS_DEBUG"}
     env["COLUMNS"] = "160"
+    for k, v in extra.items():
+        if v:
+            env[k] = v
+        else:
+            env.pop(k, None)
     return subprocess.run(
         [*cli_executable(), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, input=input, timeout=120
     )

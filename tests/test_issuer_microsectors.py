@@ -153,7 +153,7 @@ def test_a_file_in_another_layout(server):
     result = fetch(server, ["FNGU", "BULZ"])
     assert list(rows(result)) == ["BULZ"]
     assert result.failed["FNGU"] == (
-        f"FNGU: not a BMO ETN product page (not HTML: 'Ticker,Name,Weight,Shares,Price') ({server.url_for(path('FNGU'))})"
+        f"FNGU: not a BMO ETN fund page (not HTML: 'Ticker,Name,Weight,Shares,Price') ({server.url_for(path('FNGU'))})"
     )
 
 

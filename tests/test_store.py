@@ -228,48 +228,71 @@ def test_parse_nav_history_reads_the_shared_file(shared):
 # ---- the issuer NAV provider on a loopback server ------------------------------------------------
 
 
-def test_aum_update_fetches_issuer_histories(server, db, tmp_path):
+ALL_FUNDS = nav_file([
+    ("02/03/2026", "SQQQ", 70.1, 30_000, 2.1e9),
+    ("02/03/2026", "SVXY", 45.2, 10_000, 4.52e8),
+    ("02/04/2026", "TQQQ", 49.56, 576_000, 28_560_000_000.0),
+    ("02/03/2026", "TQQQ", 52.31, 546_100, 28_567_096_530.0),
+    ("02/03/2026", "UVXY", 24.0, 25_000, 6.0e8),
+])
+
+
+def test_aum_update_fetches_every_proshares_fund_in_one_request(server, db, tmp_path, shared):
+    from werkzeug import Response
+
+    from lev_flows.errors import DataSourceError
     from tests.test_sources import make_client
 
-    server.expect_request("/etfdata/ByFund/TQQQ-historical_nav.csv").respond_with_data(GOOD, content_type="text/csv")
-    sqqq = nav_file([("02/03/2026", "SQQQ", 70.1, 30_000, 2.1e9)])
     hits = []
 
     def busy_then_ok(request):  # one 503, then the file: retried, not a failure
-        from werkzeug import Response
-
         hits.append(1)
-        return Response("busy", status=503) if len(hits) == 1 else Response(sqqq, content_type="text/csv")
+        return Response("busy", status=503) if len(hits) == 1 else Response(ALL_FUNDS, content_type="text/csv")
 
-    server.expect_request("/etfdata/ByFund/SQQQ-historical_nav.csv").respond_with_handler(busy_then_ok)
-    server.expect_request("/etfdata/ByFund/QLD-historical_nav.csv").respond_with_data("<html>blocked</html>", content_type="text/html")
+    server.expect_request("/etfdata/historical_nav.csv").respond_with_handler(busy_then_ok)
     client, sleeps = make_client()
     uni = load_universe()
-    with pytest.raises(Exception, match="^1 of 3 NAV histories failed; first: QLD: an HTML page, not a CSV file"):
-        update_from_issuers(uni, client, db=db, tickers=["TQQQ", "SQQQ", "QLD"], base_url=server.url_for("/"))
-    assert sleeps  # the 503 was retried after a backoff
+    funds = ["TQQQ", "SQQQ", "QLD", "UVXY", "SVXY"]
+    with pytest.raises(DataSourceError, match=r"^aum update: 1 of 5 funds failed; nothing was imported") as err:
+        update_from_issuers(uni, client, db=db, tickers=funds, base_url=server.url_for("/"))
+    assert err.value.details == (f"QLD (ProShares historical NAV (all funds)): QLD: not listed by ProShares "
+                                 f"({server.url_for('/etfdata/historical_nav.csv')})",)
+    assert sleeps and len(hits) == 2  # the 503 was retried after a backoff
     with Store(db) as store:
         before = store.count()
     client, sleeps = make_client()
-    report = update_from_issuers(uni, client, db=db, tickers=["TQQQ", "SQQQ", "QLD"], base_url=server.url_for("/"), allow_partial=True)
-    assert report.changed == 3 and "QLD" in report.skipped and "HTML" in report.skipped["QLD"]
+    report = update_from_issuers(uni, client, db=db, tickers=funds, base_url=server.url_for("/"), allow_partial=True)
+    assert report.changed == 5 and list(report.skipped) == ["QLD (ProShares historical NAV (all funds))"]
+    assert len(hits) == 3  # one request answered for every fund
     with Store(db) as store:
-        assert store.count() == before + 3
-        obs = store.observations(["SQQQ"])
-    mine = obs[obs["source"].str.contains("127.0.0.1")]
-    assert mine["aum_usd"].tolist() == [2.1e9] and mine["shares_outstanding"].tolist() == [30_000_000.0]
+        assert store.count() == before + 5
+        obs = store.observations(["SQQQ", "UVXY"])
+    mine = obs[obs["source"].str.contains("127.0.0.1")].set_index("ticker")
+    assert mine.loc["SQQQ", "aum_usd"] == 2.1e9 and mine.loc["SQQQ", "shares_outstanding"] == 30_000_000.0
+    assert mine.loc["UVXY", "nav"] == 24.0 and pd.notna(mine.loc["UVXY", "fetched_at"])
+    # UVXY, which no screener lists, now has AUM and its own page (issue 27: no crash)
+    show = run_cli("aum", "show", "UVXY", "--db", db, "--prices", shared / "prices", "--start", "2026-02-02", "--format", "csv")
+    assert show.returncode == 0, show.stderr
+    rows = pd.read_csv(__import__("io").StringIO(show.stdout)).set_index("session")
+    assert rows.loc["2026-02-04", "aum_usd"] == pytest.approx(6.0e8) and rows.loc["2026-02-04", "method"] == "observed"
 
 
 def test_cli_aum_update_against_the_loopback_server(server, tmp_path):
-    server.expect_request("/etfdata/ByFund/TQQQ-historical_nav.csv").respond_with_data(GOOD, content_type="text/csv")
+    server.expect_request("/etfdata/historical_nav.csv").respond_with_data(GOOD, content_type="text/csv")
     db = tmp_path / "s.duckdb"
     res = run_cli("aum", "update", "--ticker", "TQQQ", "--db", db, "--base-url", server.url_for("/"), "--no-cache")
     assert res.returncode == 0, res.stderr
-    assert "2 observations" in res.stdout
+    assert "ProShares historical NAV (all funds): issuer_nav, 2 observations 2026-02-03 .. 2026-02-04; 1 of 1 funds" in res.stdout
+    again = run_cli("aum", "update", "--ticker", "TQQQ", "--db", db, "--base-url", f"ProShares={server.url_for('/')}", "--no-cache")
+    assert again.returncode == 0 and "0 observations new or changed" in again.stdout  # idempotent
     unknown = run_cli("aum", "update", "--ticker", "NOPE", "--db", db, "--base-url", server.url_for("/"))
     assert unknown.returncode == 2 and "unknown ticker NOPE" in unknown.stderr
     empty = run_cli("aum", "update", "--ticker", "TQQQ", "--db", db, "--base-url", "")
     assert empty.returncode == 2 and "base URL is empty" in empty.stderr
+    nobody = run_cli("aum", "update", "--issuer", "Nobody", "--db", db)
+    assert nobody.returncode == 2 and "no provider for issuer Nobody" in nobody.stderr
+    sec = run_cli("aum", "update", "--nport", "--db", db, env={"LEV_FLOWS_SEC_CONTACT": ""})
+    assert sec.returncode == 2 and "contact e-mail" in sec.stderr
 
 
 # ---- aum show and the scorecard ------------------------------------------------------------------

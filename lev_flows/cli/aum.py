@@ -73,6 +73,18 @@ def _base_urls(values: list[str]) -> dict[str, str]:
     return out
 
 
+def _sec_user_agent(contact: Optional[str], agent: str) -> str:
+    """SEC refuses clients whose User-Agent names no contact: ours plus ``--sec-contact`` (or
+    ``$LEV_FLOWS_SEC_CONTACT``); without one, an error before any request."""
+    import os
+
+    contact = (contact or os.environ.get("LEV_FLOWS_SEC_CONTACT") or "").strip()
+    if "@" not in contact:
+        raise InputError("aum update --nport: SEC asks every client for a contact e-mail in its User-Agent: "
+                         "give --sec-contact you@example.com (or set $LEV_FLOWS_SEC_CONTACT)")
+    return f"{agent} {contact}"
+
+
 @aum_app.command("update")
 def aum_update(
     tickers: list[str] = typer.Argument(None, metavar="TICKER...", help="Funds to fetch (default: every listed fund whose issuer has a provider)."),
@@ -83,13 +95,19 @@ def aum_update(
     base_url: list[str] = typer.Option([], "--base-url", metavar="[ISSUER=]URL",
                                        help="Base URL of every provider, or ISSUER=URL of one (default: each issuer's $LEV_FLOWS_<ISSUER>_URL, else its site)."),
     allow_partial: bool = typer.Option(False, "--allow-partial", help="Import the funds that answered, listing the others."),
+    nport: bool = typer.Option(False, "--nport", help="Also fetch month-end net assets from the funds' SEC N-PORT filings (the history's anchors)."),
+    since: Optional[str] = typer.Option(None, "--since", metavar="YYYY-MM-DD", help="With --nport: filings from this date (default 2019-01-01)."),
+    sec_contact: Optional[str] = typer.Option(None, "--sec-contact", metavar="EMAIL",
+                                              help="With --nport: the contact SEC asks every client to name in its User-Agent (default: $LEV_FLOWS_SEC_CONTACT)."),
+    no_issuers: bool = typer.Option(False, "--no-issuers", help="With --nport: only the SEC filings, no issuer file."),
     timeout: float = TIMEOUT,
     retries: int = RETRIES,
     no_cache: bool = NO_CACHE,
     deadline: float = DEADLINE,
 ) -> None:
     """Fetch every fund's net assets, NAV and shares outstanding from its issuer (all providers
-    at once) and import them into the store (idempotent; a failure imports nothing)."""
+    at once) and import them into the store (idempotent; a failure imports nothing). --nport adds
+    month-end net assets from the SEC's N-PORT filings."""
     from lev_flows.inputs.catalog import load_universe
     from lev_flows.inputs.sources.http import HttpClient
     from lev_flows.jobs.aum import update_from_issuers
@@ -99,9 +117,23 @@ def aum_update(
     for url in urls.values():
         if not url.strip():
             raise InputError("aum update: --base-url is empty: the base URL is empty")
-    with HttpClient(http_settings(timeout, retries, no_cache, deadline=deadline)) as client, ProgressBar("issuer files") as bar:
-        report = update_from_issuers(load_universe(universe), client, db=db, tickers=wanted, issuers=issuer or None,
-                                     base_urls=urls, allow_partial=allow_partial, progress=bar)
+    settings = http_settings(timeout, retries, no_cache, deadline=deadline)
+    if nport:
+        settings = settings.model_copy(update={"user_agent": _sec_user_agent(sec_contact, settings.user_agent)})
+    elif since or no_issuers or sec_contact:
+        raise InputError("aum update: --since, --no-issuers and --sec-contact go with --nport")
+    uni = load_universe(universe)
+    with HttpClient(settings) as client, ProgressBar("issuer files") as bar:
+        extra = []
+        if nport:
+            from lev_flows.clock import today
+            from lev_flows.jobs.aum import NportAnchors
+
+            anchors = NportAnchors(client, parse_date(since, "--since"), urls.get("SEC", urls.get("*")),
+                                   urls.get("SEC-data", urls.get("*")))
+            extra = [(anchors, anchors.funds(uni, wanted, today()))]
+        report = update_from_issuers(uni, client, db=db, tickers=wanted, issuers=issuer or None, base_urls=urls,
+                                     allow_partial=allow_partial, progress=bar, extra=extra, issuer_files=not no_issuers)
     for line in report.lines():
         echo(line, err=line.startswith(("skipped", "not covered")))
 

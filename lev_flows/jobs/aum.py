@@ -155,14 +155,14 @@ def _providers(universe: Universe, client, tickers: list[str] | None, issuers: l
 def update_from_issuers(
     universe: Universe, client, *, db: str | Path | None = None, tickers: list[str] | None = None,
     issuers: list[str] | None = None, base_urls: dict[str, str] | None = None, base_url: str | None = None,
-    allow_partial: bool = False, progress=None, extra: list | None = None,
+    allow_partial: bool = False, progress=None, extra: list | None = None, issuer_files: bool = True,
 ) -> ImportReport:
     """Fetch every fund's net assets from its issuer (every provider at once) and import them.
 
     ``tickers`` / ``issuers`` narrow the run (default: every listed fund whose issuer has a
     provider). ``base_urls`` maps an issuer (or ``"*"``: all) to a base URL (a mirror, a test
     server); ``base_url`` is ``{"*": base_url}``. ``extra``: more ``(provider, tickers)`` pairs
-    (the SEC N-PORT provider). Without ``allow_partial`` a fund that failed stops the update
+    (the SEC N-PORT provider); ``issuer_files=False`` runs only those. Without ``allow_partial`` a fund that failed stops the update
     before anything is written (a :class:`DataSourceError` whose ``details`` list every failed
     fund); with it, the funds that answered are imported and the rest listed in ``skipped``.
     Funds whose issuer has no provider are listed in ``not_covered``.
@@ -174,8 +174,10 @@ def update_from_issuers(
 
     if base_url is not None:
         base_urls = {"*": base_url, **(base_urls or {})}
-    chosen, uncovered = _providers(universe, client, tickers, issuers, base_urls, today())
+    chosen, uncovered = _providers(universe, client, tickers, issuers, base_urls, today()) if issuer_files else ([], {})
     chosen += list(extra or [])
+    if not chosen:
+        raise InputError("aum update: nothing to fetch (no issuer files and no --nport)")
 
     def run(pair):
         provider, funds = pair
@@ -192,6 +194,8 @@ def update_from_issuers(
         fetched = list(pool.map(run, chosen))
     failed = {f"{t} ({got.provider})": why for got in fetched for t, why in sorted(got.failed.items())}
     asked = sum(len(got.asked) for got in fetched)
+    for got in fetched:
+        uncovered.update({f"{t} ({got.provider})": why.split(": ", 1)[-1].split(" (http")[0] for t, why in got.not_covered.items()})
     report = ImportReport(skipped=failed, not_covered=uncovered)
     if failed and not allow_partial:
         raise DataSourceError(f"aum update: {len(failed)} of {asked} funds failed; nothing was imported "
@@ -253,6 +257,28 @@ def aum_series(ticker: str, universe: Universe, pit: "PointInTime", db: str | Pa
     return modelled, observed
 
 
+class NportAnchors:
+    """The SEC N-PORT provider as one more source of ``aum update`` (``--nport``): month-end net
+    assets from ``since`` on, for the catalog's ETFs (ETNs and commodity pools file none)."""
+
+    name = "SEC N-PORT"
+
+    def __init__(self, client, since=None, base_url: str | None = None, data_url: str | None = None):
+        from lev_flows.inputs.sources.edgar import DEFAULT_SINCE, EdgarNport
+
+        self.provider = EdgarNport(client, base_url, data_url)
+        self.since = since or DEFAULT_SINCE
+
+    def fetch(self, tickers, progress=None):
+        return self.provider.fetch(tickers, since=self.since, progress=progress)
+
+    @staticmethod
+    def funds(universe: Universe, tickers: list[str] | None, today) -> list[str]:
+        if tickers:
+            return list(tickers)
+        return [f.ticker for f in universe.funds if f.structure == "ETF" and (f.closed_on is None or f.closed_on > today)]
+
+
 def aum_coverage(universe: Universe, pit: "PointInTime", day, *, by: str = "basis") -> pd.DataFrame:
     """What the start-of-day AUM of session ``day`` rests on.
 
@@ -290,4 +316,4 @@ def aum_coverage(universe: Universe, pit: "PointInTime", day, *, by: str = "basi
     return out.drop(columns="fresh").sort_values("aum_usd", ascending=False, ignore_index=True)
 
 
-__all__ = ["import_files", "update_from_issuers", "aum_series", "aum_coverage", "record_holdings", "ImportReport"]
+__all__ = ["NportAnchors", "import_files", "update_from_issuers", "aum_series", "aum_coverage", "record_holdings", "ImportReport"]

@@ -1,7 +1,10 @@
 """The one HTTP client every online provider shares.
 
 * httpx with a connect/read timeout per request and an overall deadline per response, so a
-  server that drips one byte a second cannot hold a fetch forever;
+  server that drips one byte a second cannot hold a fetch forever. httpx's timeouts are per
+  socket operation, so every connect, write and read is also bounded by what is left of the
+  request's budget (:class:`_BoundedBackend`): the response headers must be complete within
+  ``timeout_s``, the whole response within ``deadline_s``, and neither past the run's deadline;
 * retries with tenacity: exponential backoff with jitter on timeouts, connection errors,
   truncated bodies, 429 and 5xx; a 429's ``Retry-After`` (seconds or an HTTP date) is honoured,
   capped at ``max_retry_after_s``;
@@ -30,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpcore
 import httpx
 from pydantic import BaseModel, Field
 from tenacity import (
@@ -86,6 +90,69 @@ class BadResponse(Exception):
     """The server answered, but not with what the provider expected (not retried)."""
 
 
+_BUDGET = threading.local()  # ``until``: the monotonic time this thread's request must be done by
+
+
+def _left(timeout: float | None, error: type[Exception]) -> float | None:
+    """A socket operation's timeout, cut to what is left of the request's budget (none set: as is)."""
+    until = getattr(_BUDGET, "until", None)
+    if until is None:
+        return timeout
+    left = until - time.monotonic()
+    if left <= 0:
+        raise error("the request's time budget is spent")
+    return left if timeout is None else min(timeout, left)
+
+
+class _BoundedStream(httpcore.NetworkStream):
+    """A network stream whose every read, write and TLS handshake ends by the request's budget."""
+
+    def __init__(self, inner: httpcore.NetworkStream):
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname: str | None = None, timeout: float | None = None):
+        return _BoundedStream(self._inner.start_tls(ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _BoundedBackend(httpcore.NetworkBackend):
+    """httpcore's own backend, its connections cut to the request's budget (see :func:`_left`)."""
+
+    def __init__(self, inner: httpcore.NetworkBackend):
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options)
+        return _BoundedStream(stream)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
+        return _BoundedStream(self._inner.connect_unix_socket(path, _left(timeout, httpcore.ConnectTimeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _bound(client: httpx.Client) -> None:
+    """Every httpcore pool of ``client`` (its transport, an environment proxy's) gets the bounded
+    backend. A transport without one (a test's MockTransport) makes no socket calls to bound."""
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        if pool is not None and not isinstance(pool._network_backend, _BoundedBackend):
+            pool._network_backend = _BoundedBackend(pool._network_backend)
+
+
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
     """A ``Retry-After`` header as seconds: ``"3"`` or an HTTP date; None if absent or invalid."""
     if not value:
@@ -128,6 +195,8 @@ class HttpClient:
             limits=limits,
             transport=transport,
         )
+        if transport is None:
+            _bound(self._client)
 
     def close(self) -> None:
         self._client.close()
@@ -212,31 +281,24 @@ class HttpClient:
 
     def _fetch_once(self, url: str, max_bytes: int, deadline_s: float) -> tuple[int, bytes]:
         s = self.settings
-        if self.remaining() <= 0:
+        run_left = self.remaining()
+        if run_left <= 0:
             raise RunDeadline(f"not fetched: the run's deadline of {s.run_deadline_s:g} s has passed")
         start = time.monotonic()
         with self._count_lock:
             self.requests += 1
+        # the phases' budgets: headers within timeout_s, the whole response within deadline_s,
+        # neither past the run's deadline; each phase's message says which limit it hit
+        phases = {"headers": min(s.timeout_s, deadline_s, run_left), "body": min(deadline_s, run_left)}
+        phase = "headers"
+        _BUDGET.until = start + phases[phase]
         try:
             with self._client.stream("GET", url) as resp:
-                if resp.status_code == 429:
-                    raise Transient("HTTP 429 too many requests", retry_after_seconds(resp.headers.get("Retry-After")))
-                if resp.status_code >= 500:
-                    raise Transient(f"HTTP {resp.status_code} server error")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in resp.iter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise BadResponse(f"response larger than {max_bytes:,} bytes")
-                    if time.monotonic() - start > deadline_s:
-                        raise Transient(f"response still arriving after {deadline_s:g} s (too slow)")
-                    chunks.append(chunk)
-                if time.monotonic() - start > deadline_s:
-                    raise Transient(f"response took over {deadline_s:g} s (too slow)")
-                return resp.status_code, b"".join(chunks)
+                phase = "body"
+                _BUDGET.until = start + phases[phase]
+                return self._read_body(resp, max_bytes, deadline_s, start)
         except httpx.TimeoutException:
-            raise Transient(f"timed out after {s.timeout_s:g} s") from None
+            raise Transient(self._slow(phase, phases[phase], deadline_s, run_left, time.monotonic() - start)) from None
         except httpx.RemoteProtocolError as exc:
             raise Transient(f"connection closed mid-response, body truncated ({exc})") from None
         except httpx.TooManyRedirects:
@@ -245,6 +307,38 @@ class HttpClient:
             raise Transient(f"connection failed ({type(exc).__name__}: {exc})") from None
         except httpx.HTTPError as exc:  # any other request error: this item fails, with the reason
             raise BadResponse(f"request failed ({type(exc).__name__}: {exc})") from None
+        finally:
+            _BUDGET.until = None
+
+    def _slow(self, phase: str, budget: float, deadline_s: float, run_left: float, took: float) -> str:
+        """Why a request timed out: a socket's own timeout, or the budget of its phase or of the run."""
+        s = self.settings
+        if took < budget - 0.05:  # a single connect / read waited its whole timeout_s
+            return f"timed out after {s.timeout_s:g} s"
+        if budget >= run_left:
+            return f"cut off mid-request by the run's deadline of {s.run_deadline_s:g} s"
+        if phase == "headers" and budget < deadline_s:
+            return f"no complete response headers within {budget:g} s (--timeout; too slow)"
+        return f"response still arriving after {deadline_s:g} s (too slow)"
+
+    @staticmethod
+    def _read_body(resp: httpx.Response, max_bytes: int, deadline_s: float, start: float) -> tuple[int, bytes]:
+        if resp.status_code == 429:
+            raise Transient("HTTP 429 too many requests", retry_after_seconds(resp.headers.get("Retry-After")))
+        if resp.status_code >= 500:
+            raise Transient(f"HTTP {resp.status_code} server error")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.iter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise BadResponse(f"response larger than {max_bytes:,} bytes")
+            if time.monotonic() - start > deadline_s:
+                raise Transient(f"response still arriving after {deadline_s:g} s (too slow)")
+            chunks.append(chunk)
+        if time.monotonic() - start > deadline_s:
+            raise Transient(f"response took over {deadline_s:g} s (too slow)")
+        return resp.status_code, b"".join(chunks)
 
     # ---- many URLs ----------------------------------------------------------------------------
 

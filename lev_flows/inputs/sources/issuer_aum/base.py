@@ -71,13 +71,15 @@ class Refused:
 @dataclass
 class AumFetch:
     """What one provider's run returned: ``observations`` (store columns plus ``fetched_at``) of
-    the funds that passed, ``failed`` (ticker or request -> one line naming the file), and the
-    funds asked for."""
+    the funds that passed, ``failed`` (ticker or request -> one line naming the file), the funds
+    asked for, and those the source does not cover (``not_covered``)."""
 
     provider: str
     observations: pd.DataFrame
     failed: dict[str, str] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
+    #: funds this source does not cover at all (not failures): ticker -> why
+    not_covered: dict[str, str] = field(default_factory=dict)
 
 
 def us_date(text: str, where: str) -> dt.date:
@@ -147,9 +149,9 @@ def check_fund(ticker: str, rows: list[Observation], url: str) -> str | None:
     return None
 
 
-def observation_frame(rows: list[Observation], url: str, fetched_at: dt.datetime) -> pd.DataFrame:
-    """Observations -> the store's columns (``source_kind = issuer_nav``, ``source`` = the URL)
-    plus ``fetched_at`` (UTC, naive)."""
+def observation_frame(rows: list[Observation], url: str | list[str], fetched_at: dt.datetime) -> pd.DataFrame:
+    """Observations -> the store's columns (``source_kind = issuer_nav``, ``source`` = the URL of
+    the file, or one URL per row) plus ``fetched_at`` (UTC, naive)."""
     frame = pd.DataFrame(
         {
             "ticker": [r.ticker.upper() for r in rows],
@@ -216,7 +218,7 @@ class IssuerAumProvider:
         got, failed = self.client.get_many(((k, u, None) for k, u in requests), parse, ttl_s=self.ttl_s, progress=progress,
                                            max_bytes=self.max_bytes, deadline_s=self.deadline_s)
         fetched_at = system_now()
-        by_fund: dict[str, tuple[list[Observation], str]] = {}
+        by_fund: dict[str, list[tuple[Observation, str]]] = {}  # each row with the file it came from
         errors = {k: v for k, v in failed.items()}
         for key in sorted(got):
             for r in got[key]:
@@ -226,7 +228,7 @@ class IssuerAumProvider:
                 if isinstance(r, Refused):
                     errors[t] = r.reason
                 else:
-                    by_fund.setdefault(t, ([], urls[key]))[0].append(r)
+                    by_fund.setdefault(t, []).append((r, urls[key]))
         frames = []
         for t in wanted:
             if t in errors:
@@ -235,12 +237,12 @@ class IssuerAumProvider:
                 lost = [k for k in failed if k not in wanted]  # an all-funds file that failed
                 errors[t] = failed[lost[0]] if lost else f"{t}: not listed by {self.issuer} ({', '.join(sorted(set(urls.values())))})"
                 continue
-            rows, url = by_fund[t]
-            why = check_fund(t, rows, url)
+            rows, where = [r for r, _ in by_fund[t]], [u for _, u in by_fund[t]]
+            why = check_fund(t, rows, ", ".join(sorted(set(where))))
             if why:
                 errors[t] = why
             else:
-                frames.append(observation_frame(rows, url, fetched_at))
+                frames.append(observation_frame(rows, where, fetched_at))
         frame = pd.concat(frames, ignore_index=True) if frames else observation_frame([], "", fetched_at)
         return AumFetch(self.name, frame, {k: v for k, v in errors.items() if k in wanted}, wanted)
 

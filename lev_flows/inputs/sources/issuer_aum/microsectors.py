@@ -46,9 +46,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from html.parser import HTMLParser
 
 from lev_flows.inputs.sources.http import BadResponse
+from lev_flows.inputs.sources.issuer_aum._pagetext import MONEY as _MONEY
+from lev_flows.inputs.sources.issuer_aum._pagetext import page_text
 from lev_flows.inputs.sources.issuer_aum.base import (
     IssuerAumProvider,
     Observation,
@@ -56,7 +57,6 @@ from lev_flows.inputs.sources.issuer_aum.base import (
     us_date,
 )
 
-_MONEY = r"\$?\s*(-?[\d,]+(?:\.\d+)?)"
 AS_OF = re.compile(r"Daily Market Data\s*\(\s*as of\s+([^)]*?)\s*\)", re.IGNORECASE)
 NOTE_VALUE = re.compile(r"Closing Indicative Note Value\s*" + _MONEY, re.IGNORECASE)
 MARKET_CAP = re.compile(r"Market Capitalization\s*" + _MONEY, re.IGNORECASE)
@@ -64,42 +64,6 @@ NOTES = re.compile(r"ETNs Outstanding\s*([\d,]+)", re.IGNORECASE)
 TICKER = re.compile(r"\bETN Ticker\s+([A-Z]{2,6})\b")
 #: how far after the "Daily Market Data" label its three figures are looked for (characters)
 BLOCK_CHARS = 400
-
-
-class _PageText(HTMLParser):
-    """The visible text of an HTML page, one space between text pieces (scripts and styles
-    left out)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.pieces: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip and data.strip():
-            self.pieces.append(data.strip())
-
-
-def page_text(body: bytes) -> str:
-    """An HTML answer -> its text; an empty body or one that is not HTML is a BadResponse."""
-    if not body.strip():
-        raise BadResponse("empty body")
-    text = body.decode("utf-8", errors="replace")
-    if not re.match(r"\s*<", text) or not re.search(r"<(html|body|div|table|p)\b", text, re.IGNORECASE):
-        first = text.strip().splitlines()[0][:60]
-        raise BadResponse(f"not a BMO ETN product page (not HTML: {first!r})")
-    parser = _PageText()
-    parser.feed(text)
-    parser.close()
-    return " ".join(" ".join(parser.pieces).split())
 
 
 def as_of_date(text: str, where: str) -> dt.date:
@@ -153,7 +117,7 @@ class MicroSectorsProvider(IssuerAumProvider):
         return [(t, self.url(t)) for t in tickers]
 
     def parse(self, key: str, status: int, body: bytes, url: str) -> list[Observation]:
-        return [parse_note_page(page_text(body), key.upper(), key.upper())]
+        return [parse_note_page(page_text(body, "BMO ETN"), key.upper(), key.upper())]
 
 
 PROVIDER = MicroSectorsProvider

@@ -46,9 +46,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from html.parser import HTMLParser
 
 from lev_flows.inputs.sources.http import BadResponse
+from lev_flows.inputs.sources.issuer_aum._pagetext import MONEY as _MONEY
+from lev_flows.inputs.sources.issuer_aum._pagetext import SCALE, page_text
 from lev_flows.inputs.sources.issuer_aum.base import (
     IssuerAumProvider,
     Observation,
@@ -56,52 +57,14 @@ from lev_flows.inputs.sources.issuer_aum.base import (
     us_date,
 )
 
-_MONEY = r"\$?\s*(-?[\d,]+(?:\.\d+)?)"
 #: "Net Assets as of 08/30/2024 $106,529,570.79" or "... $130.07m"
 NET_ASSETS = re.compile(r"Net Assets as of\s+(\d{1,4}[/-]\d{1,2}[/-]\d{1,4})\s*" + _MONEY + r"([kmb])?\b", re.IGNORECASE)
 NAV = re.compile(r"\bNAV\s*" + _MONEY, re.IGNORECASE)
 SHARES = re.compile(r"Shares Outstanding\s*([\d,]+)", re.IGNORECASE)
 #: "Fund Details Ticker ETHU" / "Trading Symbol SVIX" (not "(Ticker: LONGVOL)", an index symbol)
 TICKER = re.compile(r"\b(?:Ticker|Trading Symbol)\s+([A-Z]{2,6})\b")
-SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9}
 #: how far after the net assets figure the NAV and shares lines are looked for (characters)
 BLOCK_CHARS = 400
-
-
-class _PageText(HTMLParser):
-    """The visible text of an HTML page, one space between text pieces (scripts and styles
-    left out)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.pieces: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip and data.strip():
-            self.pieces.append(data.strip())
-
-
-def page_text(body: bytes) -> str:
-    """An HTML answer -> its text; an empty body or one that is not HTML is a BadResponse."""
-    if not body.strip():
-        raise BadResponse("empty body")
-    text = body.decode("utf-8", errors="replace")
-    if not re.match(r"\s*<", text) or not re.search(r"<(html|body|div|table|p)\b", text, re.IGNORECASE):
-        first = text.strip().splitlines()[0][:60]
-        raise BadResponse(f"not a Volatility Shares fund page (not HTML: {first!r})")
-    parser = _PageText()
-    parser.feed(text)
-    parser.close()
-    return " ".join(" ".join(parser.pieces).split())
 
 
 def _check_ticker(text: str, ticker: str) -> None:
@@ -152,7 +115,7 @@ class VolatilitySharesProvider(IssuerAumProvider):
         return [(t, self.url(t)) for t in tickers]
 
     def parse(self, key: str, status: int, body: bytes, url: str) -> list[Observation]:
-        return [parse_fund_page(page_text(body), key.upper(), key.upper())]
+        return [parse_fund_page(page_text(body, "Volatility Shares"), key.upper(), key.upper())]
 
 
 PROVIDER = VolatilitySharesProvider
