@@ -58,6 +58,11 @@ def world(tmp_path_factory):
         return Response(nav_file([("02/03/2026", ticker, 50.0, 1_000, 50_000_000.0)]), content_type="text/csv")
 
     srv.expect_request(re.compile(r"^/etfdata/ByFund/.*-historical_nav\.csv$")).respond_with_handler(nav)
+    from lev_flows import load_universe
+
+    proshares = [f.ticker for f in load_universe().funds if f.issuer == "ProShares" and f.closed_on is None]
+    everyone = nav_file([("02/03/2026", t, 50.0, 1_000, 50_000_000.0) for t in sorted(proshares)])
+    srv.expect_request("/etfdata/historical_nav.csv").respond_with_data(everyone, content_type="text/csv")
     snapshot = (SHARED / "letf_snapshots/leveraged_etfs_2026-06-01.csv").read_bytes()
     srv.expect_request("/screener/leveraged-etfs.csv").respond_with_data(snapshot, content_type="text/csv")
     srv.expect_request(re.compile(".*")).respond_with_data("not here", status=404)  # holdings files and the rest
