@@ -101,3 +101,114 @@ def test_the_store_keeps_fetch_times_and_takes_nport_rows(tmp_path):
     assert obs.loc["nport", "precedence"] == 35 and obs.loc["issuer_nav", "precedence"] == 40
     # the same figure fetched again keeps the time it was first known
     assert obs.loc["nport", "fetched_at"] == pd.Timestamp("2026-02-01 10:00")
+
+
+# ---- aum update across providers, on one loopback server ------------------------------------------
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "issuers"
+#: one fund per provider whose fixture is a plain file at the path the provider asks for
+FILES = {
+    "TQQQ": ("ProShares", "proshares/historical_nav.csv"),
+    "SPXL": ("Direxion", "direxion/SPXL.csv"),
+    "ETHU": ("Volatility Shares", "volatilityshares/ethu.html"),
+    "FNGU": ("MicroSectors", "microsectors/FNGU.html"),
+    "NVDX": ("REX", "rex/nvdx.html"),
+    "RKLX": ("Defiance", "defiance/rklx.html"),
+    "HOOW": ("Roundhill", "roundhill/FilepointRoundhill.40RU.RU_DailyNAV.csv"),
+}
+
+
+def serve_fixtures(server, fail: str | None = None) -> None:
+    """Each fund's fixture at the path its provider requests (``fail``: that fund's file is a 500)."""
+    from werkzeug import Response
+
+    from tests.test_sources import make_client
+
+    client, _ = make_client()
+    classes = provider_classes()
+    for ticker, (issuer, name) in FILES.items():
+        provider = classes[issuer](client, server.url_for("/"))
+        for _, url in provider.requests([ticker]):
+            path = url.removeprefix(server.url_for("/").rstrip("/"))
+            body = (FIXTURES / name).read_bytes()
+            kind = "text/html" if name.endswith(".html") else "text/csv"
+            if ticker == fail:
+                server.expect_request(path).respond_with_response(Response("down", status=500))
+            else:
+                server.expect_request(path).respond_with_data(body, content_type=kind)
+
+
+def test_aum_update_runs_every_provider_and_imports_all_or_nothing(server, tmp_path):
+    from lev_flows.errors import DataSourceError
+    from lev_flows.jobs.aum import update_from_issuers
+    from tests.test_sources import make_client
+
+    uni = load_universe()
+    db = tmp_path / "s.duckdb"
+    serve_fixtures(server, fail="NVDX")
+    client, _ = make_client(attempts=1)
+    with pytest.raises(DataSourceError, match=r"^aum update: 1 of 7 funds failed; nothing was imported") as err:
+        update_from_issuers(uni, client, db=db, tickers=list(FILES), base_url=server.url_for("/"))
+    assert len(err.value.details) == 1 and err.value.details[0].startswith("NVDX (REX")
+    assert "HTTP 500" in err.value.details[0]
+    with Store(db) as store:
+        seeded = store.count()
+        assert not len(store.observations(list(FILES)).query("source.str.contains('127.0.0.1')"))  # nothing half-imported
+    server.clear()
+    serve_fixtures(server)
+    seen: list[str] = []
+    report = update_from_issuers(uni, client, db=db, tickers=list(FILES), base_url=server.url_for("/"),
+                                 progress=lambda key, ok: seen.append(key))
+    assert not report.skipped and len(report.files) == 7  # one line per provider
+    with Store(db) as store:
+        obs = store.observations(list(FILES))
+        assert store.count() > seeded
+    mine = obs[obs["source"].str.contains("127.0.0.1")]
+    assert set(mine["ticker"]) == set(FILES)
+    assert mine["fetched_at"].notna().all() and (mine["source_kind"] == "issuer_nav").all()
+    assert any(k.startswith("Roundhill") for k in seen)  # progress names each provider's requests
+    again = update_from_issuers(uni, client, db=db, tickers=list(FILES), base_url=server.url_for("/"))
+    assert again.changed == 0  # idempotent
+
+
+def test_an_online_estimate_updates_issuer_aum_first(server, tmp_path, small_yaml):
+    from tests.test_sources import run_online, yahoo
+    from tests.test_store import nav_file
+
+    text = small_yaml.read_text().replace("{ticker: AAA, name: Three Bull,", "{ticker: AAA, name: Three Bull, issuer: ProShares,")
+    small_yaml.write_text(text.replace("{ticker: BBB, name: Three Bear,", "{ticker: BBB, name: Three Bear, issuer: ProShares,"))
+    yahoo(server, quote_at="2026-02-04T15:30")
+    server.expect_request("/etfdata/historical_nav.csv").respond_with_data(
+        nav_file([("02/03/2026", "AAA", 40.0, 30_000, 1.2e9), ("02/03/2026", "BBB", 10.0, 60_000, 6.0e8)]), content_type="text/csv")
+    import os
+
+    os.environ["LEV_FLOWS_PROSHARES_URL"] = server.url_for("/")
+    try:
+        res = run_online(server, tmp_path, "estimate", "--live", "-u", str(small_yaml), "--now", "2026-02-04T15:30",
+                         "--format", "json", "--aum-update", "--db", str(tmp_path / "s.duckdb"))
+        off = run_online(server, tmp_path, "estimate", "--live", "-u", str(small_yaml), "--now", "2026-02-04T15:30",
+                         "--format", "json", "--db", str(tmp_path / "other.duckdb"))
+    finally:
+        os.environ.pop("LEV_FLOWS_PROSHARES_URL")
+    assert res.returncode == 0, res.stderr
+    assert "issuer AUM: 2 funds updated, 2 observations new or changed" in res.stderr
+    doc = json.loads(res.stdout)
+    etf = {r["ticker"]: r for r in doc["by_etf"]}
+    assert etf["AAA"]["aum_usd"] == pytest.approx(1.2e9) and etf["BBB"]["aum_usd"] == pytest.approx(6.0e8)
+    assert doc["coverage"]["aum_basis"]["issuer, previous close"] == pytest.approx(1.8e9 / (1.8e9 + 5e8))
+    assert off.returncode == 0 and "issuer AUM not fetched first" in off.stderr  # $LEV_FLOWS_AUM_UPDATE=off, said
+
+
+def test_nport_month_ends_anchor_the_history(tmp_path, shared):
+    """SOXL has no observation before 2026-02 in the shipped data: an N-PORT month-end makes
+    2025-04-09 rest on it (6 sessions away) instead of a screener snapshot ten months later."""
+    db = tmp_path / "s.duckdb"
+    before = estimate_day("2025-04-09", prices=shared / "prices", db=db).by_etf.set_index("ticker").loc["SOXL"]
+    rows = pd.DataFrame({"ticker": ["SOXL"], "date": ["2025-03-31"], "aum_usd": [9.0e9], "source_kind": ["nport"],
+                         "source": ["https://www.sec.gov/Archives/edgar/data/1424958/000000000025000001/primary_doc.xml"]})
+    with Store(db) as store:
+        store.add(rows, source_label="test N-PORT")
+    after = estimate_day("2025-04-09", prices=shared / "prices", db=db).by_etf.set_index("ticker").loc["SOXL"]
+    assert before["aum_source"] == "screener" and before["aum_gap_sessions"] > 200
+    assert after["aum_source"] == "nport" and after["aum_date"] == "2025-03-31"
+    assert after["aum_gap_sessions"] == 6  # 03-31 close -> 04-09 start: Apr 1, 2, 3, 4, 7, 8
