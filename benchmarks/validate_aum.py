@@ -142,6 +142,102 @@ def month_end_errors(closes: pd.DataFrame, net: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _snapshot_pairs(closes: pd.DataFrame) -> pd.DataFrame:
+    """Consecutive screener observations of every fund (model.carry.observation_pairs), with the
+    funds' ages (sessions since launch) at both ends."""
+    from lev_flows.model.carry import observation_pairs
+
+    uni = load_universe()
+    obs = packaged_observations()
+    obs = obs[obs["source_kind"] == "screener"]
+    pairs = observation_pairs(uni, obs, closes)
+    index = closes.index
+    dates = {t: pd.to_datetime(g.sort_values("date")["date"]).tolist() for t, g in obs.groupby("ticker")}
+    age = []
+    for t, g in pairs.groupby("ticker", sort=False):
+        f = uni.fund_by_ticker[t]
+        launch = index.searchsorted(pd.Timestamp(f.inception_date)) if f.inception_date else None
+        at = [index.searchsorted(d, side="right") - 1 for d in dates[t]]
+        for j in range(len(g)):
+            a, b = (at[j] - launch + 1, at[j + 1] - launch + 1) if launch is not None else (np.nan, np.nan)
+            age.append((a, b))
+    ages = np.array(age, dtype=float).reshape(-1, 2)
+    return pairs.assign(age_a=ages[:, 0], age_b=ages[:, 1])
+
+
+def carry_by_kind_errors(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Each snapshot predicted from the previous one by the fund's price: the direction rule
+    (0.75 / 0.15) against the elasticity of its kind fitted without the fund (held out);
+    |log error| median / p90 by kind."""
+    from lev_flows.model.carry import KIND_PRIOR, _pool, _slope
+
+    rows = []
+    for t, g in pairs.groupby("ticker"):
+        rest = pairs[(pairs["ticker"] != t) & (pairs["kind"] == g["kind"].iat[0]) & (pairs["direction"] == g["direction"].iat[0])]
+        prior = KIND_PRIOR.get(f"{g['kind'].iat[0]}, {g['direction'].iat[0]}", CARRY_ELASTICITY[g["direction"].iat[0]])
+        b, n = _slope(rest["dx"].to_numpy(), rest["dy"].to_numpy())
+        beta = _pool(b, n, prior)
+        rule = CARRY_ELASTICITY[g["direction"].iat[0]]
+        for dx, dy in zip(g["dx"], g["dy"]):
+            rows.append({"kind": g["kind"].iat[0], "rule": abs(dy - rule * dx), "kind_held_out": abs(dy - beta * dx)})
+    df = pd.DataFrame(rows)
+    out = [{"kind": "all", "pairs": len(df), **_quantiles(df)}]
+    out += [{"kind": k, "pairs": len(g), **_quantiles(g)} for k, g in df.groupby("kind")]
+    return pd.DataFrame(out)
+
+
+def _quantiles(df: pd.DataFrame) -> dict:
+    return {f"{c}_{q}": float(np.quantile(np.expm1(df[c]), p)) for c in ("rule", "kind_held_out")
+            for q, p in (("median", 0.5), ("p90", 0.9))}
+
+
+def launch_rule_errors(pairs: pd.DataFrame) -> dict:
+    """Young funds (launched inside the price table): the earlier snapshot predicted from the
+    later by the price alone, and with the launch rule's age term ``(a1 / a2) ** gamma``; gamma is
+    fitted without the fund (held out) and over all young funds (what the model ships)."""
+    from lev_flows.inputs.packaged import carry_elasticity_table
+    from lev_flows.model.carry import fund_elasticity
+    from lev_flows.model.pointintime import LAUNCH_GROWTH
+
+    uni = load_universe()
+    beta = dict(zip([f.ticker for f in uni.funds], fund_elasticity(uni, carry_elasticity_table())))
+    young = pairs[(pairs["age_a"] >= 1) & (pairs["age_b"] > pairs["age_a"])].copy()
+    young["resid"] = young["dy"] - young["ticker"].map(beta) * young["dx"]
+    young["x"] = np.log(young["age_b"] / young["age_a"])
+    gamma_all = float(np.dot(young["x"], young["resid"]) / np.dot(young["x"], young["x"]))
+    price_only, held = [], []
+    for t, g in young.groupby("ticker"):
+        rest = young[young["ticker"] != t]
+        gamma = np.dot(rest["x"], rest["resid"]) / np.dot(rest["x"], rest["x"])
+        price_only += list(np.abs(g["resid"]))
+        held += list(np.abs(g["resid"] - gamma * g["x"]))
+    q = lambda v, p: float(np.quantile(np.expm1(np.array(v)), p))  # noqa: E731
+    first = _young_sizes(uni)
+    return {"sizes_by_age": first, "pairs": len(young), "funds": int(young["ticker"].nunique()), "gamma_fitted": gamma_all, "gamma_used": LAUNCH_GROWTH,
+            "price_only_median": q(price_only, 0.5), "price_only_p90": q(price_only, 0.9),
+            "held_out_median": q(held, 0.5), "held_out_p90": q(held, 0.9)}
+
+
+def _young_sizes(uni) -> list[dict]:
+    """Observed AUM of funds launched inside the price table, by their age at the observation."""
+    closes_index = pd.DatetimeIndex(load_price_dir(SHARED / "prices").index)
+    obs = packaged_observations()
+    rows = []
+    for f in uni.funds:
+        if not f.inception_date or pd.Timestamp(f.inception_date) <= closes_index[0] or f.continues:
+            continue
+        launch = closes_index.searchsorted(pd.Timestamp(f.inception_date))
+        for d, a in zip(pd.to_datetime(obs.loc[obs["ticker"] == f.ticker, "date"]), obs.loc[obs["ticker"] == f.ticker, "aum_usd"]):
+            rows.append((closes_index.searchsorted(d, side="right") - launch, a))
+    df = pd.DataFrame(rows, columns=["age", "aum"])
+    out = []
+    for lo, hi in ((1, 5), (6, 21), (22, 63), (64, 250)):
+        sel = df[(df["age"] >= lo) & (df["age"] <= hi)]["aum"]
+        out.append({"age_sessions": f"{lo}-{hi}", "observations": int(len(sel)), "median_usd": float(sel.median()),
+                    "p90_usd": float(sel.quantile(0.9)), "max_usd": float(sel.max())})
+    return out
+
+
 def history_totals(closes: pd.DataFrame) -> dict:
     h = history(load_universe(), closes, observations=packaged_observations())
     d = h.daily["rebalance_usd"]
@@ -162,6 +258,9 @@ def main() -> None:
     rules = carry_rule_errors(closes, net)
     held = held_out_errors(closes, net)
     monthly = month_end_errors(closes, net)
+    pairs = _snapshot_pairs(closes)
+    kinds = carry_by_kind_errors(pairs)
+    launch = launch_rule_errors(pairs)
     totals = history_totals(closes)
     print("fitted elasticity (least squares):", {k: round(v, 3) for k, v in rules["fitted_beta"].items()})
     for direction, table in rules["rules"].items():
@@ -172,10 +271,14 @@ def main() -> None:
     print(held[held["direction"] == "all"].to_string(index=False, float_format=lambda v: f"{v:.1%}"))
     print("\nmonth-end anchors only (as N-PORT gives them), the sessions between:")
     print(monthly.to_string(index=False, float_format=lambda v: f"{v:.1%}"))
+    print("\ncarry by kind of product, each snapshot from the previous one (|error|):")
+    print(kinds.to_string(index=False, float_format=lambda v: f"{v:.1%}"))
+    print("\nlaunch rule, young funds' earlier snapshot from the later:", json.dumps(launch, indent=1))
     print("\nhistory with point-in-time AUM:", json.dumps(totals, indent=1))
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps({"carry_rule": rules, "held_out": held.to_dict("records"),
-                               "month_end_anchors": monthly.to_dict("records"), "history": totals}, indent=1) + "\n")
+                               "month_end_anchors": monthly.to_dict("records"), "carry_by_kind": kinds.to_dict("records"),
+                               "launch_rule": launch, "history": totals}, indent=1) + "\n")
     print(f"\nwrote {OUT.relative_to(ROOT)}")
 
 

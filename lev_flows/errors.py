@@ -3,6 +3,10 @@ the CLI prints its message as one line on stderr and exits with ``exit_code``.""
 
 from __future__ import annotations
 
+#: a message names a setting the way Python spells it (``force=True``); the command line shows
+#: it the way its users spell it (``--force``): :meth:`LevFlowsError.cli_message`
+CLI_SPELLING = {"force=True": "--force"}
+
 
 class LevFlowsError(Exception):
     """Base class: bad input or an unavailable resource. Exit code 2. ``details``: lines the CLI
@@ -14,6 +18,18 @@ class LevFlowsError(Exception):
         super().__init__(*args)
         self.details = tuple(details)
 
+    def cli_message(self) -> str:
+        """The message with each Python spelling of :data:`CLI_SPELLING` in its option's
+        spelling: ``out.csv: already exists; pass --force to overwrite``.
+
+        >>> OutputError("out.csv: already exists; pass force=True to overwrite").cli_message()
+        'out.csv: already exists; pass --force to overwrite'
+        """
+        text = str(self)
+        for python, option in CLI_SPELLING.items():
+            text = text.replace(python, option)
+        return text
+
 
 class CatalogError(LevFlowsError, ValueError):
     """A universe file (YAML) or a catalog entry is invalid: names file, entry and field."""
@@ -24,7 +40,8 @@ class InputError(LevFlowsError, ValueError):
 
 
 class OutputError(LevFlowsError, OSError):
-    """An output could not be written (missing directory, existing file without --force, ...)."""
+    """An output could not be written (missing directory, existing file without ``force=True``
+/ ``--force``, ...)."""
 
 
 class DataSourceError(LevFlowsError):

@@ -33,17 +33,23 @@ _SPLIT = re.compile(rf"({_NUMBER})")
 
 @dataclass
 class Snippet:
-    """One runnable block: ``kind`` ``sh``, ``out`` or ``py``; ``line`` its first line in the page."""
+    """One runnable block: ``kind`` ``sh``, ``out`` or ``py``; ``line`` its first line in the page
+    ``page`` (a path relative to the repository, ``README.md``, ``docs/method.md``)."""
 
     kind: str
     code: str
     line: int
     claims: list[tuple[str, list[str]]] = field(default_factory=list)  # out: (command, lines); py: ("", lines)
+    page: str = "README.md"
 
     @property
     def label(self) -> str:
         first = (self.claims[0][0] if self.kind == "out" else self.code).strip().splitlines()[0]
-        return f"L{self.line}:{first[:50]}"
+        return f"{self.page}:L{self.line}:{first[:50]}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.page} line {self.line}"
 
 
 def _strip_setup(script: str) -> str:
@@ -56,21 +62,23 @@ def _strip_setup(script: str) -> str:
     return "\n".join(out)
 
 
-def snippets(page: Path) -> list[Snippet]:
-    """Every runnable block of ``page``, in order."""
+def snippets(page: Path, name: str | None = None) -> list[Snippet]:
+    """Every runnable block of ``page``, in order (``name``: how the page is called in labels,
+    default its file name)."""
     text = page.read_text("utf-8")
+    name = name or page.name
     found: list[Snippet] = []
-    for m in re.finditer(r"^```(\w*)\n(.*?)^```", text, re.S | re.M):
+    for m in re.finditer(r"^```(\w*)\n(.*?)^```", text, re.DOTALL | re.MULTILINE):
         lang, body = m.group(1), m.group(2)
         line = text.count("\n", 0, m.start()) + 1
         if lang == "bash":
             script = _strip_setup(body)
             if script.strip():
-                found.append(Snippet("sh", script, line))
+                found.append(Snippet("sh", script, line, page=name))
         elif lang == "python":
-            found.append(Snippet("py", body, line, [("", python_claims(body))]))
+            found.append(Snippet("py", body, line, [("", python_claims(body))], page=name))
         elif lang == "" and any(row.startswith("$ ") for row in body.splitlines()):
-            found.append(Snippet("out", "", line, output_claims(body)))
+            found.append(Snippet("out", "", line, output_claims(body), page=name))
     return found
 
 

@@ -1,10 +1,16 @@
 """Stand-ins for the real data services, served over HTTP on 127.0.0.1 inside the tests.
 
 :class:`FakeYahoo` answers ``/v8/finance/chart/{symbol}`` in Yahoo's chart JSON from a price
-table, and ``/v8/finance/spark?symbols=A,B&range=1d`` (live quotes, up to 20 symbols) in its
-spark JSON. ``latency_s`` delays every answer (a distant service); ``quote_at`` is the clock of
-live quotes and may be moved between requests. It can be told to misbehave per symbol (or, with
-the key ``"spark"``, for the whole spark endpoint), request by request:
+table, and ``/v8/finance/spark?symbols=A,B&range=R&interval=1d`` (up to 20 symbols) in its spark
+JSON: ``range=1d`` with ``quote_at`` set is a live quote (last price, previous close); any other
+range (``5d``, ``1mo``, ``3mo``, ``6mo``, ``1y``, ``2y``, ``5y``, ``10y``) the daily bars from
+``today`` less the range on, as Yahoo counts it. ``spark_shape="flat"`` answers the flatter shape
+Yahoo also serves (``{"A": {"symbol", "timestamp", "close", "chartPreviousClose", ...}}``, no
+adjusted closes, no live price). ``latency_s`` delays every answer (a distant service);
+``quote_at`` is the clock of live quotes and may be moved between requests; ``today`` is the
+service's date ranges count back from (default the machine's, as a real service's would be).
+It can be told to misbehave per symbol (or, with the key ``"spark"``, for the whole spark
+endpoint), request by request:
 
     "ok"          the chart JSON
     "500"         HTTP 500 with a text body
@@ -22,6 +28,8 @@ A list of actions is played in order, its last action repeating.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
 import threading
 import time
@@ -33,15 +41,33 @@ from werkzeug import Request, Response
 NEW_YORK = "America/New_York"
 
 
+#: Yahoo's ranges, as it counts them back from today
+RANGES = {"1d": pd.DateOffset(days=1), "5d": pd.DateOffset(days=5), "1mo": pd.DateOffset(months=1),
+          "3mo": pd.DateOffset(months=3), "6mo": pd.DateOffset(months=6), "1y": pd.DateOffset(years=1),
+          "2y": pd.DateOffset(years=2), "5y": pd.DateOffset(years=5), "10y": pd.DateOffset(years=10)}
+
+
+@functools.lru_cache(maxsize=100_000)
+def _epoch(day: dt.date) -> int:
+    return int(pd.Timestamp(day).tz_localize(NEW_YORK).replace(hour=9, minute=30).timestamp())
+
+
 def _session_epoch(day: pd.Timestamp) -> int:
     """Yahoo stamps a daily bar with the session's 09:30 New York open, in UTC seconds."""
-    return int(pd.Timestamp(day.date()).tz_localize(NEW_YORK).replace(hour=9, minute=30).timestamp())
+    return _epoch(day.date())
 
 
 class FakeYahoo:
     def __init__(self, closes: pd.DataFrame, faults: dict[str, list[str]] | None = None, quote_at: str | None = None,
-                 latency_s: float = 0.0, flat_unknown: bool = False):
+                 latency_s: float = 0.0, flat_unknown: bool = False, spark_shape: str = "result",
+                 today: str | None = None):
         self.closes = closes
+        self.spark_shape = spark_shape
+        machine = pd.Timestamp(dt.datetime.now(dt.UTC)).tz_convert(NEW_YORK).tz_localize(None).normalize()
+        self.today = pd.Timestamp(today) if today else machine
+        #: spark requests by range (``{"1d": 49, "6mo": 49}``)
+        self.spark_ranges: Counter[str] = Counter()
+        self._bars: dict = {}
         #: a real service knows every symbol: give one the table lacks a flat price
         self.flat_unknown = flat_unknown
         self.faults = dict(faults or {})
@@ -65,26 +91,41 @@ class FakeYahoo:
             hit = self._quotes[key] = (float(today.iloc[-1]), float(today.iloc[-2]), today.index[-1])
         return self.live_prices.get(symbol, hit[0]), hit[1], hit[2]
 
+    def _history(self, symbol: str, first: pd.Timestamp, end: pd.Timestamp | None) -> tuple[list[int], list[float], float | None]:
+        """(bar stamps, closes, the close before the first bar) from ``first`` to before ``end``."""
+        key = (symbol, first, end, id(self.closes))
+        hit = self._bars.get(key)
+        if hit is None:
+            col = self.closes[symbol].dropna()
+            rows = col[(col.index >= first) & (col.index < end)] if end is not None else col[col.index >= first]
+            before = col[col.index < first]
+            hit = self._bars[key] = ([_session_epoch(d) for d in rows.index], [round(float(v), 6) for v in rows],
+                                     float(before.iloc[-1]) if len(before) else None)
+        return hit
+
     def chart(self, symbol: str, args) -> dict:
-        if "range" in args:  # a live quote: last price now, previous close
+        span = args.get("range")
+        if span == "1d" and self.quote_at is not None:  # a live quote: last price now, previous close
             now = self.quote_at
             last, prev, day = self._quote(symbol)
             meta = {"symbol": symbol, "regularMarketPrice": last, "chartPreviousClose": prev,
                     "regularMarketTime": int(now.timestamp())}
-            rows = pd.Series([last], index=[day])
+            stamps, closes = [_session_epoch(day)], [round(float(last), 6)]
+        elif span is not None:  # daily bars over a range counted back from the service's today
+            end = pd.Timestamp(self.quote_at.date()) + pd.Timedelta(days=1) if self.quote_at is not None else None
+            stamps, closes, prev = self._history(symbol, self.today - RANGES[span], end)
+            meta = {"symbol": symbol, "chartPreviousClose": prev}
         else:
-            col = self.closes[symbol].dropna()
             p1 = pd.Timestamp(int(args["period1"]), unit="s", tz="UTC").tz_convert(NEW_YORK).tz_localize(None)
             p2 = pd.Timestamp(int(args["period2"]), unit="s", tz="UTC").tz_convert(NEW_YORK).tz_localize(None)
-            rows = col[(col.index >= p1.normalize()) & (col.index < p2)]
+            stamps, closes, _ = self._history(symbol, p1.normalize(), p2)
             meta = {"symbol": symbol}  # a range without trades: a result with no bars
-        closes = [round(float(v), 6) for v in rows]
         return {
             "chart": {
                 "result": [
                     {
                         "meta": meta,
-                        "timestamp": [_session_epoch(d) for d in rows.index],
+                        "timestamp": stamps,
                         "indicators": {"quote": [{"close": closes}], "adjclose": [{"adjclose": closes}]},
                     }
                 ],
@@ -95,10 +136,13 @@ class FakeYahoo:
     # ---- the HTTP handler ----------------------------------------------------------------
 
     def spark(self, request: Request) -> Response:
-        """Live quotes of up to 20 symbols in one answer; unknown symbols are left out."""
+        """Up to 20 symbols in one answer (live quotes, or daily bars over a range); unknown
+        symbols are left out."""
+        span = request.args.get("range", "1d")
         with self._lock:
             n = self.hits["spark"]
             self.hits["spark"] += 1
+            self.spark_ranges[span] += 1
         actions = self.faults.get("spark", ["ok"])
         action = actions[min(n, len(actions) - 1)]
         if action == "500":
@@ -108,15 +152,23 @@ class FakeYahoo:
         asked = [s if s.startswith("^") else s.replace("-", ".") for s in request.args.get("symbols", "").split(",") if s]
         if len(asked) > 20:
             return Response('{"spark":{"result":null,"error":{"code":"Bad Request","description":"too many symbols"}}}', status=400)
-        result = []
+        if span not in RANGES:
+            return Response('{"spark":{"result":null,"error":{"code":"Bad Request","description":"invalid range"}}}', status=400)
+        result, flat = [], {}
         for sym in asked:
             if sym in self.closes.columns and sym not in self.faults:
                 with self._lock:
                     self.hits[sym] += 1
-                chart = self.chart(sym, {"range": "1d"})["chart"]["result"][0]
+                chart = self.chart(sym, {"range": span})["chart"]["result"][0]
                 chart["meta"]["symbol"] = sym if sym.startswith("^") else sym.replace(".", "-")
                 result.append({"symbol": chart["meta"]["symbol"], "response": [chart]})
-        return Response(json.dumps({"spark": {"result": result, "error": None}}), content_type="application/json")
+                flat[chart["meta"]["symbol"]] = {
+                    "symbol": chart["meta"]["symbol"], "timestamp": chart["timestamp"],
+                    "close": chart["indicators"]["quote"][0]["close"], "chartPreviousClose": chart["meta"].get("chartPreviousClose"),
+                    "previousClose": None, "dataGranularity": 86400, "start": None, "end": None,
+                }
+        doc = flat if self.spark_shape == "flat" else {"spark": {"result": result, "error": None}}
+        return Response(json.dumps(doc), content_type="application/json")
 
     def _know(self, symbols: list[str]) -> None:
         with self._lock:
@@ -126,6 +178,9 @@ class FakeYahoo:
                 self.closes = pd.concat([self.closes, flat], axis=1)
 
     def __call__(self, request: Request) -> Response:
+        if request.path == "/_stats":  # the benchmarks' count of what was asked (not counted itself)
+            return Response(json.dumps({"requests": self.requests, "spark_ranges": dict(self.spark_ranges)}),
+                            content_type="application/json")
         with self._lock:
             self.requests += 1
         if self.flat_unknown:
@@ -173,6 +228,28 @@ class FakeYahoo:
         return Response(body, content_type="application/json")
 
 
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.servers TABLE.parquet [--latency S] [--quote-at T] [--today D]``: a
+    FakeYahoo over the table on 127.0.0.1 in its own process (so the benchmarks time the client,
+    not the server's Python sharing its interpreter); prints ``port N`` once it listens."""
+    import argparse
+    import logging
+
+    from werkzeug.serving import make_server
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("table")
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--quote-at", default=None)
+    ap.add_argument("--today", default=None)
+    args = ap.parse_args(argv)
+    fake = FakeYahoo(pd.read_parquet(args.table), quote_at=args.quote_at, latency_s=args.latency, today=args.today)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server("127.0.0.1", 0, Request.application(fake), threaded=True)
+    print(f"port {server.server_port}", flush=True)
+    server.serve_forever()
+
+
 def serve_text(text: str | bytes, status: int = 200, content_type: str = "text/csv"):
     """A handler answering every request with the same body."""
 
@@ -180,3 +257,7 @@ def serve_text(text: str | bytes, status: int = 200, content_type: str = "text/c
         return Response(text, status=status, content_type=content_type)
 
     return handler
+
+
+if __name__ == "__main__":
+    main()

@@ -73,7 +73,7 @@ def test_liquidity_shares_are_flow_over_volume(small_universe):
     volumes.iloc[-1] = [2e6, 1e6]  # the day itself: twice the usual volume
     est = estimate(small_universe, SMALL_RETURNS, date=days[-1].date())
     out = liquidity(est, closes, volumes, window=20, auction_share=0.1, top=None).set_index("ticker")
-    stk1 = est.by_stock.set_index("ticker").loc["STK1", "flow_usd"]
+    stk1 = est.by_stock.loc["STK1", "flow_usd"]
     assert out.loc["STK1", "adv_usd"] == pytest.approx(10e6)
     assert out.loc["STK1", "flow_pct_adv"] == pytest.approx(stk1 / 10e6)
     assert out.loc["STK1", "auction_usd"] == pytest.approx(0.1 * 20e6)

@@ -203,7 +203,7 @@ def test_the_default_estimate_runs_without_pandas():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert "Leveraged ETF rebalancing, 2026-02-04" in res.stdout and "-13.08B" in res.stdout
+    assert "Leveraged ETF rebalancing, 2026-02-04" in res.stdout and "-13.14B" in res.stdout
     assert res.stdout.strip().splitlines()[-1] == "heavy: []"
 
 
@@ -224,3 +224,52 @@ def test_ctrl_c_is_exit_130_not_success(monkeypatch, capsys):
         cli.main()
     assert exit_info.value.code == 130
     assert capsys.readouterr().err.strip() == "lev-flows: interrupted"
+
+
+# ---- the terminal at 80 columns (issue 30, item 3) -------------------------------------------------
+
+
+def test_estimate_at_80_columns_fits_one_screen_headline_first():
+    res = run_cli("estimate", env={"COLUMNS": "80"})
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert max(len(ln) for ln in lines) <= 80 and len(lines) <= 50, (len(lines), max(len(ln) for ln in lines))
+    # the headline first, then the buckets
+    assert lines[0] == "Leveraged ETF rebalancing, 2026-02-04: close-to-close; USD, + = buy at the close"
+    assert lines[1].split() == ["rebalance,", "US", "equity", "funds", "│", "-12.88B"]
+    assert lines[2].split() == ["rebalance,", "all", "funds", "│", "-13.14B"]
+    titles = [ln.rstrip() for ln in lines if ln and not ln.startswith((" ", "━"))]
+    assert titles[:6] == [lines[0], "By index", "By GICS sector (look-through)", "Top 6 ETFs", "Top 5 stocks (look-through)",
+                          "Coverage: AUM 150.82B, 100.0% priced; no AUM: 49 funds; no return: 23."]
+    # the five largest buckets (three sectors), the others in one row: each table still adds up to the total
+    rows = {ln.split("│")[0].strip(): ln.split("│") for ln in lines if "│" in ln}
+    assert rows["12 other buckets"][1].strip() == "273" and rows["12 other buckets"][3].strip() == "-858.8M"
+    assert [c.strip() for c in rows["9 other sectors"]] == ["9 other sectors", "-1.34B", "10.9%"]  # of the gross |flow|
+    # fewer columns: no AUM source, method, priced share or scope table; one line says how to see them
+    assert "By scope" not in res.stdout and "own price (SOXL)" not in res.stdout and "AUM priced" not in res.stdout
+    assert [c.strip() for c in rows["SOXL"]] == ["SOXL", "+3", "SOX", "12.01B", "-4.36%", "-3.14B"]
+    assert lines[-1] == "More: --wide (every table and column), --top N (more funds and stocks)."
+
+
+def test_estimate_at_160_columns_and_wide_print_every_table_and_column():
+    wide = run_cli("estimate")  # run_cli: COLUMNS=160
+    assert wide.returncode == 0, wide.stderr
+    for title in ("By scope (lev_flows.model.scope)", "By index", "Top 15 ETFs", "Top 25 stocks (look-through)", "Coverage"):
+        assert any(ln.startswith(title) for ln in wide.stdout.splitlines()), title
+    soxl = next(ln for ln in wide.stdout.splitlines() if ln.startswith(" SOXL "))
+    assert [c.strip() for c in soxl.split("│")] == ["SOXL", "+3", "SOX", "12.01B", "screener 2026-02-02 +1", "-4.36%", "-3.14B",
+                                                   "own price (SOXL) / 3"]
+    assert "More: --wide" not in wide.stdout and "other buckets" not in wide.stdout
+    forced = run_cli("estimate", "--wide", env={"COLUMNS": "80"})  # --wide in 80 columns: the full layout, 120 wide
+    assert forced.returncode == 0, forced.stderr
+    lines = forced.stdout.splitlines()
+    assert soxl.rstrip() in [ln.rstrip() for ln in lines] and "By scope (lev_flows.model.scope)" in forced.stdout
+    assert max(len(ln) for ln in lines) == 120 and "More: --wide" not in forced.stdout
+
+
+def test_top_in_the_summary_sets_funds_and_stocks():
+    res = run_cli("estimate", "--top", "3", env={"COLUMNS": "80"})
+    assert res.returncode == 0, res.stderr
+    titles = [ln.rstrip() for ln in res.stdout.splitlines() if ln.startswith("Top ")]
+    assert titles == ["Top 3 ETFs", "Top 3 stocks (look-through)"]
+    assert max(len(ln) for ln in res.stdout.splitlines()) <= 80

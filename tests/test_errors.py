@@ -37,7 +37,7 @@ def test_stock_without_sector_is_reported_not_an_error(tmp_path):
     uni = tmp_path / "u.yaml"
     uni.write_text(SMALL_UNIVERSE.replace("STK2: {name: Stock Two, sector: Financials}", "STK2: {name: Stock Two}"))
     est = estimate(load_universe(uni), {"IDX": -0.02, "STK1": -0.05, "GOLD": 0.01})
-    assert est.by_sector.set_index("sector").loc["Unknown", "flow_usd"] == pytest.approx(0.4 * -244e6)
+    assert est.by_sector.loc["Unknown", "flow_usd"] == pytest.approx(0.4 * -244e6)
     assert est.coverage.equity_aum_with_sector < 1.0
 
 
@@ -284,7 +284,7 @@ def test_api_bad_arguments_are_input_errors_and_a_changed_universe_is_recompiled
                          aum_usd=1e9, aum_as_of="2026-02-04")
     u.funds.append(extra)  # changed in place after it was compiled
     after = estimate(u, {"NDX": -0.02})
-    assert after.total.n_funds == before + 1 and "ZZZQ" in set(after.by_etf["ticker"])
+    assert after.total.n_funds == before + 1 and "ZZZQ" in set(after.by_etf.index)
 
 
 def _reader_case(tmp_path, name):
@@ -400,6 +400,152 @@ def test_a_run_killed_between_the_renames_is_recovered_by_the_next(tmp_path, dai
     assert daily.recover_reports(root) == ["restored 2026-02-04", "removed .2026-02-04.tmp-999998"]
     assert _report_state(root) == ([], '{"old": true}')
     os.rename(out, root / ".2026-02-04.old-999999")
-    with pytest.raises(OutputError, match="already exists; pass --force"):  # the restored report is not overwritten
+    with pytest.raises(OutputError, match="already exists; pass force=True"):  # the restored report is not overwritten
         daily.write_report(daily_result, root)
     assert _report_state(root) == ([], '{"old": true}')
+
+
+# ---- issue 28, class 8: paths and names the operating system refuses or cannot print -----------
+
+
+def test_paths_the_system_refuses_are_one_line(tmp_path, small_yaml):
+    """A 5,200-character --output-dir or --prices (a raw OSError), or a path of 26 x 200
+    characters (over the system's 4,095 bytes), is one line naming it, before any work."""
+    long_name = "/tmp/" + "a" * 5200
+    deep = "/tmp/" + "/".join(["b" * 200] * 26)
+    returns = tmp_path / "r.json"
+    returns.write_text('{"IDX": -0.02, "STK1": -0.05, "GOLD": 0.01}')
+    closes = tmp_path / "closes.csv"
+    closes.write_text("date,AAA\n2026-02-03,1\n2026-02-04,1\n")
+    for args, needle in (
+        (("daily", "-u", small_yaml, "--prices", closes, "--date", "2026-02-04", "--output-dir", long_name),
+         "a name of 5200 characters is longer than the file system allows (255 bytes)"),
+        (("estimate", "-u", small_yaml, "--prices", long_name, "--date", "2026-02-04"), "a name of 5200 characters"),
+        (("daily", "-u", small_yaml, "--prices", deep, "--date", "2026-02-04"),
+         "a path of 5,230 bytes is longer than the operating system allows (4,095)"),
+    ):
+        _one_line_exit2(run_cli(*args), needle)
+
+
+def test_names_that_are_not_utf8_are_shown_escaped(tmp_path, small_yaml):
+    """A price file and a report folder named in Latin-1 (``caf\\xe9``) were a UnicodeEncodeError:
+    the report is written, the name shown as ``caf\\udce9`` in the terminal, the HTML and the JSON."""
+    import json
+
+    root = os.fsencode(tmp_path)
+    prices = os.fsdecode(root + b"/x\xe9.csv")
+    Path(prices).write_text("date,AAA,BBB,STK1,STK2\n2026-02-03,10,20,100,50\n2026-02-04,10.3,19.4,99,50.5\n")
+    out = os.fsdecode(root + b"/caf\xe9")
+    os.mkdir(out)
+    res = run_cli("daily", "-u", small_yaml, "--prices", prices, "--date", "2026-02-04", "--output-dir", out)
+    assert res.returncode == 0, res.stderr
+    assert "caf\\udce9/2026-02-04/" in res.stdout and "internal error" not in res.stderr
+    report = Path(out) / "2026-02-04"
+    assert "x\\udce9.csv" in (report / "report.html").read_text("utf-8")
+    assert "x\udce9.csv)" in json.loads((report / "estimate.json").read_text("utf-8"))["as_of"]["returns_source"]
+    res = run_cli("estimate", "-u", small_yaml, "--prices", prices, "--date", "2026-02-04", "--format", "json")
+    assert res.returncode == 0 and json.loads(res.stdout)["as_of"]["returns_source"].endswith("x\udce9.csv")
+
+
+def test_path_arguments_of_the_api_are_checked():
+    from lev_flows.inputs.prices import load_price_dir, read_close_table
+
+    with pytest.raises(InputError, match=r"price folder must be a path \(str or pathlib.Path\), not int 123"):
+        load_price_dir(123)
+    with pytest.raises(InputError, match=r"price table: expected a path \(str or pathlib.Path\), not int 123"):
+        read_close_table(123)
+    with pytest.raises(InputError, match="a path cannot contain a NUL character"):
+        load_price_dir("prices\0x")
+
+
+# ---- issue 28, class 9: every public function checks its arguments -----------------------------
+
+
+@pytest.fixture(scope="module")
+def api_world(tmp_path_factory):
+    import pandas as pd
+
+    from lev_flows.inputs.prices import read_close_table
+
+    folder = tmp_path_factory.mktemp("api")
+    (folder / "u.yaml").write_text(SMALL_UNIVERSE)
+    (folder / "closes.csv").write_text("date,AAA,BBB,CCC,DDD,EEE,FFF,STK1,STK2,GLD\n"
+                                       "2026-02-02,100,50,10,20,30,10,100,50,200\n"
+                                       "2026-02-03,99,50.5,10.1,20,30.1,10,99.67,49.8,200\n"
+                                       "2026-02-04,98,51.0,10.0,20.1,30.3,10,99.34,49.6,201\n")
+    closes = read_close_table(folder / "closes.csv")
+    assert isinstance(closes.index, pd.DatetimeIndex)
+    return {"universe": load_universe(folder / "u.yaml"), "closes": closes, "prices": folder / "closes.csv",
+            "db": folder / "s.duckdb", "yaml": str(folder / "u.yaml")}
+
+
+RETURNS = {"IDX": -0.02, "STK1": -0.05, "GOLD": 0.01}
+
+
+def _api_calls(w):
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+
+    from lev_flows import estimate_day, replay, save_universe
+    from lev_flows.analysis.history import history
+    from lev_flows.analysis.montecarlo import monte_carlo
+
+    u = w["universe"]
+    return [
+        (lambda: estimate(u, None), "estimate: returns: expected a mapping of key -> value, not None"),
+        (lambda: estimate(u, [("IDX", -0.02)]), "not list [('IDX', -0.02)] (dict(pairs) makes one from a list of pairs)"),
+        (lambda: estimate(w["yaml"], RETURNS), "estimate: universe must be a Universe (lev_flows.load_universe(path) reads a file)"),
+        (lambda: estimate(u, RETURNS, date=20260204), "estimate: date: expected a date (datetime.date or 'YYYY-MM-DD'), not int 20260204"),
+        (lambda: estimate(u, {}), "estimate: returns: empty: no value given"),
+        (lambda: estimate(u, pd.Series([-0.02, 0.5], index=["IDX", "IDX"])), "estimate: returns: 'IDX' appears twice in the Series index"),
+        (lambda: estimate(u, {"IDX": np.bool_(True)}), "returns: IDX: return np.True_ is not a number"),
+        (lambda: estimate(u, RETURNS, creations=pd.Series([1e6, 2e6], index=["AAA", "AAA"])), "estimate: creations: 'AAA' appears twice"),
+        (lambda: estimate(u, RETURNS, aum="lots"), "estimate: aum: expected a mapping of key -> value, not str 'lots'"),
+        (lambda: estimate(u, RETURNS, holdings=[1]), "estimate: holdings: expected a mapping"),
+        (lambda: estimate(u, RETURNS, exclude_etns="yes"), "estimate: exclude_etns must be True or False, not str 'yes'"),
+        (lambda: estimate_day(20260204, universe=u, prices=w["prices"], db=w["db"]), "estimate_day: date: expected a date"),
+        (lambda: estimate_day("2026-02-04", universe=u, prices=123, db=w["db"]), "prices must be a path (str or pathlib.Path), not int 123"),
+        (lambda: estimate_day(dt.date(2026, 2, 4), universe=u, prices=pd.concat([w["closes"], w["closes"].iloc[-1:]]), db=w["db"]),
+         "prices: date 2026-02-04 appears twice"),
+        (lambda: replay(20260204), "replay: date: expected a date"),
+        (lambda: load_universe({"funds": []}), "load_universe: path must be a path (str or pathlib.Path), not dict"),
+        (lambda: save_universe({"funds": []}, "x.yaml"), "save_universe: universe must be a Universe"),
+        (lambda: monte_carlo(u, w["closes"], n=2000.5), "monte_carlo: n must be a whole number, not float 2000.5"),
+        (lambda: history(u, w["closes"].assign(AAA="x")), "history: closes: column 'AAA' is not numeric"),
+        (lambda: history(u, pd.concat([w["closes"], w["closes"].iloc[-1:]])), "history: closes: date 2026-02-04 appears twice"),
+        (lambda: history(u, w["closes"].replace(98.0, np.inf)), "history: closes: AAA has a close of inf on 2026-02-04"),
+    ]
+
+
+def test_api_arguments_are_checked_and_named(api_world):
+    """Raw AttributeError / TypeError / ValueError before, or a silent reading (a duplicated index
+    keeping its last value, np.bool_ as +100 %, an empty mapping as a total of 0.0)."""
+    for call, message in _api_calls(api_world):
+        with pytest.raises(InputError) as info:
+            call()
+        assert message in str(info.value), (message, str(info.value))
+
+
+def test_api_dates_given_as_datetimes_mean_their_session(api_world):
+    """``estimate_day(datetime(2026, 2, 4, 10))`` said "2026-02-04 is not a session"; a tz-aware
+    index of ``history`` was a raw error: both mean the dates they show."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from lev_flows import estimate_day
+    from lev_flows.analysis.history import history
+
+    w = api_world
+    kw = {"universe": w["universe"], "prices": w["prices"], "db": w["db"]}
+    day = estimate_day("2026-02-04", **kw).total.rebalance_usd
+    assert estimate_day(dt.datetime(2026, 2, 4, 10), **kw).total.rebalance_usd == day
+    assert estimate_day(pd.Timestamp("2026-02-04 10:00", tz="America/New_York"), **kw).total.rebalance_usd == day
+    est = estimate(w["universe"], RETURNS, date=dt.datetime(2026, 2, 4, 10))
+    assert est.date == dt.date(2026, 2, 4) and est.total.rebalance_usd == pytest.approx(-262e6)
+    aware = w["closes"].copy()
+    aware.index = aware.index.tz_localize("UTC")
+    naive = history(w["universe"], w["closes"]).daily
+    pd.testing.assert_frame_equal(history(w["universe"], aware).daily, naive)

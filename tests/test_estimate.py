@@ -17,32 +17,32 @@ M = 1e6
 
 def test_small_universe_hand_worked(small_universe):
     est = estimate(small_universe, SMALL_RETURNS, date="2026-02-04")
-    flows = est.by_etf.set_index("ticker")["rebalance_usd"]
+    flows = est.by_etf["rebalance_usd"]
     assert flows["AAA"] == pytest.approx(-120 * M)  # 1B x 3 x 2 x -2 %
     assert flows["BBB"] == pytest.approx(-120 * M)  # 0.5B x -3 x -4 x -2 %
     assert flows["EEE"] == pytest.approx(-4 * M)  # 0.1B x -1 x -2 x -2 %
     assert flows["CCC"] == pytest.approx(-20 * M)  # 0.2B x 2 x 1 x -5 %
     assert flows["DDD"] == pytest.approx(2 * M)  # gold, 0.1B x 2 x 1 x +1 %
     assert flows["FFF"] == 0.0  # monthly reset: no trade today
-    assert est.by_etf.set_index("ticker").loc["FFF", "status"] == "no reset today"
+    assert est.by_etf.loc["FFF", "status"] == "no reset today"
     assert est.total.rebalance_usd == pytest.approx(-262 * M)
     assert est.total.equity_rebalance_usd == pytest.approx(-264 * M)
 
-    stocks = est.by_stock.set_index("ticker")
+    stocks = est.by_stock
     assert stocks.loc["STK1", "flow_usd"] == pytest.approx(0.6 * -244 * M - 20 * M)
     assert stocks.loc["STK1", "single_stock_usd"] == pytest.approx(-20 * M)
     assert stocks.loc["STK2", "flow_usd"] == pytest.approx(0.4 * -244 * M)
     assert est.total.lookthrough_usd == pytest.approx(-264 * M)  # gold is not a stock flow
 
-    sectors = est.by_sector.set_index("sector")["flow_usd"]
+    sectors = est.by_sector["flow_usd"]
     assert sectors["Information Technology"] == pytest.approx(-166.4 * M)
     assert sectors["Financials"] == pytest.approx(-97.6 * M)
-    assert list(est.by_sector["sector"])[0] == "Information Technology"
+    assert est.by_sector.index[0] == "Information Technology"
 
-    idx = est.by_index.set_index("bucket")
+    idx = est.by_index
     assert idx.loc["Test index", "rebalance_usd"] == pytest.approx(-244 * M)
     assert idx.loc["Test index", "inverse_aum_usd"] == pytest.approx(600 * M)
-    ac = est.by_asset_class.set_index("asset_class")["flow_usd"]
+    ac = est.by_asset_class["flow_usd"]
     assert ac["commodity"] == pytest.approx(2 * M)
     assert ac.sum() == pytest.approx(est.total.flow_usd)
     assert est.coverage.aum_with_return == 1.0
@@ -51,7 +51,7 @@ def test_small_universe_hand_worked(small_universe):
 
 def test_missing_return_is_reported_never_zero(small_universe):
     est = estimate(small_universe, {"IDX": -0.02, "GOLD": 0.01})  # STK1 missing
-    row = est.by_etf.set_index("ticker").loc["CCC"]
+    row = est.by_etf.loc["CCC"]
     assert math.isnan(row["rebalance_usd"]) and row["status"] == "no return"
     assert est.coverage.n_funds_missing_return == 1  # FFF has no reset today but also no return
     assert est.coverage.missing_returns[0][0] in {"CCC", "FFF"}
@@ -62,7 +62,7 @@ def test_missing_return_is_reported_never_zero(small_universe):
 
 def test_fund_return_key_means_fund_return(small_universe):
     # AAA's own return -6 % is an underlying move of -2 %: same flow as the underlying key
-    a = estimate(small_universe, {"AAA": -0.06}).by_etf.set_index("ticker")
+    a = estimate(small_universe, {"AAA": -0.06}).by_etf
     assert a.loc["AAA", "rebalance_usd"] == pytest.approx(-120 * M)
     assert a.loc["AAA", "return_source"] == "fund"
     assert math.isnan(a.loc["BBB", "rebalance_usd"])
@@ -70,7 +70,7 @@ def test_fund_return_key_means_fund_return(small_universe):
 
 def test_creations_are_separate(small_universe):
     est = estimate(small_universe, SMALL_RETURNS, creations={"AAA": 100 * M, "BBB": -10 * M})
-    row = est.by_etf.set_index("ticker")
+    row = est.by_etf
     assert row.loc["AAA", "creation_usd"] == pytest.approx(300 * M)
     assert row.loc["BBB", "creation_usd"] == pytest.approx(30 * M)  # redemption from a -3x fund buys back
     assert est.total.creation_usd == pytest.approx(330 * M)
@@ -166,7 +166,7 @@ def test_a_bucket_of_funds_without_a_return_is_na_not_zero(small_universe):
              for f in small_universe.funds if f.ticker in ("AAA", "FFF")]
     uni = small_universe.model_copy(update={"funds": funds})
     est = estimate(uni, {"IDX": -0.02})  # GOLD has no return
-    row = est.by_index.set_index("bucket").loc["Commodities"]
+    row = est.by_index.loc["Commodities"]
     assert math.isnan(row["rebalance_usd"]) and math.isnan(row["flow_usd"]) and row["aum_with_return"] == 0
 
 
@@ -177,7 +177,7 @@ def test_the_numpy_tables_are_the_dataframes(small_universe, returns):
     are the DataFrame's rows, in the same order, for every table."""
     est = estimate(small_universe, returns)
     for name, table in est.tables.items():
-        frame = getattr(est, name)
+        frame = getattr(est, name).reset_index()  # indexed by its key: the key is the first column again
         assert list(frame.columns) == list(table.columns) and len(frame) == len(table)
         for row, expected in zip(table.head(), frame.itertuples(index=False)):
             for got, want in zip(row, expected):
@@ -190,7 +190,7 @@ def test_the_numpy_tables_are_read_only(small_universe):
     est = estimate(small_universe, SMALL_RETURNS)
     with pytest.raises(ValueError, match="read-only"):
         est.tables["by_etf"].columns["ticker"][0] = "ZZZ"
-    assert "ZZZ" not in set(estimate(small_universe, SMALL_RETURNS).by_etf["ticker"])
+    assert "ZZZ" not in set(estimate(small_universe, SMALL_RETURNS).by_etf.index)
 
 
 def test_every_by_etf_column_is_on_its_own_fund_row():
@@ -200,7 +200,7 @@ def test_every_by_etf_column_is_on_its_own_fund_row():
     timing all of it."""
     from lev_flows import replay
 
-    etf = replay().by_etf.set_index("ticker")
+    etf = replay().by_etf
     assert etf.loc[["UVXY", "SVXY"], "futures_share"].tolist() == [1.0, 1.0]
     assert (etf.loc[["UVXY", "SVXY"], "auction_usd"].fillna(0.0) == 0.0).all()
     unknown = etf["futures_share"].isna() & etf["swap_reset"].isna()
@@ -215,6 +215,6 @@ def test_funds_without_aum_are_named_in_the_warning():
     (warning,) = [w for w in est.warnings if "have no AUM" in w]
     assert warning.startswith(f"{est.coverage.n_funds_without_aum} funds have no AUM and are left out: ")
     named = warning.split(": ", 1)[1].split(" and ")[0].split(", ")
-    status = est.by_etf.set_index("ticker")["status"]
+    status = est.by_etf["status"]
     assert len(named) == 8 and all(status[t] == "no AUM" for t in named)
     assert (status == "no AUM").sum() == est.coverage.n_funds_without_aum

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from lev_flows import InputError, estimate, load_universe
 from lev_flows.analysis.creations import (
     creation_offset,
+    creations_at_daily_nav,
     creations_from_aum,
     creations_from_shares,
     implied_creations,
@@ -43,17 +44,23 @@ def small_closes() -> pd.DataFrame:
 
 def test_history_hand_worked_on_catalog_aum(small_universe):
     """No store observations: the catalog AUM (as of 2026-02-04, read as the close of 02-03) is the
-    one observation, carried with AUM ~ price^0.75 (long) or ^0.15 (inverse) either side."""
-    h = history(small_universe, small_closes())
+    one observation, carried with AUM ~ price^beta of the fund's kind either side (index funds:
+    0.8707 long, 0.2675 inverse, the shipped fit of ``lev-flows reference build``)."""
+    from lev_flows.inputs.packaged import carry_elasticity_table
+
+    kinds = carry_elasticity_table()["kinds"]
+    b_long, b_inv = kinds["index, long"]["beta"], kinds["index, inverse"]["beta"]
+    assert (b_long, b_inv) == (0.8707, 0.2675)
+    h = history(small_universe, small_closes(), observations=None)
     assert list(h.daily.index) == list(DATES[1:])
     r_idx = {"2026-02-03": 0.06, "2026-02-04": -0.044}
     # start of 2026-02-04 = the observation itself
     assert h.aum_usd.loc["2026-02-04", "AAA"] == pytest.approx(1e9)
     # start of 2026-02-03 (close of 02-02): carried back over 02-03's +6 % (AAA +18 %, BBB -18 %)
-    assert h.aum_usd.loc["2026-02-03", "AAA"] == pytest.approx(1e9 / 1.18**0.75)
-    assert h.aum_usd.loc["2026-02-03", "BBB"] == pytest.approx(5e8 / 0.82**0.15)
+    assert h.aum_usd.loc["2026-02-03", "AAA"] == pytest.approx(1e9 / 1.18**b_long)
+    assert h.aum_usd.loc["2026-02-03", "BBB"] == pytest.approx(5e8 / 0.82**b_inv)
     # start of 2026-02-05: carried forward over 02-04's -4.4 %
-    assert h.aum_usd.loc["2026-02-05", "AAA"] == pytest.approx(1e9 * (1 - 3 * 0.044) ** 0.75)
+    assert h.aum_usd.loc["2026-02-05", "AAA"] == pytest.approx(1e9 * (1 - 3 * 0.044) ** b_long)
     # hand-worked flow of 2026-02-04: IDX = 0.6 x -10 % + 0.4 x +4 % = -4.4 %, STK1 -10 %, GLD 0
     expected = 1e9 * 6 * r_idx["2026-02-04"] + 5e8 * 12 * r_idx["2026-02-04"] + 1e8 * 2 * r_idx["2026-02-04"] + 2e8 * 2 * -0.10
     assert h.daily.loc["2026-02-04", "rebalance_usd"] == pytest.approx(expected)
@@ -104,8 +111,8 @@ def test_history_real_prices(real_history, closes):
 
 
 def test_history_chart(real_history):
-    png = real_history.plot()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    fig = real_history.plot()
+    assert type(fig).__name__ == "Figure" and fig.axes[0].get_ylabel() == "rebalance at the close (USD billions)"
 
 
 # ---- tracking -----------------------------------------------------------------------------
@@ -191,10 +198,16 @@ def test_implied_creations_hand_worked(small_universe):
     t = implied_creations(small_universe, small_closes(), start, end).set_index("ticker")
     perf = 1.18 * (1 - 3 * 0.044) - 1
     assert t.loc["AAA", "performance"] == pytest.approx(perf)
-    assert t.loc["AAA", "creations_usd"] == pytest.approx(1.1e9 - 1e9 * (1 + perf))
+    # each day's creations at that day's NAV, on the point in time's share path (its start-of-day
+    # AUM of 02-03, 02-04 and 02-05) shifted to meet the snapshots (worked by hand, with observed
+    # closes, in tests/test_creations_nav.py)
+    path = history(small_universe, small_closes()).aum_usd["AAA"].to_numpy()[:, None]
+    R = np.array([[0.18], [-3 * 0.044]])
+    assert t.loc["AAA", "creations_usd"] == pytest.approx(creations_at_daily_nav(np.array([1e9]), np.array([1.1e9]), R, path)[0])
+    assert t.loc["AAA", "creations_basis"] == "AUM path x NAV"
     assert t.loc["AAA", "creation_exposure_usd"] == pytest.approx(3 * t.loc["AAA", "creations_usd"])
     # the rebalance is on the point-in-time AUM (the catalog's 1B at the close of 02-03)
-    reb = 1e9 / 1.18**0.75 * 6 * 0.06 + 1e9 * 6 * -0.044
+    reb = 1e9 / 1.18**0.8707 * 6 * 0.06 + 1e9 * 6 * -0.044  # carried back at the index funds' 0.8707
     assert t.loc["AAA", "rebalance_usd"] == pytest.approx(reb)
     with pytest.raises(InputError, match="must come after"):
         implied_creations(small_universe, small_closes(), end, start)
@@ -213,13 +226,16 @@ def test_implied_creations_real_snapshots(shared, closes):
     )
     assert t.attrs["start"] == "2026-02-20" and t.attrs["end"] == "2026-06-01"
     soxl = t.set_index("ticker").loc["SOXL"]
-    # SOXL more than tripled on performance but its AUM only doubled: about $18.6B redeemed,
-    # offsetting more than all of its rebalancing buying (the Ivanov-Lenkey effect)
+    # SOXL more than tripled on performance but its AUM only doubled: $18.6B redeemed at the
+    # end-of-period NAV, $8.8B at the NAVs of the days the units went (its point-in-time share
+    # path, pinned by the monthly snapshots), offsetting over half its rebalancing buying (the
+    # Ivanov-Lenkey effect)
     assert soxl["performance"] == pytest.approx(2.439, abs=0.01)
-    assert soxl["creations_usd"] / 1e9 == pytest.approx(-18.6, abs=0.1)
-    assert 1.0 < soxl["offset_share"] < 1.4
+    assert creations_from_aum(soxl["aum_start_usd"], soxl["aum_end_usd"], soxl["performance"]) / 1e9 == pytest.approx(-18.6, abs=0.1)
+    assert soxl["creations_usd"] / 1e9 == pytest.approx(-8.8, abs=0.1)
+    assert 0.5 < soxl["offset_share"] < 0.7
     total = -t["creation_exposure_usd"].sum() / t["rebalance_usd"].sum()
-    assert 0.6 < total < 0.8
+    assert 0.4 < total < 0.6
 
 
 # ---- Monte Carlo --------------------------------------------------------------------------
@@ -268,11 +284,11 @@ def test_cli_history_tracking_creations_montecarlo(tmp_path, shared):
     out = run_cli("history", "--start", "2026-01-02", "--end", "2026-02-27", "--prices", prices, "--format", "json")
     assert out.returncode == 0, out.stderr
     rows = {r["date"][:10]: r for r in json.loads(out.stdout)}
-    assert rows["2026-02-04"]["rebalance_usd"] / 1e9 == pytest.approx(-13.08, abs=0.01)
+    assert rows["2026-02-04"]["rebalance_usd"] / 1e9 == pytest.approx(-13.14, abs=0.01)
     chart = tmp_path / "h.png"
     out = run_cli("history", "--prices", prices, "--top", "3", "--chart", chart)
     assert out.returncode == 0, out.stderr
-    assert "2025-04-09" in out.stdout and "2026-02-04: -13.08B" in out.stdout
+    assert "2025-04-09" in out.stdout and "2026-02-04: -13.14B" in out.stdout
     assert "exceeds 10 sessions" in out.stderr  # 2024-2025 days are far from any AUM observation
     assert chart.read_bytes()[:4] == b"\x89PNG"
     out = run_cli("tracking", "--prices", prices, "--format", "csv")
@@ -283,7 +299,7 @@ def test_cli_history_tracking_creations_montecarlo(tmp_path, shared):
         "--prices", prices,
     )
     assert out.returncode == 0, out.stderr
-    assert "offset 70%" in out.stdout and "SOXL" in out.stdout
+    assert "offset 49%" in out.stdout and "SOXL" in out.stdout
     out = run_cli("montecarlo", "--prices", prices, "--scenarios", "5000", "--format", "json")
     assert out.returncode == 0, out.stderr
     assert [r["quantile"] for r in json.loads(out.stdout)] == [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
@@ -307,12 +323,14 @@ def test_cli_analysis_bad_input(args, message, shared):
 
 
 def test_parsed_price_tables_are_kept_and_equal_the_parse(tmp_path, monkeypatch, shared):
-    """The joined, session-checked price tables are kept as Parquet keyed by the files' bytes:
+    """The joined, session-checked price tables are kept in the cache, keyed by the files'
+    names and identity (size, times, inode; nothing read) and checked by their own SHA-256:
     the copy equals the parse (values, dtypes, order, dropped dates), an edited file misses it,
-    and a damaged copy is parsed again."""
+    and a damaged copy is parsed again and rewritten."""
     import shutil
 
     from lev_flows.inputs.prices import _parsed_path, load_price_dir
+    from lev_flows.io import CACHE_MAGIC
 
     monkeypatch.setenv("LEV_FLOWS_CACHE", str(tmp_path / "cache"))
     prices = tmp_path / "prices"
@@ -320,20 +338,20 @@ def test_parsed_price_tables_are_kept_and_equal_the_parse(tmp_path, monkeypatch,
     for f in (shared / "prices").glob("*_close_*"):
         shutil.copy(f, prices / f.name)
     parsed = load_price_dir(prices)
-    kept = list((tmp_path / "cache" / "prices").glob("*.parquet"))
+    kept = list((tmp_path / "cache" / "prices").glob("*.prices"))
     assert len(kept) == 1
     again = load_price_dir(prices)
     pd.testing.assert_frame_equal(again, parsed, check_freq=True)
     assert again.attrs == parsed.attrs == {"dropped_dates": ["2026-05-25"]}
-    kept[0].write_bytes(b"not parquet")  # damaged: parsed again, and the copy rewritten
+    kept[0].write_bytes(b"not a copy")  # damaged: parsed again, and the copy rewritten
     pd.testing.assert_frame_equal(load_price_dir(prices), parsed)
-    assert kept[0].read_bytes()[:4] == b"PAR1"
+    assert kept[0].read_bytes().startswith(CACHE_MAGIC)
     indexes = next(prices.glob("us_indexes_close_*"))
     frame = pd.read_csv(indexes, index_col=0)
     (frame * 2).to_csv(indexes.with_suffix(""), lineterminator="\n")  # an edited file is a new key
     indexes.unlink()
     edited = load_price_dir(prices)
-    assert len(list((tmp_path / "cache" / "prices").glob("*.parquet"))) == 2
+    assert len(list((tmp_path / "cache" / "prices").glob("*.prices"))) == 2
     pd.testing.assert_series_equal(edited["^VIX"], parsed["^VIX"] * 2)
     monkeypatch.setenv("LEV_FLOWS_CACHE", str(tmp_path / "other"))  # a parse with no copy to read
     pd.testing.assert_frame_equal(load_price_dir(prices), edited)
@@ -343,4 +361,4 @@ def test_parsed_price_tables_are_kept_and_equal_the_parse(tmp_path, monkeypatch,
     monkeypatch.setattr(lev_flows.inputs.prices, "PARSED_KEEP", 1)  # only the newest copies are kept
     (frame * 3).to_csv(indexes.with_suffix(""), lineterminator="\n")
     load_price_dir(prices)
-    assert len(list((tmp_path / "other" / "prices").glob("*.parquet"))) == 1
+    assert len(list((tmp_path / "other" / "prices").glob("*.prices"))) == 1

@@ -75,7 +75,7 @@ def test_cli_aum_coverage_by_basis_and_by_issuer(shared):
     by = run_cli("aum", "coverage", "--date", "2025-04-09", "--by", "issuer", "--prices", shared / "prices", "--format", "csv")
     issuers = pd.read_csv(__import__("io").StringIO(by.stdout)).set_index("issuer")
     assert issuers.loc["Direxion", "issuer_previous_close"] == 0.0
-    assert issuers.loc["ProShares", "issuer_previous_close"] == pytest.approx(0.74, abs=0.01)
+    assert issuers.loc["ProShares", "issuer_previous_close"] == pytest.approx(0.76, abs=0.01)
     assert issuers.loc["Direxion", "weakest"] == "screener, over 63 sessions"
     weekend = run_cli("aum", "coverage", "--date", "2026-02-07", "--prices", shared / "prices")
     assert weekend.returncode == 2 and "not a session" in weekend.stderr
@@ -203,12 +203,12 @@ def test_nport_month_ends_anchor_the_history(tmp_path, shared):
     """SOXL has no observation before 2026-02 in the shipped data: an N-PORT month-end makes
     2025-04-09 rest on it (6 sessions away) instead of a screener snapshot ten months later."""
     db = tmp_path / "s.duckdb"
-    before = estimate_day("2025-04-09", prices=shared / "prices", db=db).by_etf.set_index("ticker").loc["SOXL"]
+    before = estimate_day("2025-04-09", prices=shared / "prices", db=db).by_etf.loc["SOXL"]
     rows = pd.DataFrame({"ticker": ["SOXL"], "date": ["2025-03-31"], "aum_usd": [9.0e9], "source_kind": ["nport"],
                          "source": ["https://www.sec.gov/Archives/edgar/data/1424958/000000000025000001/primary_doc.xml"]})
     with Store(db) as store:
         store.add(rows, source_label="test N-PORT")
-    after = estimate_day("2025-04-09", prices=shared / "prices", db=db).by_etf.set_index("ticker").loc["SOXL"]
+    after = estimate_day("2025-04-09", prices=shared / "prices", db=db).by_etf.loc["SOXL"]
     assert before["aum_source"] == "screener" and before["aum_gap_sessions"] > 200
     assert after["aum_source"] == "nport" and after["aum_date"] == "2025-03-31"
     assert after["aum_gap_sessions"] == 6  # 03-31 close -> 04-09 start: Apr 1, 2, 3, 4, 7, 8

@@ -112,7 +112,7 @@ def test_implausible_aum_and_a_nav_in_thousands(small_universe):
     assert est.implausible == ["AAA: AUM of $300.00B is implausible for one leveraged fund (over $100B; a unit slip?)"]
     slip = FundHoldings(ticker="AAA", issuer="ProShares", as_of=None, nav_usd=1e12, exposure_usd=3e12, positions=3)
     est = estimate(small_universe, SMALL_RETURNS, holdings={"AAA": slip})
-    row = est.by_etf.set_index("ticker").loc["AAA"]
+    row = est.by_etf.loc["AAA"]
     assert row["rebalance_method"] == "A*L*(L-1)*r" and row["rebalance_usd"] == pytest.approx(-120e6)  # the catalog AUM
     assert est.implausible[0].startswith("AAA: issuer net assets $1,000.00B against an AUM of $1.00B (a unit slip?)")
 
@@ -141,7 +141,7 @@ def test_a_genuine_big_day_of_one_stock_does_not_stop_a_partial_daily_run(small_
             run_daily(uni, LocalPrices(table), as_of=day, observations=pd.DataFrame())
         res = run_daily(uni, LocalPrices(table), as_of=day, allow_partial=True, observations=pd.DataFrame())
     est = res.estimate
-    etf = est.by_etf.set_index("ticker")
+    etf = est.by_etf
     assert etf.loc[["BBB", "GGG"], "rebalance_usd"].isna().all() and etf.loc["CCC", "rebalance_usd"] == pytest.approx(2e8 * 2 * 1.5)
     assert any(w.startswith("GGG: a -1x fund on a +150.0% day") and w.endswith("; left out") for w in est.warnings)
     assert any(w.startswith("STK1: a return of +150.0% in one day is implausible (beyond 100%)") for w in est.implausible)
@@ -166,7 +166,7 @@ def test_every_estimate_is_of_possible_days_or_refused(small_universe, r_idx, r_
         with pytest.raises(InputError, match="would lose all of its NAV"):
             estimate(small_universe, rets)
         dropped = estimate(small_universe, rets, on_impossible="drop")
-        assert dropped.by_etf.set_index("ticker").loc[wiped, "rebalance_usd"].isna().all()
+        assert dropped.by_etf.loc[wiped, "rebalance_usd"].isna().all()
     else:
         est = estimate(small_universe, rets)
         assert np.isfinite(est.total.rebalance_usd)

@@ -148,12 +148,15 @@ def test_returns_in_order_of_directness(pit, closes):
     uni = load_universe()
     row = pit.row("2026-02-04")
     i = {t: int(np.flatnonzero(pit.tickers == t)[0]) for t in ("TQQQ", "SOXL", "SPXL")}
-    assert pit.return_method[row, i["TQQQ"]] == RET_OWN
-    # TQQQ closed 52.3129 -> 49.5637: r = R / 3
-    assert pit.underlying_return[row, i["TQQQ"]] == pytest.approx((49.5637 / 52.3129 - 1) / 3, rel=1e-9)
-    # without the funds' own prices, the index level, then the tracking ETF (QQQ for NDX)
+    assert pit.return_method[row, i["TQQQ"]] == RET_OWN and pit.return_method[row, i["SOXL"]] == RET_OWN
+    # TQQQ's issuer NAV went 52.5227 -> 49.7253 (its close 52.3129 -> 49.5637): r = R_NAV / 3
+    assert pit.underlying_return[row, i["TQQQ"]] == pytest.approx((49.7253 / 52.5227 - 1) / 3, rel=1e-9)
+    # SOXL has no issuer NAV in the store: its close 61.20 -> 53.19
+    assert pit.underlying_return[row, i["SOXL"]] == pytest.approx((53.19 / 61.20 - 1) / 3, rel=1e-9)
+    # without the funds' own prices (nor their issuers' NAV), the index level, then the tracking ETF (QQQ for NDX)
     no_funds = closes.drop(columns=[f.ticker for f in uni.funds if f.ticker in closes.columns])
-    bare = point_in_time(uni, no_funds.loc["2025-01-02":"2025-01-10"], packaged_observations())
+    no_nav = packaged_observations().drop(columns=["nav", "shares_outstanding"])
+    bare = point_in_time(uni, no_funds.loc["2025-01-02":"2025-01-10"], no_nav)
     r = bare.row("2025-01-07")
     day = bare.day_returns(uni, r)
     assert day.fund_methods["TQQQ"] == "tracking ETF (QQQ)"
@@ -197,7 +200,7 @@ def test_estimate_day_equals_the_history_row(inputs, day):
     short = history(inputs.universe, inputs.closes, start=day, end=day, pit=inputs.pit)
     assert short.daily.loc[day, "rebalance_usd"] == h.daily.loc[day, "rebalance_usd"]
     # and every fund-day of the history says how old its AUM is, as the estimate does
-    gaps = est.by_etf.set_index("ticker")["aum_gap_sessions"]
+    gaps = est.by_etf["aum_gap_sessions"]
     hist_gaps = h.aum_gap.loc[day].replace(-1, np.nan)
     pd.testing.assert_series_equal(hist_gaps.reindex(gaps.index).astype(float), gaps.astype(float), check_names=False)
 
@@ -211,7 +214,7 @@ def test_cli_estimate_date_equals_cli_history(shared):
     day = {r["date"][:10]: r for r in json.loads(rows.stdout)}["2025-04-09"]
     doc = json.loads(one.stdout)
     assert doc["total"]["rebalance_usd"] == pytest.approx(day["rebalance_usd"], abs=1.0)
-    assert doc["total"]["rebalance_usd"] / 1e9 == pytest.approx(45.21, abs=0.01)
+    assert doc["total"]["rebalance_usd"] / 1e9 == pytest.approx(45.17, abs=0.01)
     # every fund row says where its AUM came from and how old it is
     tqqq = next(r for r in doc["by_etf"] if r["ticker"] == "TQQQ")
     assert (tqqq["aum_source"], tqqq["aum_date"], tqqq["aum_gap_sessions"]) == ("issuer_nav", "2025-04-08", 0.0)
@@ -223,7 +226,7 @@ def test_cli_estimate_date_equals_cli_history(shared):
 
 def test_funds_not_launched_are_not_counted_as_missing_aum(inputs):
     est = estimate_day("2024-03-15", inputs=inputs)
-    by = est.by_etf.set_index("ticker")
+    by = est.by_etf
     assert (by["status"] == "not launched").sum() == est.coverage.n_funds_not_launched > 100
     assert np.isnan(by.loc[by["status"] == "not launched", "rebalance_usd"]).all()
 

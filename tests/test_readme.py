@@ -1,11 +1,16 @@
-"""Every shell, output and Python block of the README runs as written, twice in a row, prints
-what the README shows, and writes nothing outside ``reports/``, ``$HOME``, a temp folder or what
-``.gitignore`` covers.
+"""Every shell, output and Python block of the README and of the documentation pages
+(``docs/*.md``) runs as written, prints what the page shows, and writes nothing outside
+``reports/``, ``$HOME``, a temp folder or what ``.gitignore`` covers.
 
 Each block runs in a fresh folder laid out like a clone (``../shared`` beside it, its own
-``$HOME`` so its store is new), twice. The first run's output is compared with the lines the
-README claims (:mod:`tests.readme_runner`: numbers at the precision shown). Offline commands run
-for real. Network ones run against loopback servers standing in for the services: the README's
+``$HOME`` so its store is new). The README's blocks run twice in a row (a newcomer runs them
+again: an import is idempotent, ``--force`` overwrites); the documentation pages' blocks run
+**once**, to keep the suite within its time budget (their heavy commands, ``history``,
+``montecarlo``, ``universe verify``, the scorecard, would cost about a minute more run twice), except
+the shell blocks, which are cheap and are the ones that write (``aum import``, ``daily``,
+``universe update``): they run twice too. The first run's output is compared with the lines the
+page claims (:mod:`tests.readme_runner`: numbers at the precision shown). Offline commands run
+for real. Network ones run against loopback servers standing in for the services: the pages'
 example addresses (``https://screener.example/...``, ``http://127.0.0.1:8080`` ...) are mapped to
 them, and the clock is pinned (``LEV_FLOWS_NOW``) after the close of 2026-02-04, or at 15:30 for
 ``--live``. The set-up lines ``pip install`` and ``python -m pytest`` are not run (the suite runs
@@ -14,6 +19,8 @@ inside that install, and is that test command).
 
 from __future__ import annotations
 
+import csv
+import gzip
 import os
 import re
 import shutil
@@ -28,8 +35,15 @@ from tests.conftest import ROOT, SHARED
 from tests.readme_runner import find_claims, snippets
 
 README = ROOT / "README.md"
+#: the README and every page of the documentation site, in that order
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 NETWORK = re.compile(r"lev-flows (daily(?!.*--prices)|estimate --live|aum update|universe update)")
-SNIPPETS = snippets(README)
+SNIPPETS = [s for page in PAGES for s in snippets(page, page.relative_to(ROOT).as_posix())]
+
+
+def attempts(snippet) -> tuple[int, ...]:
+    """How many times a block runs in a row (see the module's docstring)."""
+    return (1, 2) if snippet.page == "README.md" or snippet.kind == "sh" else (1,)
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +67,27 @@ def world(tmp_path_factory):
     yahoo = FakeYahoo(closes, quote_at="2026-02-04 15:30", flat_unknown=True)
     srv.expect_request(re.compile(r"^/v8/finance/(chart/.*|spark)$")).respond_with_handler(yahoo)
 
+    # each fund's net assets of 2026-02-03 as the store's seed last saw them (a figure 300x off the
+    # seed's would be refused as a unit slip), $50M for a fund the seed lacks; NAV $50
+    seed: dict[str, tuple[str, float]] = {}
+    with gzip.open(ROOT / "lev_flows" / "data" / "aum_observations.csv.gz", "rt", encoding="utf-8") as fh:
+        for obs in csv.DictReader(fh):
+            if obs["date"] <= "2026-02-03" and float(obs["aum_usd"] or 0) > 0 and obs["date"] >= seed.get(obs["ticker"], ("",))[0]:
+                seed[obs["ticker"]] = (obs["date"], float(obs["aum_usd"]))
+
+    def nav_row(ticker: str) -> tuple[str, str, float, float, float]:
+        shares = max(round(seed.get(ticker, ("", 50_000_000.0))[1] / 50_000, 2), 0.01)  # thousands, as the file has them
+        return ("02/03/2026", ticker, 50.0, shares, shares * 50_000)
+
     def nav(request):  # the issuer's NAV history download, for any fund
         ticker = request.path.rsplit("/", 1)[-1].split("-")[0]
-        return Response(nav_file([("02/03/2026", ticker, 50.0, 1_000, 50_000_000.0)]), content_type="text/csv")
+        return Response(nav_file([nav_row(ticker)]), content_type="text/csv")
 
     srv.expect_request(re.compile(r"^/etfdata/ByFund/.*-historical_nav\.csv$")).respond_with_handler(nav)
     from lev_flows import load_universe
 
     proshares = [f.ticker for f in load_universe().funds if f.issuer == "ProShares" and f.closed_on is None]
-    everyone = nav_file([("02/03/2026", t, 50.0, 1_000, 50_000_000.0) for t in sorted(proshares)])
+    everyone = nav_file([nav_row(t) for t in sorted(proshares)])
     srv.expect_request("/etfdata/historical_nav.csv").respond_with_data(everyone, content_type="text/csv")
     snapshot = (SHARED / "letf_snapshots/leveraged_etfs_2026-06-01.csv").read_bytes()
     srv.expect_request("/screener/leveraged-etfs.csv").respond_with_data(snapshot, content_type="text/csv")
@@ -101,6 +127,9 @@ def test_readme_has_what_this_test_runs():
     assert any(NETWORK.search(s.code) for s in SNIPPETS if s.kind == "sh")
     claimed = sum(len(lines) for s in SNIPPETS for _, lines in s.claims)
     assert claimed >= 60  # the output blocks' lines are checked, not only run
+    readme = [s for s in SNIPPETS if s.page == "README.md"]
+    assert {s.kind for s in readme} == {"sh", "out", "py"} and all(s.claims[0][1] for s in readme if s.kind != "sh")
+    assert len({s.page for s in SNIPPETS}) >= 10  # the pages' blocks run too, not only the README's
 
 
 def test_readme_writes_only_to_its_own_places():
@@ -121,7 +150,7 @@ def _commands(snippet) -> list[tuple[list[str], list[str]]]:
 
 
 def _run_block(world, i: int) -> dict:
-    """Block ``i`` run twice in its own clone: the runs, and the files it left."""
+    """Block ``i`` run (twice, or once: :func:`attempts`) in its own clone: the runs, and the files it left."""
     snippet = SNIPPETS[i]
     clone, home = world["base"] / f"clone{i}", world["base"] / f"home{i}"
     clone.mkdir()
@@ -129,10 +158,10 @@ def _run_block(world, i: int) -> dict:
     shutil.copy(ROOT / "etf_universe.yaml", clone / "etf_universe.yaml")
     env = dict(world["env"], HOME=str(home))
     runs = []
-    for attempt in (1, 2):
+    for attempt in attempts(snippet):
         for argv, claims in _commands(snippet):
             argv = [*argv[:-1], _map(argv[-1], world)]
-            proc = subprocess.run(argv, cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            proc = subprocess.run(argv, check=False, cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                   timeout=600)
             runs.append({"attempt": attempt, "cmd": argv[-1], "rc": proc.returncode, "out": proc.stdout, "claims": claims})
     left = sorted(str(p.relative_to(clone)) for p in clone.rglob("*") if p.is_file() and p.name != "etf_universe.yaml")
@@ -142,7 +171,7 @@ def _run_block(world, i: int) -> dict:
 @pytest.fixture(scope="module")
 def results(world, request):
     """The blocks this session's selected tests ask for (all of them, or the clock-sensitive ones
-    under ``-m clock``), each run twice in its own clone, two blocks at a time."""
+    under ``-m clock``), each in its own clone, two blocks at a time."""
     wanted = sorted({item.callspec.params["i"] for item in request.session.items
                      if item.module is sys.modules[__name__] and hasattr(item, "callspec")})
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -162,7 +191,7 @@ def _cases(keep=lambda s: True):
 @pytest.mark.parametrize("i", _cases())
 def test_readme_block_runs_twice(results, i):
     for run in results[i]["runs"]:
-        where = f"README line {SNIPPETS[i].line}, run {run['attempt']}: {run['cmd']}"
+        where = f"{SNIPPETS[i].where}, run {run['attempt']}: {run['cmd']}"
         assert run["rc"] == 0, f"{where}\n--- output ---\n{run['out'][-3000:]}"
         assert "Traceback" not in run["out"], where
 
@@ -172,7 +201,7 @@ def test_readme_output_is_what_the_command_prints(results, i):
     for run in results[i]["runs"]:
         if run["attempt"] == 1 and run["claims"]:
             missing = find_claims(run["claims"], run["out"])
-            assert not missing, (f"README line {SNIPPETS[i].line}: `{run['cmd']}` does not print these lines as shown:\n"
+            assert not missing, (f"{SNIPPETS[i].where}: `{run['cmd']}` does not print these lines as shown:\n"
                                  + "\n".join(missing) + f"\n--- it printed ---\n{run['out'][-4000:]}")
 
 
@@ -182,9 +211,9 @@ def test_readme_block_leaves_files_only_where_ignored(results, i):
     if not left:
         return
     ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "--no-index", "--stdin"], input="\n".join(left) + "\n",
-                             capture_output=True, text=True).stdout.split()
+                             capture_output=True, text=True, check=False).stdout.split()
     stray = sorted(set(left) - set(ignored))
-    assert not stray, f"README line {SNIPPETS[i].line} leaves files that .gitignore does not cover: {stray}"
+    assert not stray, f"{SNIPPETS[i].where} leaves files that .gitignore does not cover: {stray}"
 
 
 def test_claimed_lines_are_compared_as_numbers_at_the_shown_precision():

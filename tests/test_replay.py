@@ -19,13 +19,14 @@ PUBLISHED_USD = -18e9  # Morgan Stanley note: about $18B of selling on 2026-02-0
 
 def _check_headline(est):
     assert 1.3 * PUBLISHED_USD <= est.total.rebalance_usd <= 0.7 * PUBLISHED_USD, est.total.rebalance_usd
-    assert set(est.by_etf["ticker"].head(2)) == {"SOXL", "TQQQ"}
-    top15 = set(est.by_stock["ticker"].head(15))
+    assert set(est.by_etf.index[:2]) == {"SOXL", "TQQQ"}
+    top15 = set(est.by_stock.index[:15])
     assert {"NVDA", "AMD", "MU", "AVGO"} <= top15, top15
-    assert est.by_sector["sector"].iloc[0] == "Information Technology"
+    assert est.by_sector.index[0] == "Information Technology"
     assert est.by_sector["flow_usd"].iloc[0] < 0
-    assert est.by_index["bucket"].iloc[0] == "Semiconductors"
-    assert est.by_index["rebalance_usd"].iloc[0] < 0
+    # Nasdaq-100 and the semiconductor funds sell the most, within 2 % of each other
+    assert set(est.by_index.index[:2]) == {"Nasdaq-100", "Semiconductors"}
+    assert (est.by_index["rebalance_usd"].iloc[:2] < 0).all()
 
 
 def test_close_to_close_replay_matches_published_figure():
@@ -34,12 +35,12 @@ def test_close_to_close_replay_matches_published_figure():
     assert est.basis == "close-to-close"
     assert est.coverage.aum_with_return > 0.999
     assert est.coverage.equity_aum_with_composition >= 0.95
-    by = est.by_etf.set_index("ticker")
-    # returns fund by fund: the fund's own close first
-    assert by.loc["TQQQ", "return_method"] == "own price (TQQQ) / 3"
+    by = est.by_etf
+    # returns fund by fund: the issuer's NAV where it publishes one, else the fund's own close
+    assert by.loc["TQQQ", "return_method"] == "NAV (issuer) (TQQQ) / 3"
     assert by.loc["SPXL", "return_method"] == "own price (SPXL) / 3"
-    # TQQQ's own close-to-close return that day was -5.2553 %: r = R / 3
-    assert by.loc["TQQQ", "underlying_return"] == pytest.approx(-0.0175177, abs=1e-7)
+    # TQQQ's NAV return that day was -5.3261 % (its close -5.2553 %): r = R / 3
+    assert by.loc["TQQQ", "underlying_return"] == pytest.approx(-0.0177536, abs=1e-7)
     # start-of-day AUM point in time: TQQQ = the issuer's net assets at the close of 2026-02-03
     assert by.loc["TQQQ", "aum_usd"] == pytest.approx(28_567_096_530.0, rel=1e-9)
     assert by.loc["TQQQ", "aum_source"] == "issuer_nav" and by.loc["TQQQ", "aum_date"] == "2026-02-03"
@@ -54,7 +55,7 @@ def test_close_to_close_replay_matches_published_figure():
 def test_intraday_view_at_snapshot_time():
     est = replay(basis="intraday")
     _check_headline(est)
-    row = est.by_etf.set_index("ticker").loc["TQQQ"]
+    row = est.by_etf.loc["TQQQ"]
     # TQQQ reported -5.854912 % at 14:43: A * (L - 1) * R with A = issuer net assets at 02-03's close
     assert row["rebalance_usd"] == pytest.approx(28_567_096_530.0 * 2 * -0.05854912, rel=1e-6)
 

@@ -53,8 +53,8 @@ def test_quarterly_fund_trades_on_its_reset_day_only(inputs, shared):
     from lev_flows.analysis.history import history_range
     from lev_flows.inputs.prices import read_close_table
 
-    q_end = estimate_day("2026-03-31", inputs=inputs).by_etf.set_index("ticker")
-    before = estimate_day("2026-03-30", inputs=inputs).by_etf.set_index("ticker")
+    q_end = estimate_day("2026-03-31", inputs=inputs).by_etf
+    before = estimate_day("2026-03-30", inputs=inputs).by_etf
     assert before.loc["QQQP", "rebalance_usd"] == 0 and before.loc["QQQP", "status"] == "no reset today"
     qqq = read_close_table(next((shared / "prices").glob("funds_close_*")))["QQQ"]
     R = qqq.loc["2026-03-31"] / qqq.loc["2025-12-31"] - 1  # the quarter's return of the underlying
@@ -72,10 +72,10 @@ def test_dated_plain_returns_on_a_reset_day_leave_the_period_fund_unknown(small_
     # 2026-01-30 is January's last session: the monthly fund's period return is not in one
     # day's returns, so it is listed as missing, not traded on the day's move nor 0
     est = estimate(small_universe, {"IDX": -0.02, "STK1": -0.05, "GOLD": 0.01}, date="2026-01-30")
-    fff = est.by_etf.set_index("ticker").loc["FFF"]
+    fff = est.by_etf.loc["FFF"]
     assert np.isnan(fff["rebalance_usd"]) and "FFF" in dict(est.coverage.missing_returns)
     mid = estimate(small_universe, {"IDX": -0.02, "STK1": -0.05, "GOLD": 0.01}, date="2026-01-29")
-    assert mid.by_etf.set_index("ticker").loc["FFF", "status"] == "no reset today"
+    assert mid.by_etf.loc["FFF", "status"] == "no reset today"
 
 
 # ---- ETNs ----------------------------------------------------------------------------------
@@ -87,10 +87,10 @@ def test_etns_flagged_and_excluded_everywhere(inputs):
 
     full = estimate_day("2026-02-04", inputs=inputs)
     ex = estimate_day("2026-02-04", inputs=inputs, exclude_etns=True)
-    by = full.by_etf.set_index("ticker")
+    by = full.by_etf
     etn = by[by["structure"] == "ETN"]
     assert "FNGU" in etn.index and len(etn) > 20
-    exb = ex.by_etf.set_index("ticker")
+    exb = ex.by_etf
     assert (exb.loc[etn.index, "status"] == "excluded (ETN)").all() and exb.loc[etn.index, "rebalance_usd"].isna().all()
     assert ex.coverage.n_funds_excluded == len(etn)
     assert ex.total.rebalance_usd == pytest.approx(full.total.rebalance_usd - np.nansum(etn["rebalance_usd"]))
@@ -127,13 +127,13 @@ def test_futures_and_etf_lines_look_through(tmp_path):
     path.write_text(text)
     u = load_universe(path)
     est = estimate(u, {"IDX": -0.02, "STK1": -0.05, "GOLD": 0.01})
-    by = est.by_stock.set_index("ticker")["flow_usd"]
+    by = est.by_stock["flow_usd"]
     assert set(by.index) == {"STK1", "STK2"}
     # IDX flow: ESZ5 (S&P 500 future) -> STK2; IDXZ5 (own index) spread pro rata over the rest
-    idx_flow = est.by_underlying.set_index("underlying").loc["IDX", "flow_usd"]
+    idx_flow = est.by_underlying.loc["IDX", "flow_usd"]
     w1, w2 = 0.5 / 0.9 * 1.0, (0.3 + 0.1 * 0.9) / 0.9
     assert w1 + w2 == pytest.approx(1 / 0.9 * 0.9 + 0.1 / 0.9 * 0.0 + 0.1 / 0.9 + 0.0, rel=1) or True
-    stk1_from_idx = by["STK1"] - est.by_underlying.set_index("underlying").loc["STK1", "flow_usd"]
+    stk1_from_idx = by["STK1"] - est.by_underlying.loc["STK1", "flow_usd"]
     assert stk1_from_idx == pytest.approx(idx_flow * 0.5 / 0.9)
     assert by["STK2"] == pytest.approx(idx_flow * 0.4 / 0.9)
 
@@ -198,7 +198,7 @@ def test_monte_carlo_by_hand(small_universe):
     from lev_flows.analysis.montecarlo import monte_carlo
 
     closes = _mc_closes()
-    res = monte_carlo(small_universe, closes, n=2000, lookback=60, vol="none", seed=1)
+    res = monte_carlo(small_universe, closes, n=2000, lookback=60, vol="none", seed=1, observations=None)  # the catalog's AUM
     # IDX = 0.6 STK1 + 0.4 STK2 = +-1.6 %; STK1 +-2 %; GOLD flat (demeaned 0)
     s_idx = 1e9 * 6 + 5e8 * 12 + 1e8 * 2
     s_stk1 = 2e8 * 2
@@ -215,7 +215,7 @@ def test_monte_carlo_conditioning_and_ewma(small_universe):
 
     closes = _mc_closes()
     # STK1 moves exactly 1.25 x IDX, so given IDX = -2 %, nothing is left to draw
-    res = monte_carlo(small_universe, closes, n=500, lookback=60, vol="none", given={"IDX": -0.02})
+    res = monte_carlo(small_universe, closes, n=500, lookback=60, vol="none", given={"IDX": -0.02}, observations=None)
     s_idx, s_stk1 = 1e9 * 6 + 5e8 * 12 + 1e8 * 2, 2e8 * 2
     mu = closes.pct_change().iloc[1:].mean()
     expected = s_idx * -0.02 + s_stk1 * (1.25 * (-0.02 - (0.6 * mu["STK1"] + 0.4 * mu["STK2"])) + mu["STK1"])

@@ -122,7 +122,7 @@ BAD_FILES = [
     ("out of order", nav_file([("02/04/2026", "TQQQ", 49.5, 1, 2.8e10), ("02/02/2026", "TQQQ", 54.8, 1, 2.9e10), ("02/03/2026", "TQQQ", 52.3, 1, 2.8e10)]), "out of order"),
     ("negative aum", nav_file([("02/03/2026", "TQQQ", 52.3, 546_100, -2.8e10)]), "aum_usd"),
     ("negative shares", nav_file([("02/03/2026", "TQQQ", 52.3, -546_100, 2.8e10)]), "shares_outstanding"),
-    ("unknown ticker", nav_file([("02/03/2026", "ZZZZZ", 52.3, 546_100, 2.8e10)]), "unknown ticker ZZZZZ"),
+    ("unknown ticker", nav_file([("02/03/2026", "ZZZZZ", 52.3, 546_100, 2.856103e10)]), "unknown ticker ZZZZZ"),
     ("not a date", nav_file([("13/45/2026", "TQQQ", 52.3, 546_100, 2.8e10)]), "is not a date"),
 ]
 
@@ -315,12 +315,16 @@ def test_scorecard_against_published_figures(tmp_path, shared):
     res = run_cli("scorecard", "--prices", shared / "prices", "--format", "json", "--chart", chart)
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
-    assert [r["date"][:10] for r in rows] == ["2026-02-04", "2026-02-03", "2025-04-03", "2025-04-03"]
+    assert [r["date"][:10] for r in rows] == ["2026-02-12", "2026-02-04", "2026-02-03", "2025-04-03", "2025-04-03"]
     from lev_flows import estimate_day
+    from lev_flows.model.scope import scope_total
 
-    ours = estimate_day("2026-02-04", prices=shared / "prices").total.rebalance_usd
-    assert rows[0]["ours_usd"] == pytest.approx(ours, abs=1.0)
-    assert rows[0]["published_usd"] == -18e9 and 0.6 < rows[0]["ratio"] < 0.9
+    est = estimate_day("2026-02-04", prices=shared / "prices")
+    ms = rows[1]  # Morgan Stanley's US-equity figure after the close, against ours on the same scope
+    assert ms["scope"] == "us_equity" and ms["comparable"]
+    assert ms["ours_usd"] == pytest.approx(scope_total(est.by_etf, "us_equity").rebalance_usd, abs=1.0)
+    assert ms["ours_beside_usd"] == pytest.approx(est.total.rebalance_usd, abs=1.0)
+    assert ms["published_usd"] == -18e9 and 0.6 < ms["ratio"] < 0.9
     assert chart.read_bytes()[:4] == b"\x89PNG"
     bad = tmp_path / "pub.csv"
     bad.write_text("date,estimate_usd,scope,basis,source\n2026-02-04,lots,all,close,me\n")

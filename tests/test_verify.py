@@ -76,7 +76,7 @@ def test_closed_funds_leave_the_no_aum_count():
     from lev_flows import estimate_day
 
     est = estimate_day("2026-08-03")
-    status = est.by_etf.set_index("ticker")["status"]
+    status = est.by_etf["status"]
     closed = [f.ticker for f in load_universe().funds if f.closed_on]
     assert (status.reindex(closed) == "closed").all()
     assert est.coverage.n_funds_closed == len(closed)

@@ -31,9 +31,9 @@ COMMANDS = _commands()
 #: which part of the vocabulary each command must speak
 TABLES = {"estimate", "ladder", "liquidity", "history", "tracking", "creations", "montecarlo", "scorecard",
           "aum show", "universe verify", "watch"}
-CATALOG = TABLES - {"universe verify"} | {"daily", "universe verify", "aum import", "aum update"}
+CATALOG = TABLES - {"universe verify"} | {"daily", "universe verify", "aum import", "aum update", "aum coverage"}
 PRICES = {"estimate", "daily", "ladder", "liquidity", "history", "tracking", "creations", "montecarlo", "scorecard",
-          "aum show", "universe verify", "universe update"}
+          "aum show", "aum coverage", "universe verify", "universe update"}
 CHARTS = {"estimate", "ladder", "liquidity", "history", "tracking", "creations", "montecarlo", "scorecard", "aum show",
           "watch"}
 ONE_DAY = {"estimate", "daily", "ladder", "liquidity", "montecarlo"}
@@ -169,7 +169,7 @@ def test_titles_and_numbers_read_well(tmp_path):
     assert res.returncode == 0 and "None" not in res.stdout and "((" not in res.stdout
     replay = run_cli("estimate")
     assert replay.returncode == 0 and "-0.0%" not in replay.stdout and "+0K" not in replay.stdout
-    assert "gross |rebalance| 15.14B" in " ".join(replay.stdout.replace("│", " ").split())  # unsigned
+    assert "gross |rebalance| 15.21B" in " ".join(replay.stdout.replace("│", " ").split())  # unsigned
     ladder = run_cli("montecarlo", "--scenarios", "2000")
     assert "+97" not in ladder.stdout and "-0.0%" not in ladder.stdout  # shares are unsigned
 
@@ -180,7 +180,7 @@ def test_short_reprs():
     u = load_universe()
     assert len(repr(u)) < 200 and repr(u).startswith("<Universe") and "707 funds" in repr(u)
     est = replay()
-    assert len(repr(est)) < 250 and "rebalance -$13.08B" in repr(est)
+    assert len(repr(est)) < 250 and "rebalance -$13.14B" in repr(est)
     assert "<table>" in est._repr_html_() and "Semiconductors" in est._repr_html_()
 
 
@@ -216,7 +216,8 @@ def test_estimate_output_format_from_extension_and_intraday_line(tmp_path):
     intraday = run_cli("estimate", "--intraday")
     flat = " ".join(intraday.stdout.split())
     # the intraday figure stands beside the words that describe it
-    assert "Intraday, 14:43 New York (the funds' reported changes; what a desk could publish before the close): -15.97B" in flat
+    assert ("Intraday, 14:43 New York (the funds' reported changes; what a desk could publish before the close): "
+            "US equity funds -15.12B, all funds -15.97B" in flat)
 
 
 def test_liquidity_on_another_day_and_conflicting_options(tmp_path, shared):
@@ -288,5 +289,7 @@ def test_charts_in_svg_and_pdf(tmp_path):
     assert res.returncode == 0, res.stderr
     assert svg.read_bytes().startswith(b"<?xml") and b"<svg" in svg.read_bytes()[:1000]
     est = replay()
-    assert est.plot(fmt="pdf").startswith(b"%PDF") and est.plot().startswith(b"\x89PNG")
-    assert est.plot(tmp_path / "f.PDF").startswith(b"%PDF") and chart_format("a.Svg") == "svg"
+    fig = est.plot(tmp_path / "f.PDF")  # the Figure back, the file in the extension's format
+    assert type(fig).__name__ == "Figure" and (tmp_path / "f.PDF").read_bytes().startswith(b"%PDF")
+    est.plot(tmp_path / "g.png")
+    assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG") and chart_format("a.Svg") == "svg"

@@ -42,7 +42,11 @@ class HistoryResult:
     * ``daily``: one row per trading day: ``rebalance_usd`` (net), ``gross_rebalance_usd``,
       ``aum_usd`` (point-in-time start-of-day AUM of the funds with AUM), ``aum_with_return``
       (share of that AUM whose underlying had a return that day), ``aum_median_gap``
-      (AUM-weighted median sessions to an AUM observation), ``funds_launched``;
+      (AUM-weighted median sessions to an AUM observation), ``funds_launched``,
+      ``creation_usd`` (the day's creations as exposure, ``(S_t - S_{t-1}) * NAV_t * L`` summed over
+      the funds whose issuer shares outstanding are known on both closes; NaN when none is),
+      ``aum_with_creations`` (the share of the AUM those funds hold) and ``flow_usd`` (the
+      rebalance net of the known creations);
     * ``by_index``: days x index buckets (rebalance USD);
     * ``top_stocks``: days x the stocks with the largest total absolute flow over the range;
     * ``aum_usd``: days x funds, the point-in-time start-of-day AUM behind the flows;
@@ -60,6 +64,8 @@ class HistoryResult:
     stale_days: int = 0
     #: days x funds: sessions between each start-of-day AUM and its observation (-1 = no AUM)
     aum_gap: pd.DataFrame | None = None
+    #: days x funds: the day's creations as exposure (USD; NaN = shares outstanding not known)
+    creation_by_fund: pd.DataFrame | None = None
 
     def stand_out(self, day: dt.date | str) -> dict[str, float]:
         """Where ``day`` ranks: by absolute net flow (1 = largest) and its percentile among all
@@ -81,11 +87,13 @@ class HistoryResult:
 
     def largest_days(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` days with the largest absolute net flow, with the flow in standard
-        deviations of the whole series (``z``) and the day's largest index bucket."""
+        deviations of the whole series (``z``), the day's known creations and the flow net of
+        them, and the day's largest index bucket."""
         daily = self.daily
         sd = daily["rebalance_usd"].std(ddof=0)
         order = np.argsort(-daily["rebalance_usd"].abs().to_numpy(), kind="stable")[:n]
-        out = daily.iloc[order][["rebalance_usd", "gross_rebalance_usd", "aum_with_return"]].copy()
+        cols = ["rebalance_usd", "gross_rebalance_usd", "aum_with_return", "creation_usd", "flow_usd"]
+        out = daily.iloc[order][[c for c in cols if c in daily]].copy()
         out["z"] = out["rebalance_usd"] / sd if sd else np.nan
         idx = self.by_index.loc[out.index]
         out["largest_bucket"] = idx.abs().idxmax(axis=1)
@@ -93,21 +101,54 @@ class HistoryResult:
         out.insert(0, "rank", np.arange(1, len(out) + 1))
         return out
 
-    def plot(self, path: str | None = None, *, marked: int = 5, force: bool = False, fmt: str | None = None) -> bytes:
-        """PNG (or ``fmt``: svg, pdf; default from ``path``'s extension) of the daily net flow with
-        the ``marked`` largest days labelled; written atomically to ``path`` when given."""
-        from lev_flows.present.charts import history_png, save_chart
+    def plot(self, path: str | None = None, *, marked: int = 5, force: bool = False, fmt: str | None = None):
+        """The daily net flow with the ``marked`` largest days labelled, as a matplotlib Figure;
+        written atomically to ``path`` when given, as PNG, SVG or PDF (from the extension, or
+        ``fmt``; an existing file needs ``force=True``)."""
+        from lev_flows.present.charts import history_figure, save_figure
 
-        return save_chart(lambda f: history_png(self, marked=marked, fmt=f), path, fmt, force=force)
+        return save_figure(history_figure(self, marked=marked), path, fmt, force=force)
 
 
 def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"{name}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+    """A session or None (:func:`lev_flows.inputs.args.date_arg`: an int or a bool is an error)."""
+    from lev_flows.inputs.args import date_arg
+
+    return date_arg(value, name, optional=True)
+
+
+def _checked(universe: Universe, closes: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The public entry points' universe and close table, checked (the table as a price file is:
+    no date twice, no infinite close, a timezone-aware index read as the dates written)."""
+    from lev_flows.inputs.args import closes_arg, universe_arg
+
+    universe_arg(universe, where)
+    return closes_arg(closes, f"{where}: closes")
+
+
+#: ``observations=STORE`` (the default of :func:`history` and :func:`lev_flows.analysis.montecarlo.monte_carlo`):
+#: the AUM observations of the store, point in time, as the command line takes them
+STORE = "store"
+
+
+def observations_arg(observations: pd.DataFrame | str | None, db: str | Path | None, where: str) -> pd.DataFrame | None:
+    """The AUM observations an analysis rests on: ``"store"`` the store's best observations
+    (:func:`lev_flows.inputs.store.load_best_observations` of ``db``, default the store at
+    ``$LEV_FLOWS_DB``: what ``lev-flows history`` and ``montecarlo`` use), None the catalog's AUM
+    alone, a frame those observations. ``db`` without ``"store"`` is an InputError (it would be
+    ignored)."""
+    if isinstance(observations, str):
+        if observations != STORE:
+            raise InputError(f"{where}: observations must be 'store', None (the catalog's AUM) or a frame, not {observations!r}")
+        from lev_flows.inputs.store import load_best_observations
+
+        return load_best_observations(db)
+    if db is not None:
+        raise InputError(f"{where}: db names the store of observations='store'; with observations given, leave it out")
+    if observations is not None and not isinstance(observations, pd.DataFrame):
+        raise InputError(f"{where}: observations must be 'store', None (the catalog's AUM) or a frame, "
+                         f"not {type(observations).__name__}")
+    return observations
 
 
 def _window(closes: pd.DataFrame, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
@@ -127,6 +168,48 @@ def _window(closes: pd.DataFrame, start: dt.date | None, end: dt.date | None) ->
     return window
 
 
+def _daily_frame(dates, flows, aum_t, fund_r, creations, gaps, launched) -> pd.DataFrame:
+    """The ``daily`` table of :class:`HistoryResult` from (T, F) arrays: the rebalance, the AUM and
+    the share of it with a return, the known creations (NaN on a day with none) and their
+    coverage, and the flow net of them."""
+    aum0 = np.nan_to_num(aum_t, nan=0.0)
+    total_aum = aum0.sum(axis=1)
+
+    def share(known: np.ndarray) -> np.ndarray:
+        part = np.where(known, aum0, 0.0).sum(axis=1)
+        return np.divide(part, total_aum, out=np.zeros_like(total_aum), where=total_aum > 0)
+
+    known = np.isfinite(creations)
+    creation_day = np.where(known.any(axis=1), np.nansum(creations, axis=1), np.nan)
+    rebalance = np.nansum(flows, axis=1)
+    return pd.DataFrame(
+        {
+            "rebalance_usd": rebalance,
+            "gross_rebalance_usd": np.nansum(np.abs(flows), axis=1),
+            "aum_usd": total_aum,
+            "aum_with_return": share(np.isfinite(fund_r)),
+            "aum_median_gap": gaps,
+            "funds_launched": launched.sum(axis=1),
+            "creation_usd": creation_day,
+            "aum_with_creations": share(known),
+            "flow_usd": rebalance + np.nan_to_num(creation_day),
+        },
+        index=dates,
+    )
+
+
+def _band(pit: PointInTime, lo: int, hi: int, flows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each day's p10 / p90 rebalance band from the AUM's held-out error (as each day's estimate)."""
+    from lev_flows.inputs.packaged import aum_error_bands
+    from lev_flows.model.band import aum_factors, rebalance_band
+    from lev_flows.model.pointintime import AUM_METHODS, AUM_SOURCES
+
+    gap = pit.aum_gap[lo:hi].astype(float)
+    f_lo, f_hi = aum_factors(AUM_SOURCES[pit.aum_source[lo:hi]], np.where(gap < 0, np.nan, gap),
+                             AUM_METHODS[pit.aum_method[lo:hi]], aum_error_bands())
+    return rebalance_band(flows, f_lo, f_hi, axis=1)
+
+
 def history(
     universe: Universe,
     closes: pd.DataFrame,
@@ -134,26 +217,41 @@ def history(
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
     top_stocks: int = 10,
-    observations: pd.DataFrame | None = None,
+    observations: pd.DataFrame | str | None = STORE,
     pit: PointInTime | None = None,
     min_weight: float = 0.5,
     exclude_etns: bool = False,
+    db: str | Path | None = None,
 ) -> HistoryResult:
     """Estimated rebalancing flows for every trading day of ``closes`` in ``start .. end``.
 
     ``closes`` is a wide close table (dates x tickers, e.g. :func:`lev_flows.inputs.prices.load_price_dir`)
-    with the funds' own prices; ``observations`` the store's AUM observations
-    (:func:`lev_flows.inputs.store.load_best_observations`; None = the catalog's AUM only). Per day and
+    with the funds' own prices; ``observations`` the AUM observations (default ``"store"``: the
+    store's, at ``db`` or ``$LEV_FLOWS_DB``, point in time as ``lev-flows history``; None = the
+    catalog's AUM only; or a frame of :func:`lev_flows.inputs.store.load_best_observations`). Per day and
     fund: ``A_t * L * (L - 1) * r_t`` with ``A_t`` and ``r_t`` from
     :func:`lev_flows.model.pointintime.point_in_time` computed over the whole table, so the figure of
-    a day never depends on where the range starts. ``pit`` reuses one already computed.
+    a day never depends on where the range starts. ``pit`` reuses one already computed (the
+    observations are then not read).
     ``exclude_etns`` leaves the exchange-traded notes out (as :func:`lev_flows.model.estimate`).
+
+    >>> from lev_flows import load_universe
+    >>> from lev_flows.inputs.prices import load_price_dir
+    >>> h = history(load_universe(), load_price_dir("../shared/data/prices"), start="2026-02-02", end="2026-02-06")
+    >>> print(f'{h.daily.loc["2026-02-04", "rebalance_usd"] / 1e9:.2f}B')      # as `lev-flows history`
+    -13.14B
     """
+    from lev_flows.inputs.args import flag_arg, real_number, whole_number
+
+    closes = _checked(universe, closes, "history")
+    whole_number(top_stocks, "history: top_stocks", 0)
+    real_number(min_weight, "history: min_weight", 0.0, 1.0)
+    flag_arg(exclude_etns, "history: exclude_etns")
     start, end = _as_date(start, "--start"), _as_date(end, "--end")
     c = compiled(universe)
     _window(closes, start, end)  # range checks with clear errors
     if pit is None:
-        pit = point_in_time(universe, closes, observations, min_weight=min_weight)
+        pit = point_in_time(universe, closes, observations_arg(observations, db, "history"), min_weight=min_weight)
     lo = int(pit.sessions.searchsorted(pd.Timestamp(start))) if start else 0
     hi = int(pit.sessions.searchsorted(pd.Timestamp(end), side="right")) if end else len(pit.sessions)
     if hi - lo < 1:
@@ -163,23 +261,13 @@ def history(
     aum_t = pit.aum_usd[lo:hi] * keep
     fund_r = pit.underlying_return[lo:hi]
     # weekly / monthly / quarterly funds trade on their reset close only, on the period's return
-    flows = scheduled_rebalance_usd(pit.rebalance_aum[lo:hi] * keep, c.leverage, pit.rebalance_return[lo:hi], pit.resets[lo:hi])  # (T, F)
+    leverage = c.leverage if pit.leverage is None else pit.leverage[lo:hi]  # the facts in force each day
+    flows = scheduled_rebalance_usd(pit.rebalance_aum[lo:hi] * keep, leverage, pit.rebalance_return[lo:hi], pit.resets[lo:hi])  # (T, F)
 
-    aum0 = np.nan_to_num(aum_t, nan=0.0)
-    with_return = np.where(np.isfinite(fund_r), aum0, 0.0).sum(axis=1)
-    total_aum = aum0.sum(axis=1)
+    creations = pit.creation_usd[lo:hi] * keep if pit.creation_usd is not None else np.full(aum_t.shape, np.nan)
     gaps = np.asarray(pit.median_gap())[lo:hi]
-    daily = pd.DataFrame(
-        {
-            "rebalance_usd": np.nansum(flows, axis=1),
-            "gross_rebalance_usd": np.nansum(np.abs(flows), axis=1),
-            "aum_usd": total_aum,
-            "aum_with_return": np.divide(with_return, total_aum, out=np.zeros_like(total_aum), where=total_aum > 0),
-            "aum_median_gap": gaps,
-            "funds_launched": pit.launched[lo:hi].sum(axis=1),
-        },
-        index=dates,
-    )
+    daily = _daily_frame(dates, flows, aum_t, fund_r, creations, gaps, pit.launched[lo:hi])
+    daily["band_p10_usd"], daily["band_p90_usd"] = _band(pit, lo, hi, flows)
     one_hot = np.zeros((len(c.tickers), c.n_underlyings))
     one_hot[np.arange(len(c.tickers)), c.fund_underlying] = 1.0
     und_flow = np.nan_to_num(flows) @ one_hot  # (T, U)
@@ -195,9 +283,11 @@ def history(
     top = pd.DataFrame(stock[:, order], index=dates, columns=c.stock_tickers[order])
     stale = int(np.sum(gaps > MAX_MEDIAN_GAP))
     note = (
-        "AUM point in time (observations carried by each fund's price, AUM ~ price^0.75 long, ^0.15 inverse); "
-        f"median gap {np.nanmedian(gaps):.0f} sessions; "
-        f"{stale} of {len(dates)} days over {MAX_MEDIAN_GAP}"
+        "AUM point in time (observations carried by each fund's price, AUM ~ price^beta by kind of product; "
+        "young funds grown from launch); "
+        f"median gap {np.nanmedian(gaps):.0f} session{'' if round(np.nanmedian(gaps)) == 1 else 's'}; "
+        f"{stale} of {len(dates)} days over {MAX_MEDIAN_GAP}; "
+        f"creations (issuer shares outstanding) known for a median {np.median(daily['aum_with_creations']):.0%} of the AUM"
     )
     return HistoryResult(
         daily=daily,
@@ -209,6 +299,7 @@ def history(
         note=note,
         stale_days=stale,
         aum_gap=pd.DataFrame(pit.aum_gap[lo:hi], index=dates, columns=c.tickers),
+        creation_by_fund=pd.DataFrame(creations, index=dates, columns=c.tickers),
     )
 
 
@@ -238,6 +329,10 @@ def tracking(
     95th-percentile absolute daily error ``|R_fund - L * r|`` (fractions), the realised
     leverage (least-squares slope of ``R_fund`` on ``r``) and the correlation. Sorted by AUM.
     """
+    from lev_flows.inputs.args import whole_number
+
+    closes = _checked(universe, closes, "tracking")
+    whole_number(min_days, "tracking: min_days", 1)
     start, end = _as_date(start, "--start"), _as_date(end, "--end")
     window = _window(closes, start, end)
     day_r = daily_returns(window)

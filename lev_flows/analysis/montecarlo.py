@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -46,6 +48,9 @@ from lev_flows.inputs.plausibility import check_move
 from lev_flows.model.estimate import compiled
 from lev_flows.model.formula import scheduled_rebalance_usd
 from lev_flows.model.returns import daily_returns, underlying_return_matrix
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lev_flows.model.pointintime import PointInTime
 
 DEFAULT_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 METHODS = ("bootstrap", "normal")
@@ -75,12 +80,13 @@ class MonteCarloResult:
     given: dict[str, float] | None = None
     ci_level: float = 0.90
 
-    def plot(self, path: str | None = None, *, force: bool = False, fmt: str | None = None) -> bytes:
-        """Histogram of the totals with the quantiles marked, as PNG (or ``fmt``: svg, pdf;
-        default from ``path``'s extension); written atomically to ``path`` when given."""
-        from lev_flows.present.charts import montecarlo_png, save_chart
+    def plot(self, path: str | None = None, *, force: bool = False, fmt: str | None = None):
+        """Histogram of the totals with the quantiles marked, as a matplotlib Figure; written
+        atomically to ``path`` when given, as PNG, SVG or PDF (from the extension, or ``fmt``;
+        an existing file needs ``force=True``)."""
+        from lev_flows.present.charts import montecarlo_figure, save_figure
 
-        return save_chart(lambda f: montecarlo_png(self, fmt=f), path, fmt, force=force)
+        return save_figure(montecarlo_figure(self), path, fmt, force=force)
 
 
 def sensitivity_by_underlying(universe: Universe, aum_usd: np.ndarray | None = None) -> np.ndarray:
@@ -140,23 +146,39 @@ def monte_carlo(
     n_ci: int = 500,
     ci_level: float = 0.90,
     exclude_etns: bool = False,
+    observations: pd.DataFrame | str | None = "store",
+    db: str | Path | None = None,
+    pit: PointInTime | None = None,
 ) -> MonteCarloResult:
     """Simulate ``n`` scenarios of the next close's total rebalance (see the module doc).
 
     ``closes`` is a wide close table with the funds' own prices; the window is the last
-    ``lookback`` sessions up to ``end`` (the estimate date; default the table's last day).
-    ``aum_usd`` (F,): the AUM the scenarios apply to (the CLI passes the point-in-time net
-    assets at the close of ``end``; default: the catalog's). ``given``: moves (fractions) of
-    underlyings already known today. ``exclude_etns`` leaves the notes out. A fixed ``seed``
-    makes the draw reproducible. Amounts in USD, + = buying at the close.
+    ``lookback`` sessions up to ``end`` (the estimate date). ``aum_usd`` (F,): the AUM the
+    scenarios apply to; by default the point-in-time net assets at the close of ``end`` from
+    ``observations`` (``"store"``: the store's, at ``db`` or ``$LEV_FLOWS_DB``, as
+    ``lev-flows montecarlo``; a frame; ``pit`` reuses a point in time already computed), ``end``
+    defaulting to the last session with the funds' own prices; with ``observations=None``, the
+    catalog's AUM and the table's last day. ``given``: moves (fractions) of underlyings already
+    known today. ``exclude_etns`` leaves the notes out. A fixed ``seed`` makes the draw
+    reproducible. Amounts in USD, + = buying at the close.
+
+    >>> from lev_flows import load_universe
+    >>> from lev_flows.inputs.prices import load_price_dir
+    >>> mc = monte_carlo(load_universe(), load_price_dir("../shared/data/prices"), n=20_000, given={"NDX": -0.02})
+    >>> print(mc.window[1], f'{mc.quantiles.loc[0.5, "total"] / 1e9:.1f}B')     # as `lev-flows montecarlo --given NDX=-2`
+    2026-08-03 -15.3B
     """
+    closes, end = _check_arguments(universe, closes, n=n, lookback=lookback, end=end, seed=seed, chunk=chunk, n_ci=n_ci,
+                                   ci_level=ci_level, lam=lam, given=given, exclude_etns=exclude_etns)
     _check_options(method, vol, n, lookback, lam)
+    if aum_usd is None and (observations is not None or pit is not None):
+        aum_usd, end = _aum_at_close(universe, closes, end, observations, db, pit)
     table = closes if end is None else closes.loc[: pd.Timestamp(end)]
     if end is not None and (table.empty or table.index[-1] != pd.Timestamp(end)):
         raise InputError(f"monte carlo: {pd.Timestamp(end).date()} is not a session of the price table")
     window = table.iloc[-(lookback + 1) :]
     if len(window) < lookback + 1:
-        raise InputError(f"monte carlo: the price table has only {len(window) - 1} sessions before {end or 'its end'}")
+        raise InputError(f"monte carlo: the price table has only {len(window) - 1} session{'' if len(window) == 2 else 's'} before {end or 'its end'}")
     c = compiled(universe)
     day_r = daily_returns(window)
     m = underlying_return_matrix(universe, day_r, fund_returns=day_r)
@@ -204,6 +226,46 @@ def monte_carlo(
         vol=f"EWMA lambda {lam:g} (today's volatility / each day's)" if vol == "ewma" else "none (raw days)",
         given=given, ci_level=ci_level,
     )
+
+
+def _check_arguments(universe: Universe, closes: pd.DataFrame, *, n, lookback, end, seed, chunk, n_ci, ci_level, lam,
+                     given, exclude_etns) -> tuple[pd.DataFrame, dt.date | None]:
+    """The arguments' types, each an InputError naming it: whole numbers (``n=2000.5`` is not a
+    count of scenarios), a finite ``ci_level`` and ``lam``, a date, a mapping of moves, a bool."""
+    from lev_flows.inputs.args import (
+        closes_arg,
+        date_arg,
+        flag_arg,
+        mapping_arg,
+        real_number,
+        universe_arg,
+        whole_number,
+    )
+
+    universe_arg(universe, "monte_carlo")
+    whole_number(n, "monte_carlo: n")  # its range, and lookback's: _check_options
+    whole_number(lookback, "monte_carlo: lookback")
+    whole_number(chunk, "monte_carlo: chunk", 1)
+    whole_number(n_ci, "monte_carlo: n_ci", 1)
+    if seed is not None:
+        whole_number(seed, "monte_carlo: seed", 0)
+    real_number(ci_level, "monte_carlo: ci_level", 0.0, 1.0)
+    real_number(lam, "monte_carlo: lam")
+    mapping_arg(given, "monte_carlo: given", optional=True)
+    flag_arg(exclude_etns, "monte_carlo: exclude_etns")
+    return closes_arg(closes, "monte_carlo: closes"), date_arg(end, "monte_carlo: end", optional=True)
+
+
+def _aum_at_close(universe: Universe, closes: pd.DataFrame, end: dt.date | None, observations, db, pit) -> tuple[np.ndarray, dt.date]:
+    """The point-in-time net assets (F,) at the close of ``end`` (default: the last session with
+    the funds' own prices, as the CLI) and that session."""
+    from lev_flows.analysis.history import observations_arg
+    from lev_flows.model.pointintime import point_in_time
+
+    if pit is None:
+        pit = point_in_time(universe, closes, observations_arg(observations, db, "monte_carlo"))
+    row = pit.row(end) if end is not None else pit.last_complete_row()
+    return pit.aum_close[row], pit.sessions[row].date()
 
 
 def _check_options(method: str, vol: str, n: int, lookback: int, lam: float) -> None:

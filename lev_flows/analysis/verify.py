@@ -17,7 +17,10 @@ flagged when
 * ``sign(beta) != sign(L)`` (wrong direction),
 * ``|beta - L| > tolerance * |L|`` (wrong leverage; ``LEVERAGE_TOLERANCE`` by asset class:
   futures-based commodity and volatility funds roll, so they are allowed more), or
-* the daily and the weekly correlation are both under ``MIN_CORRELATION`` (wrong underlying).
+* the daily and the weekly correlation are both under ``MIN_CORRELATION`` (wrong underlying),
+
+and, prices or not, when its name mentions another asset than its underlying (:func:`name_flags`:
+MUU, 2x Micron, read "Dx Daily Muni Bond Bull 2x Shares" on the screener).
 
 A flagged fund gets a suggestion: the column of the price table (another ETF, a stock, an index)
 or the underlying whose returns correlate best with the fund's, with its beta. A flag is
@@ -32,6 +35,7 @@ never a number.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -39,8 +43,14 @@ import numpy as np
 import pandas as pd
 
 from lev_flows.errors import InputError
-from lev_flows.inputs.catalog import Universe
-from lev_flows.inputs.sources.underlyings import TRACKING_ETFS
+from lev_flows.inputs.catalog import ISSUER_ALIASES, Universe
+from lev_flows.inputs.sources.underlyings import (
+    COMPANY_TICKERS,
+    NAME_RULES,
+    RULES,
+    TRACKING_ETFS,
+    UNDERLYINGS,
+)
 from lev_flows.model.estimate import compiled
 from lev_flows.model.returns import daily_returns, underlying_return_matrix
 
@@ -178,9 +188,11 @@ def verify(
     ref_label = _reference_labels(universe, m.method[:, c.fund_underlying])
     candidates = _candidates(day_r, known, m)
     rows = []
+    names = name_flags(universe)
     for i, fund in enumerate(universe.funds):
         if tickers is None or fund.ticker in tickers:
-            rows.append(_fund_row(universe, c, i, fund, window, st, ref_label[i], candidates, min_days))
+            rows.append(_with_name_flag(_fund_row(universe, c, i, fund, window, st, ref_label[i], candidates, min_days),
+                                        names.get(fund.ticker)))
     return VerifyResult(table=pd.DataFrame(rows), start=st.dates[0].date(), end=st.dates[-1].date())
 
 
@@ -266,7 +278,8 @@ def _fund_row(universe: Universe, c, i: int, fund, window: pd.DataFrame, st: _St
         if own["n"][i] == 0 and peer["n"][i] == 0:
             row["flags"] = "no days in common with the underlying or a peer fund"
         else:
-            row["flags"] = f"only {max(own['n'][i], peer['n'][i])} days in common with the underlying or a peer"
+            n = max(own["n"][i], peer["n"][i])
+            row["flags"] = f"only {n} day{'' if n == 1 else 's'} in common with the underlying or a peer"
     else:
         stats, wk, label = (own, st.weekly, ref_label) if use_ref else (peer, st.weekly_peer, f"peers ({row['peers']} funds)")
         beta, corr, wcorr = float(stats["beta"][i]), float(stats["corr"][i]), float(wk["corr"][i])
@@ -285,6 +298,15 @@ def _fund_row(universe: Universe, c, i: int, fund, window: pd.DataFrame, st: _St
             row["status"] = STATUS_EXPLAINED if fund.verify_note else STATUS_FLAGGED
         else:
             row["status"] = STATUS_OK
+    return row
+
+
+def _with_name_flag(row: dict, why: str | None) -> dict:
+    """A fund's row with its name flag (:func:`name_flags`) first among its flags: flagged (or
+    explained, with a ``verify_note``) whatever its prices said, even when they could not be checked."""
+    if why:
+        row["flags"] = why + (f"; {row['flags']}" if row["flags"] else "")
+        row["status"] = STATUS_EXPLAINED if row["note"] else STATUS_FLAGGED
     return row
 
 
@@ -332,4 +354,177 @@ def _candidates(day_r: pd.DataFrame, fund_tickers: set[str], m) -> pd.DataFrame:
     return pd.concat([day_r[cols], comp], axis=1)
 
 
-__all__ = ["VerifyResult", "verify", "regression_stats", "LEVERAGE_TOLERANCE", "MIN_CORRELATION", "MIN_DAYS"]
+__all__ = ["VerifyResult", "verify", "leverage_changes", "name_flags", "regression_stats", "LEVERAGE_TOLERANCE", "MIN_CORRELATION", "MIN_DAYS"]
+
+# ---- leverage changes over time ---------------------------------------------------------------
+
+#: the leverage levels a fund is run at (signed ones are these with a minus)
+LEVERAGE_LEVELS = (0.5, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
+#: a rolling ratio within this of a level counts as that level
+LEVEL_SNAP = 0.12
+#: qualifying days in the rolling median, and in a regime for it to count
+CHANGE_WINDOW = 21
+MIN_REGIME_DAYS = 25
+#: days whose underlying moved less than this are too noisy for R / r
+MIN_MOVE = 0.005
+#: funds holding rolled futures drift from their reference ETF (contango, another futures mix):
+#: their R / r is no measure of a leverage change, so they are not searched
+ROLLING_FUTURES = ("commodity", "volatility")
+
+
+def _regimes(levels: np.ndarray) -> list[tuple[int, int, float]]:
+    """Runs of one snapped level, ``(first, last, level)`` over positions; NaN breaks nothing
+    (it extends neither run) and runs shorter than MIN_REGIME_DAYS are dropped."""
+    runs: list[list] = []
+    for pos, level in enumerate(levels):
+        if not np.isfinite(level):
+            continue
+        if runs and runs[-1][2] == level:
+            runs[-1][1] = pos
+        else:
+            runs.append([pos, pos, level])
+    long = [r for r in runs if r[1] - r[0] + 1 >= MIN_REGIME_DAYS]
+    merged: list[list] = []
+    for r in long:  # a short interruption between two runs of one level does not split it
+        if merged and merged[-1][2] == r[2]:
+            merged[-1][1] = r[1]
+        else:
+            merged.append(list(r))
+    return [tuple(r) for r in merged]
+
+
+def _break_day(R: np.ndarray, r: np.ndarray, lo: int, hi: int, before: float, after: float) -> int:
+    """The position in ``lo..hi`` from which ``after`` fits ``R`` better than ``before``: the
+    split minimising ``sum (R - L r)^2`` with ``L = before`` up to it and ``after`` from it."""
+    e_before = (R[lo:hi + 1] - before * r[lo:hi + 1]) ** 2
+    e_after = (R[lo:hi + 1] - after * r[lo:hi + 1]) ** 2
+    cost = np.concatenate([[0.0], np.cumsum(e_before)]) + np.concatenate([np.cumsum(e_after[::-1])[::-1], [0.0]])
+    return lo + int(np.argmin(cost))
+
+
+def leverage_changes(universe: Universe, closes: pd.DataFrame, tickers: list[str] | None = None) -> pd.DataFrame:
+    """Where each daily fund's own prices say its leverage changed (equity, crypto, rates and
+    currency funds with a direct price of their underlying: a stock, an index level or a
+    tracking ETF; never a proxy composition or rolled futures).
+
+    On the days its declared underlying moved more than MIN_MOVE, the fund's ``R / r`` is taken
+    over a rolling window of CHANGE_WINDOW such days (median), snapped to the nearest level of
+    LEVERAGE_LEVELS (with the fund's sign) when within LEVEL_SNAP; a level held for at least
+    MIN_REGIME_DAYS such days is a regime. Between two regimes the change's session is the split
+    that fits ``R = L r`` best (least squares). Returns one row per change: ``ticker,
+    leverage_before, leverage_after, effective`` (the first session at the new leverage),
+    ``in_catalog`` (the catalog's fact history has it, within 10 sessions) and the catalog's
+    leverage on that day after the change.
+    """
+    day_r = daily_returns(closes)
+    m = underlying_return_matrix(universe, day_r)
+    c = compiled(universe)
+    from lev_flows.model.returns import METHOD_ETF, METHOD_PRICE
+
+    direct = np.isin(m.method[:, c.fund_underlying], (METHOD_PRICE, METHOD_ETF))  # a price, never a proxy composition
+    ref = np.where(direct, m.values[:, c.fund_underlying], np.nan)
+    sessions = pd.DatetimeIndex(day_r.index)
+    rows = []
+    levels = np.array(LEVERAGE_LEVELS)
+    for i, fund in enumerate(universe.funds):
+        if (tickers and fund.ticker not in tickers) or fund.reset != "daily" or fund.ticker not in day_r \
+                or fund.asset_class in ROLLING_FUTURES:
+            continue
+        R, r = day_r[fund.ticker].to_numpy(dtype=float), ref[:, i]
+        ok = np.flatnonzero(np.isfinite(R) & np.isfinite(r) & (np.abs(r) > MIN_MOVE))
+        if len(ok) < 2 * MIN_REGIME_DAYS:
+            continue
+        ratio = pd.Series(R[ok] / r[ok]).rolling(CHANGE_WINDOW, center=True, min_periods=CHANGE_WINDOW // 2 + 1).median().to_numpy()
+        sign = np.sign(fund.leverage)
+        near = np.abs(np.abs(np.nan_to_num(ratio, nan=np.inf))[:, None] - levels[None, :])
+        best = near.argmin(axis=1)
+        snapped = np.where((near.min(axis=1) <= LEVEL_SNAP) & (np.sign(ratio) == sign), sign * levels[best], np.nan)
+        regimes = _regimes(snapped)
+        for (a0, a1, before), (b0, b1, after) in zip(regimes, regimes[1:]):
+            pos = _break_day(R[ok], r[ok], a1, b0, before, after)  # the split between the two regimes
+            day = sessions[ok[min(pos, len(ok) - 1)]].date()
+            known = any(abs((h.until - day).days) <= 14 and h.leverage == before for h in fund.history)
+            rows.append({"ticker": fund.ticker, "leverage_before": before, "leverage_after": after, "effective": day,
+                         "in_catalog": known, "catalog_leverage": fund.leverage_on(day)})
+    return pd.DataFrame(rows, columns=["ticker", "leverage_before", "leverage_after", "effective", "in_catalog",
+                                       "catalog_leverage"])
+
+
+# ---- the fund's name against its underlying -----------------------------------------------------
+
+#: words of a fund's name that say which asset class it tracks. Only words no equity sector fund
+#: uses for its stocks: "Gold Miners", "Oil & Gas Exploration", "Big Oil", "Crypto Industry" and
+#: "Low Volatility" are equity funds (a name rule resolving to the declared underlying wins first)
+NAME_ASSET_WORDS = [(re.compile(p, re.IGNORECASE), asset) for p, asset in [
+    (r"\bmuni(cipal)?s?\b|\bbonds?\b|\btreasur(y|ies)\b|\bhigh yield\b", "fixed_income"),
+    (r"\bgold\b(?! miners)|\bsilver\b|\bcrude\b|\boil\b|\bnatural gas\b", "commodity"),
+    (r"\bbitcoin\b|\bether(eum)?\b|\bsolana\b|\bxrp\b|\bcrypto\b(?!\s+industry)", "crypto"),
+    (r"\bvix\b|(?<!low )(?<!minimum )\bvolatility\b", "volatility"),
+    (r"\byen\b|\beuro\b|\bdollar\b", "currency"),
+]]
+#: words that name an index, in the name of a fund whose underlying is one stock
+INDEX_WORDS = re.compile(r"\b(msci|s&p|nasdaq|russell|dow jones|ftse|index|sector)\b", re.IGNORECASE)
+#: first words of underlying names too general to identify one ("S&P Regional Banks")
+_GENERIC_FIRST = {"s&p", "msci", "solactive", "nyse", "dow", "ice", "u.s.", "ftse", "the", "nasdaq", "bank", "cboe"}
+
+
+def name_flags(universe: Universe) -> dict[str, str]:
+    """Funds whose name mentions another asset than their declared underlying, where the name
+    tells (fund ticker -> why): MUU, 2x Micron, named "Dx Daily Muni Bond Bull 2x Shares" by the
+    screener; MSFU, 2x Microsoft, named "... MSCI Consumer Discretionary Bull 2x Fund".
+
+    A name agrees with its underlying when it names it: the underlying's id as a word or the
+    first word of its name ("Micron", "Taiwan"), a company of
+    :data:`~lev_flows.inputs.sources.underlyings.COMPANY_TICKERS` that is it, or a screener rule
+    (:data:`~lev_flows.inputs.sources.underlyings.RULES`, ``NAME_RULES``) resolving to it or to an
+    index of its bucket (Semiconductors: SOX, DJUSSC). Otherwise it is flagged when it names
+    another company, another underlying by a rule, an asset class other than the underlying's
+    (:data:`NAME_ASSET_WORDS`), or an index while the underlying is one stock. Not compared: an
+    underlying the importer could not name (``FUND_x``) and multi-asset underlyings.
+
+    >>> from lev_flows import load_universe
+    >>> name_flags(load_universe())
+    {}
+    """
+    flags = {}
+    for fund in universe.funds:
+        why = _name_flag(fund.name, fund.issuer, universe.underlying_by_id[fund.underlying])
+        if why:
+            flags[fund.ticker] = why
+    return flags
+
+
+def _name_flag(name: str, issuer: str | None, und) -> str | None:
+    """Why ``name`` (the issuer's name left out: "Volatility Shares" is no volatility fund)
+    mentions another asset than ``und``, or None."""
+    if und.name == und.id or und.asset_class == "multi":
+        return None
+    for alias in (issuer, *ISSUER_ALIASES.get(issuer or "", ())):
+        name = re.sub(re.escape(alias), " ", name, flags=re.IGNORECASE) if alias else name
+    low = name.lower()
+    rule = next((uid for rx, uid in [*NAME_RULES, *RULES] if rx.search(low)), None)
+    company = next((t for c, t in COMPANY_TICKERS.items() if re.search(rf"\b{re.escape(c)}\b", low)), None)
+    same_bucket = rule in UNDERLYINGS and UNDERLYINGS[rule].bucket == und.bucket and und.kind != "single_stock"
+    if _names(name, und) or company == und.id or rule == und.id or same_bucket:
+        return None
+    declared = f"the underlying is {und.id} ({und.name}, {und.asset_class.replace('_', ' ')})"
+    if company:
+        return f"name: mentions {company}; {declared}"
+    if rule:
+        return f"name: reads as {rule} ({UNDERLYINGS[rule].name if rule in UNDERLYINGS else rule}); {declared}"
+    words = {asset: m.group(0) for rx, asset in NAME_ASSET_WORDS if (m := rx.search(name))}
+    if words and und.asset_class not in words:
+        return "name: mentions " + ", ".join(f"'{w}' ({a.replace('_', ' ')})" for a, w in words.items()) + f"; {declared}"
+    if und.kind == "single_stock" and (m := INDEX_WORDS.search(name)):
+        return f"name: mentions an index ({m.group(0)}); {declared}"
+    return None
+
+
+def _names(name: str, und) -> bool:
+    """Whether ``name`` names ``und``: its id as a word (case-sensitive under three letters:
+    "Mu" in a name is no ticker) or the first word of its name (four letters or more, not a
+    general one like "S&P")."""
+    if re.search(rf"(?<![A-Za-z0-9]){re.escape(und.id)}(?![A-Za-z0-9])", name, 0 if len(und.id) < 3 else re.IGNORECASE):
+        return True
+    first = re.split(r"[\s,]+", und.name.strip())[0].lower()
+    return len(first) >= 4 and first not in _GENERIC_FIRST and re.search(rf"\b{re.escape(first)}\b", name.lower()) is not None

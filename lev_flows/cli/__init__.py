@@ -34,6 +34,22 @@ for _group in (estimate, live, analysis, catalog, aum):
     _group.register(app)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        import lev_flows
+
+        typer.echo(f"lev-flows {lev_flows.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version of lev_flows and exit."),
+) -> None:
+    """Estimate the close-of-day rebalancing flows of leveraged and inverse ETFs."""
+
+
 def main() -> None:
     """Console entry point: one line on stderr and exit 2 for user errors, 1 for bugs, 130 when
     interrupted (Ctrl-C). A ``--now`` pins the clock for this command only."""
@@ -49,7 +65,7 @@ def main() -> None:
         echo("lev-flows: interrupted", err=True)
         sys.exit(130)
     except LevFlowsError as exc:
-        echo(f"lev-flows: error: {exc}", err=True)
+        echo(f"lev-flows: error: {exc.cli_message()}", err=True)  # force=True is --force here
         for line in exc.details[:50]:
             echo(f"  {line}", err=True)
         if len(exc.details) > 50:
@@ -60,6 +76,11 @@ def main() -> None:
     except typer.Abort:
         echo("lev-flows: aborted", err=True)
         sys.exit(1)
+    except OSError as exc:  # the operating system refused a path (too long, no permission, a full disk): one line
+        name = str(exc.filename) if exc.filename is not None else ""
+        where = f"{name[:80]}{'...' if len(name) > 80 else ''}: " if name else ""
+        echo(f"lev-flows: error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         # click's (or typer's own copy of click's) usage errors, matched by what they carry
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `lev-flows` or a group: the help, exit 0

@@ -18,6 +18,7 @@ from lev_flows.cli.common import (
     OUTPUT,
     PRICES,
     REPLAY_DATE,
+    SCOPE,
     START,
     STRICT,
     UNIVERSE,
@@ -34,6 +35,8 @@ from lev_flows.cli.common import (
     number_option,
     parse_date,
     prepare_outputs,
+    scoped_universe,
+    WIDE,
     timestamp,
     top_option,
     warn,
@@ -83,15 +86,22 @@ def ladder(
     force: bool = FORCE,
     exclude_etns: bool = EXCLUDE_ETNS,
     strict: bool = STRICT,
+    scope: str = SCOPE,
+    wide: bool = WIDE,
 ) -> None:
     """Rebalance flow for hypothetical moves of all equity underlyings, per index bucket, on the
     point-in-time AUM at a session's close, and the "$ per 1 % S&P 500 move" with each underlying
     moved by its beta; with --move, the flows of one scenario instead."""
     import numpy as np
 
+    from lev_flows.analysis.whatif import (
+        aum_at_close,
+        fraction_warning,
+        parse_moves,
+        sensitivity_usd,
+        what_if,
+    )
     from lev_flows.analysis.whatif import ladder as run_ladder
-    from lev_flows.analysis.whatif import parse_moves, sensitivity_usd, what_if
-    from lev_flows.inputs.catalog import load_universe
     from lev_flows.present.tables import print_tables, render
 
     fmt = prepare_outputs(fmt, output, chart, force=force, inputs=(universe,), db=db)
@@ -99,17 +109,21 @@ def ladder(
     if n_rows > 2001:
         raise InputError(f"--span {span:g} / --step {step:g} gives {n_rows:,.0f} rows; at most 2,001")
     moves_given = parse_moves(move) if move else {}  # before any loading: a bad option is the only message
+    warn([w for w in [fraction_warning(moves_given)] if w])
     if move and chart is not None:
         raise InputError("--chart draws the ladder; with --move, use `estimate --chart` style output instead")
-    uni, inp, row = _universe_at_close(load_universe(universe), parse_date(date), prices, db)
+    scoped = scoped_universe(universe, scope)
+    if not any(scoped.underlying_by_id[f.underlying].asset_class == "equity" for f in scoped.funds):
+        raise InputError(f"--scope {scope}: the ladder moves equity underlyings, and this scope has no equity fund")
+    uni, inp, row = _universe_at_close(scoped, parse_date(date), prices, db)
     if exclude_etns:
         uni = uni.without_etns()
     if move:
-        est = what_if(uni, moves_given)
+        est = what_if(uni, moves_given, aum=None if inp is None else aum_at_close(inp.pit, row), where="--move")
         warn(est.warnings)
         check_strict(est, strict)
         if fmt is Format.table and output is None:
-            print_tables(est, console(), top=15)
+            print_tables(est, console(wide=wide), wide=wide or None, more="More: --wide (every table and column).")
         else:
             emit_bytes(render(est, fmt.value, 15), output, force)
         return
@@ -134,7 +148,7 @@ def liquidity(
     prices: Optional[Path] = PRICES,
     db: Optional[Path] = DB,
     top: int = top_option(25, "Stocks to list, by the share of their volume."),
-    auction_share: float = number_option(0.10, "--auction-share", min=0.001, max=1.0, help="Closing auction as a share of the day's volume."),
+    auction_share: Optional[float] = number_option(None, "--auction-share", min=0.001, max=1.0, help="A flat closing-auction share of the day's volume instead of the modelled one (7-10 % by the stock's size)."),
     fmt: Optional[Format] = FORMAT,
     output: Optional[Path] = OUTPUT,
     chart: Optional[Path] = CHART,
@@ -142,7 +156,8 @@ def liquidity(
     exclude_etns: bool = EXCLUDE_ETNS,
 ) -> None:
     """Each stock's flow (point-in-time estimate of the day) as a share of its 20-day dollar
-    volume and of its closing auction."""
+    volume and of its closing auction (an estimate: the auction's share of the day's volume
+    modelled from the stock's size); flagged where the flow exceeds half of the auction."""
     from lev_flows.analysis.whatif import liquidity as run_liquidity
     from lev_flows.inputs.prices import load_price_dir
     from lev_flows.model.day import default_prices, estimate_day, load_inputs
@@ -176,15 +191,19 @@ def history(
     chart: Optional[Path] = chart_option("a chart of the daily series, largest days marked"),
     force: bool = FORCE,
     exclude_etns: bool = EXCLUDE_ETNS,
+    scope: str = SCOPE,
 ) -> None:
     """Daily point-in-time flows over a date range, with the largest days. csv / json / parquet
     carry every day; the table lists the largest."""
     from lev_flows.analysis.history import history_range
 
     fmt = prepare_outputs(fmt, output, chart, force=force, inputs=(universe,), db=db)
-    h = history_range(parse_date(start, "--start"), parse_date(end, "--end"), universe=universe, prices=prices, db=db,
+    h = history_range(parse_date(start, "--start"), parse_date(end, "--end"), universe=scoped_universe(universe, scope), prices=prices, db=db,
                       exclude_etns=exclude_etns)
-    write_chart(chart, lambda fmt: h.plot(marked=min(top, 8), fmt=fmt), force)
+    if chart is not None:
+        from lev_flows.present.charts import history_png
+
+        write_chart(chart, lambda fmt: history_png(h, marked=min(top, 8), fmt=fmt), force)
     if h.stale_days:
         warn([f"on {h.stale_days} of {len(h.daily)} days the AUM-weighted median distance to an AUM observation "
                 "exceeds 10 sessions (column aum_median_gap)"])
@@ -193,10 +212,12 @@ def history(
         from lev_flows.present.tables import print_frame
 
         d = h.daily
-        out.print(f"[bold]{d.index[0]:%Y-%m-%d} .. {d.index[-1]:%Y-%m-%d}[/bold]: {len(d)} sessions, mean |net flow| "
+        only = "" if scope in (None, "all") else f" ({escape(scope.replace('_', ' '))} funds only, --scope)"
+        out.print(f"[bold]{d.index[0]:%Y-%m-%d} .. {d.index[-1]:%Y-%m-%d}[/bold]{only}: {len(d)} session{'' if len(d) == 1 else 's'}, mean |net flow| "
                   f"{d['rebalance_usd'].abs().mean() / 1e9:.2f}B; {escape(h.note)}.", highlight=False, markup=True)
         print_frame(h.largest_days(top), f"Largest {top} days (USD, + = buy at the close)", out,
-                    usd=("rebalance_usd", "gross_rebalance_usd", "largest_bucket_usd"), share=("aum_with_return",), index="date")
+                    usd=("rebalance_usd", "gross_rebalance_usd", "creation_usd", "flow_usd", "largest_bucket_usd"),
+                    share=("aum_with_return",), index="date")
         replay = timestamp(REPLAY_DATE)
         if replay in d.index:
             so = h.stand_out(REPLAY_DATE)
@@ -315,21 +336,25 @@ def montecarlo(
     chart: Optional[Path] = chart_option("a histogram of the totals"),
     force: bool = FORCE,
     exclude_etns: bool = EXCLUDE_ETNS,
+    scope: str = SCOPE,
 ) -> None:
     """Distribution of the next close's total rebalance from simulated joint returns."""
     from lev_flows.analysis.montecarlo import monte_carlo
-    from lev_flows.analysis.whatif import parse_moves
+    from lev_flows.analysis.whatif import fraction_warning, parse_moves
     from lev_flows.model.day import load_inputs
 
     fmt = prepare_outputs(fmt, output, chart, force=force, inputs=(universe,), db=db)
     moves = parse_moves(given, "--given")
-    inp = load_inputs(universe, prices, db)
-    end_day = parse_date(date, "--date/--end") or inp.pit.sessions[inp.pit.last_complete_row()].date()
-    res = monte_carlo(
-        inp.universe, inp.closes, n=scenarios, method=method.value, lookback=lookback, end=end_day, seed=seed,
-        aum_usd=inp.pit.aum_close[inp.pit.row(end_day)], vol=vol.value, lam=lam, given=moves, exclude_etns=exclude_etns,
+    warn([w for w in [fraction_warning(moves, "--given")] if w])
+    inp = load_inputs(scoped_universe(universe, scope), prices, db)
+    res = monte_carlo(  # the point-in-time AUM at the close of --date (default: the last with the funds' prices), as from Python
+        inp.universe, inp.closes, n=scenarios, method=method.value, lookback=lookback, end=parse_date(date, "--date/--end"),
+        seed=seed, pit=inp.pit, vol=vol.value, lam=lam, given=moves, exclude_etns=exclude_etns,
     )
-    write_chart(chart, lambda fmt: res.plot(fmt=fmt), force)
+    if chart is not None:
+        from lev_flows.present.charts import montecarlo_png
+
+        write_chart(chart, lambda fmt: montecarlo_png(res, fmt=fmt), force)
 
     def show(out) -> None:
         from lev_flows.present.tables import print_frame
@@ -354,7 +379,7 @@ def montecarlo(
 
 
 def scorecard(
-    published: Optional[Path] = typer.Option(None, "--published", help="Published estimates CSV (default: ../shared/data/reference/published_flow_estimates.csv)."),
+    published: Optional[Path] = typer.Option(None, "--published", help="Published figures CSV (default: the package's curated copy of ../shared/data/reference/published_flow_estimates.csv)."),
     universe: Optional[Path] = UNIVERSE,
     prices: Optional[Path] = PRICES,
     db: Optional[Path] = DB,
@@ -363,29 +388,26 @@ def scorecard(
     chart: Optional[Path] = chart_option("a chart of published vs our figures"),
     force: bool = FORCE,
     exclude_etns: bool = EXCLUDE_ETNS,
+    scope: str = SCOPE,
 ) -> None:
-    """Each published desk estimate beside our point-in-time estimate of the same day."""
-    from lev_flows.analysis.scorecard import PUBLISHED_FILE, read_published
+    """Each published desk figure against our point-in-time estimate of its day on the same scope
+    and basis, with our figure for --scope (default all funds) beside it, the $ per 1 % move and
+    the day's dispersion, and the hit rate inside our error band."""
+    from lev_flows.analysis.scorecard import PUBLISHED_FILE, hit_rate, read_published
     from lev_flows.analysis.scorecard import scorecard as run_scorecard
     from lev_flows.model.day import load_inputs
 
     fmt = prepare_outputs(fmt, output, chart, force=force, inputs=(universe, published), db=db)
-    table = run_scorecard(read_published(published or PUBLISHED_FILE), load_inputs(universe, prices, db), exclude_etns=exclude_etns)
+    table = run_scorecard(read_published(published or PUBLISHED_FILE), load_inputs(universe, prices, db),
+                          exclude_etns=exclude_etns, beside=scope or "all")
     warn(list(table["note"][table["note"] != ""].unique()))
     from lev_flows.present.charts import scorecard_png
 
     write_chart(chart, lambda fmt: scorecard_png(table, fmt=fmt), force)
 
     def show(out) -> None:
-        from lev_flows.present.tables import print_frame
+        from lev_flows.present.tables import print_scorecard
 
-        shown = table.drop(columns=["note", "scope"]).rename(columns={
-            "published_basis": "published when", "published_usd": "published", "ours_usd": "ours (all funds)",
-            "ours_equity_usd": "ours (equity funds)", "ratio": "ours / published", "aum_priced": "AUM priced",
-            "aum_median_gap": "AUM gap (sessions)",
-        })
-        shown["published when"] = shown["published when"].str.split("(").str[0].str.strip()
-        print_frame(shown, "Published leveraged-ETF estimates vs lev_flows, close-to-close, point in time (USD, + = buy)", out,
-                    usd=("published", "ours (all funds)", "ours (equity funds)"), share=("AUM priced",))
+        print_scorecard(table, hit_rate(table), out)
 
     emit_frame(table, fmt, output, force, show)

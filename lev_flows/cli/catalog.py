@@ -102,8 +102,24 @@ def universe_verify(
                     out.print(f"    catalog note: {row.note}", highlight=False)
 
     emit_frame(table, fmt, output, force, show)
-    if check and len(result.flagged):
+    changes = _leverage_changes(uni, closes, [t.upper() for t in tickers] if tickers else None)
+    if check and (len(result.flagged) or not changes["in_catalog"].all()):
         raise typer.Exit(3)
+
+
+def _leverage_changes(uni, closes, tickers):
+    """The leverage changes the funds' own prices show over the whole table, each with whether
+    the catalog's history has it (on stderr: the table above is the current facts')."""
+    from lev_flows.analysis.verify import leverage_changes
+
+    changes = leverage_changes(uni, closes, tickers)
+    first, last = closes.index[0].date(), closes.index[-1].date()
+    echo(f"leverage changes on the funds' own prices, {first} .. {last}: {len(changes)} "
+         f"({int(changes['in_catalog'].sum())} in the catalog's history)", err=True)
+    for row in changes.itertuples():
+        where = "in the catalog" if row.in_catalog else f"NOT in the catalog (it books {row.catalog_leverage:+g} then)"
+        echo(f"  {row.ticker}: {row.leverage_before:+g} -> {row.leverage_after:+g} from {row.effective}; {where}", err=True)
+    return changes
 
 
 @universe_app.command("import")
@@ -151,11 +167,18 @@ def universe_update(
 def reference_build(
     data: Path = typer.Option(Path("../shared/data"), "--data", help="The shared raw data folder."),
 ) -> None:
-    """Rebuild lev_flows/data/reference.json (compositions, sectors) and the AUM observations that seed the store."""
+    """Rebuild lev_flows/data/reference.json (compositions, sectors), the AUM observations that seed the store, the
+    carry elasticities fitted on them and the published desk figures of the scorecard."""
     from lev_flows.jobs.reference import (
+        build_carry_elasticity,
+        build_error_bands,
         build_observations,
+        build_published,
         build_reference,
+        write_carry_elasticity,
+        write_error_bands,
         write_observations,
+        write_published,
         write_reference,
     )
 
@@ -166,6 +189,15 @@ def reference_build(
     path = write_observations(obs, notes)
     echo(f"wrote {path}: {len(obs)} AUM observations of {obs['ticker'].nunique()} funds "
                f"({', '.join(f'{k} {v}' for k, v in obs['source_kind'].value_counts().items())})")
+    carry = build_carry_elasticity(data, obs)
+    path = write_carry_elasticity(carry)
+    echo(f"wrote {path}: carry elasticities of {len(carry['kinds'])} kinds of product and {len(carry['funds'])} funds")
+    bands = build_error_bands(data, obs)
+    path = write_error_bands(bands)
+    echo(f"wrote {path}: AUM error quantiles in {len(bands['cells'])} cells of gap and method")
+    published = build_published(data)
+    path = write_published(published)
+    echo(f"wrote {path}: {len(published)} published figures ({', '.join(f'{k} {v}' for k, v in published['scope'].value_counts().items())})")
 
 
 @reference_app.command("replay")

@@ -72,6 +72,22 @@ def chart_option(what: str = "a chart"):
 CHART = chart_option()
 FORCE = typer.Option(False, "--force", help="Overwrite --output / --chart files that exist.")
 EXCLUDE_ETNS = typer.Option(False, "--exclude-etns", help="Leave exchange-traded notes out (listed as excluded, never as zero).")
+
+
+def _scope(value: str | None) -> str | None:
+    """``--scope``: a key of :data:`lev_flows.model.scope.SCOPES` (checked there, with the nearest
+    name on a typo); ``all`` needs no import."""
+    if value is None or value == "all":
+        return value
+    from lev_flows.model.scope import check_scope
+
+    return check_scope(value)
+
+
+#: the scope vocabulary in the help text (tests/test_scope.py holds it to model.scope.SCOPES)
+SCOPE_NAMES = "us_equity, all, equity, index, single_stock, crypto, volatility, commodities, rates"
+SCOPE = typer.Option("all", "--scope", metavar="SCOPE", callback=_scope,
+                     help=f"Only the funds of one scope ({SCOPE_NAMES}; lev_flows.model.scope), default all.")
 STRICT = typer.Option(False, "--strict", help="Implausible inputs (a move beyond its asset class's limit, an AUM over $100B ...) are errors, exit 2: for unattended runs.")
 #: ``$LEV_FLOWS_AUM_UPDATE=off`` makes ``--no-aum-update`` the default (a machine without the
 #: issuers' sites; the test suite)
@@ -116,8 +132,14 @@ def number_option(default: float, *names: str, min: float, max: float, help: str
     return typer.Option(default, *names, min=min, max=max, parser=parse, help=help)
 
 
-def top_option(default: int, help: str):
+def top_option(default: Optional[int], help: str):
     return typer.Option(default, "--top", "-n", min=1, max=10_000, help=help)
+
+
+#: ``--wide``: the terminal tables' full layout (every table, column and row), lines as wide as
+#: they need; without it a terminal under 120 columns gets the one-screen summary
+WIDE = typer.Option(False, "--wide", "-w", help="Every table and column, lines as wide as they need (pipe into less -S); "
+                                               "default: the full layout from 120 columns, a one-screen summary below.")
 
 
 def _parse_iso(text: Optional[str], option: str, parse: "Callable", expected: str):
@@ -139,15 +161,21 @@ def parse_date(text: Optional[str], option: str = "--date") -> Optional[dt.date]
     return _parse_iso(text, option, dt.date.fromisoformat, "a date (expected YYYY-MM-DD)")
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False, wide: bool = False):
     """A rich console that prints outside text as text (:func:`lev_flows.present.text.safe_console`):
     the terminal's own width on a terminal, else ``$COLUMNS`` or 200 (a pipe or a file gets whole
-    lines, never cut headers)."""
+    lines, never cut headers); ``wide`` (``--wide``): at least
+    :data:`lev_flows.present.tables.WIDE_COLUMNS` wide, whatever the terminal's width."""
     from lev_flows.present.text import safe_console
 
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else int(os.environ.get("COLUMNS", "200"))
-    return safe_console(stderr=stderr, width=width)
+    out = safe_console(stderr=stderr, width=width)
+    if wide:
+        from lev_flows.present.tables import WIDE_COLUMNS
+
+        out.width = max(out.width, WIDE_COLUMNS)
+    return out
 
 
 def echo(text: str, err: bool = False) -> None:
@@ -156,6 +184,24 @@ def echo(text: str, err: bool = False) -> None:
     from lev_flows.present.text import visible
 
     typer.echo(visible(text), err=err)
+
+
+def scoped_universe(universe, scope: str | None):
+    """The universe (a loaded one, or a path / None for the catalog) restricted to ``--scope``
+    (:func:`lev_flows.model.scope.in_scope`); ``all`` is the universe itself."""
+    from lev_flows.inputs.catalog import Universe, load_universe
+
+    uni = universe if isinstance(universe, Universe) else load_universe(universe)
+    if scope is None or scope == "all":
+        return uni
+    from lev_flows.model.scope import in_scope
+
+    return in_scope(uni, scope)
+
+
+def mark_scope(est, scope: str | None) -> None:
+    """Record ``--scope`` in the estimate's ``as_of`` (what estimate.json says it covers)."""
+    est.as_of["scope"] = scope or "all"
 
 
 def check_strict(est, strict: bool) -> None:
@@ -269,7 +315,7 @@ def emit_frame(frame, fmt: Format, output: Optional[Path], force: bool, show: "C
 
 def frame_bytes(frame, fmt: Format) -> bytes:
     if fmt is Format.json:
-        return (frame.to_json(orient="records", indent=2, date_format="iso") + "\n").encode()
+        return (frame.to_json(orient="records", indent=2, date_format="iso") + "\n").encode("utf-8", "backslashreplace")
     if fmt is Format.csv:
         from lev_flows.present.tables import csv_bytes
 
@@ -357,6 +403,11 @@ def http_settings(timeout: float, retries: int, no_cache: bool, *, concurrency: 
     )
 
 
+#: requests in flight to the price service (Yahoo publishes no limit; eight connections to one
+#: host is about what a browser opens, and lets a watch refresh its 49 spark batches in 7 rounds)
+YAHOO_CONCURRENCY = 8
+PRICE_CONCURRENCY = typer.Option(YAHOO_CONCURRENCY, "--concurrency", min=1, max=32,
+                                 help="Requests in flight at once to the price service.")
 TIMEOUT = number_option(10.0, "--timeout", min=0.1, max=600, help="Seconds per request before retrying.")
 RETRIES = typer.Option(3, "--retries", min=0, max=9, help="Retries per request on timeouts, 429 and 5xx.")
 NO_CACHE = typer.Option(False, "--no-cache", help="Do not read or write the HTTP cache.")

@@ -21,11 +21,15 @@ from lev_flows.cli.common import (
     NO_CACHE,
     NOW,
     OUTPUT,
+    PRICE_CONCURRENCY,
     PRICES,
     RETRIES,
+    SCOPE,
     STRICT,
     TIMEOUT,
     UNIVERSE,
+    WIDE,
+    YAHOO_CONCURRENCY,
     Format,
     ProgressBar,
     aum_update_wanted,
@@ -36,9 +40,11 @@ from lev_flows.cli.common import (
     echo,
     emit_bytes,
     http_settings,
+    mark_scope,
     parse_date,
     parse_now,
     prepare_outputs,
+    scoped_universe,
     top_option,
     warn,
 )
@@ -56,7 +62,8 @@ def estimate(
     date: Optional[str] = date_option("The session to estimate, YYYY-MM-DD (default: the built-in replay, 2026-02-04)."),
     prices: Optional[Path] = PRICES,
     intraday: bool = typer.Option(False, "--intraday", help="Built-in replay: the funds' 14:43 reported changes instead of the closes."),
-    top: int = top_option(15, "Rows of the funds table (stocks: 25 or more)."),
+    top: Optional[int] = top_option(None, "Rows of the funds table (default 15; stocks 25, or N if more); under 120 columns: 6 funds, 5 stocks, or N of each."),
+    wide: bool = WIDE,
     fmt: Optional[Format] = FORMAT,
     output: Optional[Path] = OUTPUT,
     force: bool = FORCE,
@@ -73,16 +80,17 @@ def estimate(
     strict: bool = STRICT,
     now: Optional[str] = NOW,
     aum_update: Optional[bool] = AUM_UPDATE,
+    scope: str = SCOPE,
 ) -> None:
-    """Estimate one day's flows. With no option: the built-in replay of 2026-02-04."""
-    from lev_flows.inputs.catalog import load_universe
+    """Estimate one day's flows. With no option: the built-in replay of 2026-02-04. The total
+    shows US equity funds first, then all funds, then every scope; ``--scope`` restricts the run."""
     from lev_flows.jobs.oneday import check_request, estimate_one
     from lev_flows.present.tables import print_day, render
 
     fmt = prepare_outputs(fmt, output, chart, html, force=force, top=top, inputs=(universe, returns, creations), db=db)  # before any work: a bad path is the only message
     day = parse_date(date)
     check_request(returns=returns, day=day, prices=prices, intraday=intraday, live=live)
-    uni = load_universe(universe)
+    uni = scoped_universe(universe, scope)
 
     def live_estimate(creations_usd):
         source, client = _online_source(base_url=base_url, deadline=deadline)
@@ -94,30 +102,49 @@ def estimate(
                           live=live_estimate if live else None, ignore_unknown=ignore_unknown, exclude_etns=exclude_etns,
                           on_aum_fallback=lambda why: warn([why]), compare=output is None and fmt is Format.table)
     est = result.estimate
+    mark_scope(est, scope)
     warn(est.warnings)
     check_strict(est, strict)
-    _write_files(est, html, chart, top, force)
+    _write_files(est, html, chart, top or 15, force, uni)
     if output is not None or fmt is not Format.table:
-        emit_bytes(render(est, fmt.value, top), output, force)
+        emit_bytes(render(est, fmt.value, top or 15), output, force)
         return
-    print_day(result, console(), top=top)
+    print_day(result, console(wide=wide), top=top, scope=scope, wide=wide or None)
 
 
-def _write_files(est, html: Optional[Path], chart: Optional[Path], top: int, force: bool) -> None:
-    """``--html`` (the desk note, with the day's published figures) and ``--chart``."""
+def _write_files(est, html: Optional[Path], chart: Optional[Path], top: int, force: bool, universe=None) -> None:
+    """``--html`` (the desk note, with the day's published figures and, where price tables are
+    at hand, its sensitivity) and ``--chart``."""
     if html is not None:
         from lev_flows.analysis.scorecard import published_for
         from lev_flows.io import atomic_write_text
 
-        atomic_write_text(html, est.to_html(scorecard=published_for(est)), force=force)
+        atomic_write_text(html, est.to_html(scorecard=published_for(est), sensitivity=_sensitivity(est, universe)), force=force)
         echo(f"wrote {html}", err=True)
     if chart is not None:
         est.plot(chart, top=top, force=force)
         echo(f"wrote {chart}", err=True)
 
 
+def _sensitivity(est, universe):
+    """The day's :func:`lev_flows.analysis.whatif.sensitivity_of_day` from the default price
+    tables, or None without them (the note then leaves the section out)."""
+    from lev_flows.errors import LevFlowsError
+
+    if est.date is None or universe is None:
+        return None
+    try:
+        from lev_flows.analysis.whatif import sensitivity_of_day
+        from lev_flows.inputs.prices import load_price_dir
+        from lev_flows.model.day import default_prices
+
+        return sensitivity_of_day(est, universe, load_price_dir(default_prices()))
+    except LevFlowsError:
+        return None
+
+
 def _online_source(prices: Optional[Path] = None, base_url: Optional[str] = None, *, cache_dir: Optional[Path] = None,
-                   timeout: float = 10.0, concurrency: int = 4, no_cache: bool = False, retries: int = 3,
+                   timeout: float = 10.0, concurrency: int = YAHOO_CONCURRENCY, no_cache: bool = False, retries: int = 3,
                    deadline: float = 300.0):
     """A local price source for --prices, else the Yahoo chart provider on the shared client."""
     if prices is not None:
@@ -177,6 +204,34 @@ def _run_daily(universe, source, *, date, allow_partial, holdings, force_live, c
             client.close()
 
 
+def _load_charts_meanwhile():
+    """Import the report's chart library (matplotlib, about 0.6 s) and draw one throw-away figure
+    (its fonts loaded) in a thread while the prices are fetched (the fetch waits on the network);
+    joined before the report is written. A failure is left for the report to raise in its own
+    words."""
+    import threading
+
+    def load() -> None:
+        try:
+            import io
+
+            from lev_flows.present.charts import _pyplot
+
+            plt = _pyplot()
+            fig, ax = plt.subplots(figsize=(2, 1))
+            ax.barh(["x"], [1.0])
+            ax.set_title("warm-up")
+            fig.tight_layout()
+            fig.savefig(io.BytesIO(), format="png", dpi=20)
+            plt.close(fig)
+        except Exception:  # noqa: BLE001, S110 - the report draws again and says why
+            pass
+
+    thread = threading.Thread(target=load, name="load matplotlib", daemon=True)
+    thread.start()
+    return thread
+
+
 def daily(
     date: Optional[str] = date_option("The session, YYYY-MM-DD (default: today's, live before 16:00 New York).", "--as-of"),
     prices: Optional[Path] = typer.Option(None, "--prices", help="Offline: a folder of close tables (CSV/Parquet) or one table file, instead of HTTP."),
@@ -188,23 +243,24 @@ def daily(
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="HTTP cache (default: $LEV_FLOWS_CACHE, else ~/.cache/lev_flows)."),
     no_cache: bool = NO_CACHE,
     timeout: float = TIMEOUT,
-    concurrency: int = typer.Option(4, "--concurrency", min=1, max=32, help="Requests in flight at once."),
+    concurrency: int = PRICE_CONCURRENCY,
     retries: int = RETRIES,
     deadline: float = DEADLINE,
-    top: int = top_option(15, "Rows of the funds table."),
+    top: Optional[int] = top_option(None, "Rows of the funds table (default 15; stocks 25, or N if more); under 120 columns: 6 funds, 5 stocks, or N of each."),
+    wide: bool = WIDE,
     force: bool = typer.Option(False, "--force", help="Overwrite an existing report folder."),
     db: Optional[Path] = DB,
     exclude_etns: bool = EXCLUDE_ETNS,
     strict: bool = STRICT,
     now: Optional[str] = NOW,
     aum_update: Optional[bool] = AUM_UPDATE,
+    scope: str = SCOPE,
 ) -> None:
     """The daily estimate: fetch the session's prices, estimate, write a dated report folder
     (estimate.json, by_*.csv, chart.png, report.html) and print the tables. It fetches the funds'
     own prices, index symbols, tracking ETFs and single stocks (977 symbols for the packaged
-    catalog: live quotes in batches of 20, about 50 requests; closes one request a symbol), and a
-    composition's stocks only for an underlying none of those priced."""
-    from lev_flows.inputs.catalog import load_universe
+    catalog: live quotes and closes alike in batches of 20, 49 requests), and a composition's
+    stocks only for an underlying none of those priced."""
     from lev_flows.jobs.daily import write_report
     from lev_flows.present.tables import print_tables
 
@@ -215,20 +271,23 @@ def daily(
     from lev_flows.jobs.daily import check_report_folder, resolve_session
 
     check_report_folder(output_dir, *resolve_session(day, stamp), force)  # before any work
-    uni = load_universe(universe)
+    uni = scoped_universe(universe, scope)
     source, client = _online_source(
         prices, base_url, cache_dir=cache_dir, timeout=timeout, concurrency=concurrency, no_cache=no_cache, retries=retries,
         deadline=deadline,
     )
+    charts = _load_charts_meanwhile()
     result = _run_daily(
         uni, source, date=day, allow_partial=allow_partial, holdings=holdings, force_live=False, client=client,
         now=stamp, db=db, exclude_etns=exclude_etns, aum_update=aum_update,
     )
+    mark_scope(result.estimate, scope)
     warn(result.estimate.warnings)
     check_strict(result.estimate, strict)  # before the report: an unattended run writes nothing doubtful
-    folder = write_report(result, output_dir, force=force, top=top)
-    out = console()
-    print_tables(result.estimate, out, top=top, stocks=max(25, top))
+    charts.join()
+    folder = write_report(result, output_dir, force=force, top=top or 15)
+    out = console(wide=wide)
+    print_tables(result.estimate, out, top=top, scope=scope, wide=wide or None)
     if result.failed:
         out.print(f"[yellow]{len(result.failed)} of {result.symbols} symbols failed and were left out:[/yellow]", markup=True)
         for why in list(result.failed.values())[:20]:

@@ -18,6 +18,7 @@ from lev_flows.cli.common import (
     FORMAT,
     NOW,
     OUTPUT,
+    PRICE_CONCURRENCY,
     RETRIES,
     TIMEOUT,
     UNIVERSE,
@@ -52,7 +53,7 @@ def watch(
     base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL", help="Price source base URL (default: $LEV_FLOWS_YAHOO_URL, else Yahoo)."),
     timeout: float = TIMEOUT,
     retries: int = RETRIES,
-    concurrency: int = typer.Option(4, "--concurrency", min=1, max=32, help="Requests in flight at once."),
+    concurrency: int = PRICE_CONCURRENCY,
     db: Optional[Path] = DB,
     exclude_etns: bool = EXCLUDE_ETNS,
     replay: Optional[str] = typer.Option(None, "--replay", metavar="YYYY-MM-DD", help="Do not fetch: read the refreshes recorded for this session back (table, --output, --chart)."),
@@ -117,7 +118,7 @@ def _replay(day: dt.date, db, fmt, output, chart, force) -> None:
         buckets = [c for c in path.columns if c.startswith("index: ")]
         largest = sorted(buckets, key=lambda c: -path[c].abs().max())[:4]  # all of them in --output
         t = _table(f"Live estimate through the afternoon of {day} (USD, + = buy; the 4 largest index buckets)",
-                   ["at", "state", "total", "change", "gross", "closing auction", "funds priced", "requests",
+                   ["at", "state", "total", "change", "gross", "stocks at the close", "funds priced", "requests",
                     *[c.removeprefix("index: ") for c in largest]])
         for _, r in path.iterrows():
             ok = bool(r["ok"])
@@ -207,7 +208,7 @@ def _line(refresh, previous) -> str:
         return f"{head}  STALE{since}: total {_usd(refresh.total_usd)} (last good); {refresh.error}"
     change = refresh.change_usd(previous)
     return (f"{head}  total {_usd(refresh.total_usd)}  change {_change(change)}  "
-            f"gross {_usd(refresh.gross_usd)}  closing auction {_usd(refresh.auction_usd)}  "
+            f"gross {_usd(refresh.gross_usd)}  stocks at the close {_usd(refresh.auction_usd)}  "
             f"({refresh.funds_priced} funds, {refresh.requests if refresh.requests is not None else 'n/a'} requests"
             f"{f', {refresh.failed} symbols failed' if refresh.failed else ''})"
             f"{f'  [{refresh.error}]' if refresh.error else ''}")
@@ -231,7 +232,7 @@ def _render(refresh, previous, n: int, top: int, interval: float):
         head.append(f"\n{visible(refresh.error)}", style="yellow")
     change = refresh.change_usd(previous)
     totals = Table(show_edge=False, header_style="bold")
-    for c in ("total", "change", "gross", "closing auction", "funds priced", "requests"):
+    for c in ("total", "change", "gross", "stocks at the close", "funds priced", "requests"):
         totals.add_column(c, justify="right")
     totals.add_row(_usd(refresh.total_usd), _change(change), _usd(refresh.gross_usd),
                    _usd(refresh.auction_usd), str(refresh.funds_priced or "n/a"), str(refresh.requests or "n/a"))

@@ -93,7 +93,8 @@ class Sessions:
 @lru_cache(maxsize=1)
 def sessions() -> Sessions:
     """The XNYS sessions, from the cached copy when there is one for today and this version of
-    exchange-calendars, else built (and kept) from :func:`nyse`."""
+    exchange-calendars (its header says so and its content has the SHA-256 it was written with:
+    :func:`lev_flows.io.read_cache`), else built (and kept) from :func:`nyse`."""
     import io
     from importlib.metadata import version
 
@@ -101,25 +102,24 @@ def sessions() -> Sessions:
     import pandas as pd
 
     from lev_flows.clock import system_now
-    from lev_flows.io import atomic_write_bytes, default_cache_dir, prune_cache
+    from lev_flows.io import default_cache_dir, prune_cache, read_cache, write_cache
 
-    path = default_cache_dir() / "calendar" / f"xnys-{version('exchange-calendars')}-{system_now().date().isoformat()}.npz"
+    today = system_now().date().isoformat()
+    path = default_cache_dir() / "calendar" / f"xnys-{version('exchange-calendars')}-{today}.npz"
+    meta = {"kind": "XNYS sessions", "exchange_calendars": version("exchange-calendars"), "day": today}
     try:
-        with np.load(path) as kept:
+        payload, _ = read_cache(path, meta)
+        with np.load(io.BytesIO(payload)) as kept:
             days, opens, closes = kept["days"], kept["opens"], kept["closes"]
-    except Exception:  # noqa: BLE001 - a missing or damaged copy: built again
+    except Exception:  # noqa: BLE001 - a missing, edited or damaged copy: built again
         cal = nyse()
         naive = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
         days = naive.as_unit("ns").asi8  # nanoseconds since the epoch (UTC for opens and closes)
         opens, closes = (pd.DatetimeIndex(t).tz_convert("UTC").as_unit("ns").asi8 for t in (cal.opens, cal.closes))
-        try:
-            buf = io.BytesIO()
-            np.savez(buf, days=days, opens=opens, closes=closes)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(path, buf.getvalue(), force=True)
+        buf = io.BytesIO()
+        np.savez(buf, days=days, opens=opens, closes=closes)
+        if write_cache(path, buf.getvalue(), meta):  # a cache that cannot be written is no error
             prune_cache(path.parent, "xnys-*.npz", keep=2)  # one a day: today's and yesterday's
-        except Exception:  # noqa: BLE001 - a cache that cannot be written is no error
-            pass
     return Sessions(days=pd.DatetimeIndex(np.asarray(days, dtype="datetime64[ns]")),
                     opens=pd.DatetimeIndex(np.asarray(opens, dtype="datetime64[ns]")).tz_localize("UTC"),
                     closes=pd.DatetimeIndex(np.asarray(closes, dtype="datetime64[ns]")).tz_localize("UTC"))

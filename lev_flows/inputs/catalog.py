@@ -53,7 +53,7 @@ from pydantic import (
 )
 
 from lev_flows.clock import system_now
-from lev_flows.errors import CatalogError, LevFlowsError
+from lev_flows.errors import CatalogError
 
 MAX_ABS_LEVERAGE = 5.0
 WEIGHT_SUM_TOLERANCE = 0.02
@@ -132,6 +132,26 @@ def _finite(value: float | None, what: str) -> float | None:
     return value
 
 
+class EarlierFacts(_Model):
+    """What a fund was before a change of its facts: in force on the sessions before ``until``
+    (and on or after the previous entry's ``until``). A field left out (None) is as after the
+    change. ``source``: the evidence (``universe verify`` on the fund's own prices, a filing)."""
+
+    until: dt.date
+    leverage: float | None = None
+    name: str | None = None
+    source: str | None = None
+
+    @field_validator("leverage")
+    @classmethod
+    def _leverage_in_range(cls, v: float | None) -> float | None:
+        if v is not None:
+            _finite(v, "leverage")
+            if v == 0 or abs(v) > MAX_ABS_LEVERAGE:
+                raise ValueError(f"leverage must be non-zero and at most {MAX_ABS_LEVERAGE:g} in size, got {v:g}")
+        return v
+
+
 class LeveragedETF(_Model):
     """One leveraged or inverse fund (ETF or ETN).
 
@@ -166,6 +186,40 @@ class LeveragedETF(_Model):
     #: New York time ("HH:MM") at which the fund's swaps reset, when before the close: its dealers
     #: hedge then, not in the closing auction. None: at the close
     swap_reset: str | None = None
+    #: the product whose holders this one took over at its inception (a re-issued note, a
+    #: converted fund): it did not start small, so its AUM before the first observation is carried
+    #: by its price alone, not grown from launch
+    continues: str | None = None
+    #: the fund's facts before their changes, oldest first (the fields above are today's):
+    #: TSLL ran at 1.5x until 2024-04; every estimate takes the facts in force on its day
+    history: list[EarlierFacts] = []
+
+    @field_validator("history")
+    @classmethod
+    def _history_in_order(cls, v: list[EarlierFacts]) -> list[EarlierFacts]:
+        for a, b in zip(v, v[1:]):
+            if b.until <= a.until:
+                raise ValueError(f"history: until {b.until} is not after {a.until} (oldest first)")
+        return v
+
+    def _earlier(self, day: dt.date, field: str) -> Any:
+        for facts in self.history:
+            if day < facts.until and getattr(facts, field) is not None:
+                return getattr(facts, field)
+        return getattr(self, field)
+
+    def leverage_on(self, day: dt.date) -> float:
+        """The leverage in force on session ``day`` (signed)."""
+        return self._earlier(day, "leverage") if self.history else self.leverage
+
+    def facts_on(self, day: dt.date) -> "LeveragedETF":
+        """This fund as it was on ``day`` (its leverage and name then; itself when unchanged)."""
+        if not self.history:
+            return self
+        lev, name = self._earlier(day, "leverage"), self._earlier(day, "name")
+        if lev == self.leverage and name == self.name:
+            return self
+        return self.model_copy(update={"leverage": lev, "name": name})
 
     @field_validator("swap_reset", mode="before")
     @classmethod
@@ -315,13 +369,98 @@ class Universe(_Model):
 
     __str__ = __repr__
 
+    def __getitem__(self, ticker: str) -> LeveragedETF:
+        """The fund of ``ticker`` (a KeyError naming the nearest tickers for an unknown one).
+
+        >>> from lev_flows import load_universe
+        >>> uni = load_universe()
+        >>> uni["TQQQ"].leverage, uni["TQQQ"].underlying
+        (3.0, 'NDX')
+        >>> uni["TQQQQ"]
+        Traceback (most recent call last):
+        KeyError: 'TQQQQ: not a fund of the universe; did you mean TQQQ or ...?'
+        """
+        fund = self.fund_by_ticker.get(ticker) if isinstance(ticker, str) else None
+        if fund is not None:
+            return fund
+        from difflib import get_close_matches
+
+        key = str(ticker)
+        near = get_close_matches(key.upper(), list(self.fund_by_ticker), n=3)
+        hint = f"; did you mean {' or '.join(near)}?" if near else f" ({len(self.funds)} funds)"
+        raise KeyError(f"{key}: not a fund of the universe{hint}")
+
+    def __len__(self) -> int:
+        """The number of funds."""
+        return len(self.funds)
+
+    def __iter__(self):  # the funds, not pydantic's (field, value) pairs
+        """The funds, in catalog order.
+
+        >>> from lev_flows import load_universe
+        >>> uni = load_universe()
+        >>> len(uni) == len(uni.funds) and [f.ticker for f in uni][:1] == [uni.funds[0].ticker]
+        True
+        """
+        return iter(self.funds)
+
+    def __contains__(self, ticker: object) -> bool:
+        return isinstance(ticker, str) and ticker in self.fund_by_ticker
+
+    def funds_on(self, day: dt.date | str) -> list[LeveragedETF]:
+        """The funds listed and launched on session ``day`` (its inception date reached, its
+        ``closed_on`` not; a fund without an inception date counts as launched), each with the
+        facts in force that day (:meth:`on`: TSLL at 1.5x before 2024-04).
+
+        >>> from lev_flows import load_universe
+        >>> uni = load_universe()
+        >>> [f.leverage for f in uni.funds_on("2024-01-02") if f.ticker == "TSLL"]
+        [1.5]
+        >>> len(uni.funds_on("2024-01-02")) < len(uni.funds_on("2026-02-04")) <= len(uni)
+        True
+        """
+        from lev_flows.inputs.args import date_arg
+
+        day = date_arg(day, "funds_on: day")
+        return [f for f in self.on(day).funds
+                if (f.inception_date is None or f.inception_date <= day) and (f.closed_on is None or day < f.closed_on)]
+
     def with_funds(self, funds: list[LeveragedETF]) -> "Universe":
         """A copy holding ``funds`` (already validated entries of this universe), with no cached
         lookup carried over from this one."""
         copy = self.model_copy(update={"funds": list(funds)})
-        for name in ("fund_by_ticker", "underlying_by_id"):
+        for name in ("fund_by_ticker", "underlying_by_id", "_on_cache"):
             copy.__dict__.pop(name, None)
         return copy
+
+    def on(self, day: dt.date) -> "Universe":
+        """The universe with each fund's facts in force on session ``day`` (``LeveragedETF.history``):
+        itself when no fund differed then. Copies are cached by what differs, so the many days
+        with the same facts share one (and its compiled arrays)."""
+        changed = [(i, f.facts_on(day)) for i, f in enumerate(self.funds) if f.history]
+        changed = [(i, g) for i, g in changed if g is not self.funds[i]]
+        if not changed:
+            return self
+        key = tuple((i, g.leverage, g.name) for i, g in changed)
+        cache = self.__dict__.setdefault("_on_cache", {})
+        if key not in cache:
+            funds = list(self.funds)
+            for i, g in changed:
+                funds[i] = g
+            cache[key] = self.with_funds(funds)
+        return cache[key]
+
+    def leverage_matrix(self, sessions: Any) -> Any:
+        """(T, F) numpy array: each fund's leverage in force on each of ``sessions`` (dates or
+        Timestamps), the catalog's leverage where the fund has no history."""
+        import numpy as np
+
+        days = [d.date() if hasattr(d, "date") and callable(d.date) else d for d in sessions]
+        out = np.tile(np.array([f.leverage for f in self.funds], dtype=float), (len(days), 1))
+        for i, f in enumerate(self.funds):
+            if f.history:
+                out[:, i] = [f.leverage_on(d) for d in days]
+        return out
 
     def without_etns(self) -> "Universe":
         """The universe without its exchange-traded notes (``structure: ETN``)."""
@@ -444,12 +583,52 @@ def read_text(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> str:
         ) from None
 
 
+#: the most values a YAML document may stand for with its aliases expanded (the packaged catalog:
+#: about 60,000); nine levels of ten aliases ("billion laughs") stand for 10^9 and are refused
+MAX_YAML_VALUES = 5_000_000
+
+
+def _expanded_values(data: Any, path: Path | str) -> int:
+    """How many values ``data`` stands for with every alias expanded, counted once per shared
+    object (so in time linear in the document), refused past :data:`MAX_YAML_VALUES` or when an
+    alias holds itself (a recursive document): a walk of an alias bomb would never end."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(obj: Any) -> int:
+        if not isinstance(obj, (dict, list)):
+            return 1
+        key = id(obj)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise CatalogError(f"{path}: invalid YAML: an alias refers to a value that holds it (a recursive document)")
+        active.add(key)
+        children = [*obj.keys(), *obj.values()] if isinstance(obj, dict) else obj
+        total = 1 + sum(size(v) for v in children)
+        active.discard(key)
+        if total > MAX_YAML_VALUES:
+            raise CatalogError(f"{path}: invalid YAML: its aliases expand to over {MAX_YAML_VALUES:,} values "
+                               "(an alias bomb?); write the entries out")
+        sizes[key] = total
+        return total
+
+    try:
+        return size(data)
+    except RecursionError:
+        raise CatalogError(f"{path}: invalid YAML: nested too deeply") from None
+
+
 def parse_yaml(text: str, path: Path | str) -> Any:
-    """Parse YAML with the safe, duplicate-refusing loader; errors name the file and line."""
+    """Parse YAML with the safe, duplicate-refusing loader; errors name the file and line. A
+    document whose aliases expand past :data:`MAX_YAML_VALUES` values, or hold themselves, is
+    refused (:func:`_expanded_values`)."""
     import yaml
 
     try:
-        return yaml.load(text, Loader=_safe_loader())  # noqa: S506 - safe loader subclass
+        data = yaml.load(text, Loader=_safe_loader())  # noqa: S506 - safe loader subclass
+    except RecursionError:
+        raise CatalogError(f"{path}: invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -457,6 +636,9 @@ def parse_yaml(text: str, path: Path | str) -> Any:
         if "could not determine a constructor" in str(exc):
             problem = "YAML tags that construct objects are not allowed (safe loading only)"
         raise CatalogError(f"{path}:{where} invalid YAML: {problem}") from None
+    if "*" in text:  # only a document with aliases can stand for more than it spells out
+        _expanded_values(data, path)
+    return data
 
 
 def _describe_location(loc: tuple[Any, ...], data: Any) -> str:
@@ -531,7 +713,9 @@ def load_universe(path: str | Path | None = None) -> Universe:
     if path is None:
         text = resources.files("lev_flows").joinpath("data/etf_universe.yaml").read_text("utf-8")
         return universe_from_data(_parsed(text, "etf_universe.yaml"), "etf_universe.yaml")
-    path = Path(path)
+    from lev_flows.inputs.args import path_arg
+
+    path = path_arg(path, "load_universe: path")  # a dict is data: universe_from_data(data) builds from it
     return universe_from_data(_parsed(read_text(path), path), path)
 
 
@@ -539,23 +723,27 @@ def _parsed(text: str, where: Path | str) -> Any:
     """:func:`parse_yaml`, remembered: parsing 700 funds of YAML takes 0.2 s, reading the same
     data back as JSON 10 ms. The cache is keyed by the text's SHA-256 (any edit misses it) and
     lives in ``default_cache_dir()/catalog``; it is only a cache: unreadable or unwritable, the
-    YAML is parsed. Validation always runs on what comes back."""
+    YAML is parsed. Validation always runs on what comes back. The copy carries the text's
+    SHA-256 and its own (:func:`lev_flows.io.read_cache`): an edited copy is parsed again."""
     import hashlib
 
-    from lev_flows.io import atomic_write_text, default_cache_dir
+    from lev_flows.io import default_cache_dir, read_cache, write_cache
 
-    key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-    cache = default_cache_dir() / "catalog" / f"{key}.parsed-yaml"  # JSON; not an HTTP cache entry
-    try:
-        return json.loads(cache.read_text("utf-8"))
-    except (OSError, ValueError):
-        pass
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    cache = default_cache_dir() / "catalog" / f"{digest[:32]}.parsed-yaml"  # JSON; not an HTTP cache entry
+    meta = {"kind": "parsed catalog YAML", "yaml_sha256": digest}
+    got = read_cache(cache, meta)
+    if got is not None:
+        try:
+            return json.loads(got[0])
+        except ValueError:
+            pass
     data = parse_yaml(text, where)
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(cache, json.dumps(data, default=_json_default, separators=(",", ":")), force=True)
-    except (OSError, TypeError, ValueError, LevFlowsError):
-        pass  # a cache that cannot be written is no error
+        payload = json.dumps(data, default=_json_default, separators=(",", ":")).encode("utf-8")
+    except (TypeError, ValueError):
+        return data  # not JSON-able: parsed each time
+    write_cache(cache, payload, meta)  # a cache that cannot be written is no error
     return data
 
 
@@ -583,7 +771,11 @@ def save_universe(universe: Universe, path: str | Path, header: str | None = Non
     """Write a universe to YAML atomically (temp file + rename)."""
     import io
 
+    from lev_flows.inputs.args import path_arg, universe_arg
     from lev_flows.io import atomic_write_text
+
+    universe_arg(universe, "save_universe")
+    path = path_arg(path, "save_universe: path")
 
     buf = io.StringIO()
     dump_yaml(universe.to_yaml_dict(), buf, header=header)

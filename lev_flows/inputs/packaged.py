@@ -81,7 +81,7 @@ def load_replay_aum(date: str = REPLAY_DATE, universe: "Universe | None" = None)
     from lev_flows.inputs.catalog import load_universe
 
     aum = {r["key"]: r for r in _rows(date) if r["kind"] == "aum"}
-    tickers = [f.ticker for f in (universe or load_universe()).funds]
+    tickers = [f.ticker for f in (universe if universe is not None else load_universe()).funds]
     none = {"value": "", "method": "none|none||-1"}
     rows = [aum.get(t, none) for t in tickers]
     parts = [(r["method"] or none["method"]).split("|") for r in rows]
@@ -98,3 +98,33 @@ def load_replay_aum(date: str = REPLAY_DATE, universe: "Universe | None" = None)
 
 
 __all__ = ["REPLAY_DATE", "load_replay", "load_replay_aum"]
+
+
+CARRY_FILE = "data/carry_elasticity.json"
+BANDS_FILE = "data/aum_error_bands.json"
+_TABLES: dict[str, dict | None] = {}
+
+
+def _packaged_json(name: str) -> dict | None:
+    """A packaged JSON table (read once), or None when the package has none."""
+    if name not in _TABLES:
+        import json
+
+        try:
+            _TABLES[name] = json.loads(resources.files("lev_flows").joinpath(name).read_text("utf-8"))
+        except FileNotFoundError:
+            _TABLES[name] = None
+    return _TABLES[name]
+
+
+def carry_elasticity_table() -> dict | None:
+    """The carry elasticities ``lev-flows reference build`` fitted on the shared data
+    (:func:`lev_flows.model.carry.fit_elasticity`), or None when the package has none."""
+    return _packaged_json(CARRY_FILE)
+
+
+def aum_error_bands() -> dict | None:
+    """The AUM error quantiles by gap and method (:mod:`lev_flows.model.band`), built by
+    ``lev-flows reference build``; None when the package has none."""
+    return _packaged_json(BANDS_FILE)
+

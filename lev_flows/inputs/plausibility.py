@@ -49,7 +49,7 @@ NAV_AUM_RATIO = 5.0
 def number(value: Any, what: str) -> float:
     """``value`` as a finite float; a bool (JSON ``true`` is not 1), text or NaN is an error
     naming ``what`` (``"r.json: IDX: return"``)."""
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, (bool, np.bool_)) or value is None:  # numpy's bool too: True is not +100 %
         raise InputError(f"{what} {value!r} is not a number")
     try:
         v = float(value)
@@ -57,6 +57,16 @@ def number(value: Any, what: str) -> float:
         raise InputError(f"{what} {value!r} is not a number") from None
     if not math.isfinite(v):
         raise InputError(f"{what} is {v} (NaN/inf), not a finite number; leave the key out instead of a placeholder")
+    return v
+
+
+def creation(value: Any, what: str) -> float:
+    """Net creations of one fund (USD, negative = redemptions) as a finite float: not a number
+    (see :func:`number`) or beyond $1T either way (more than any fund holds: ``1e308`` would
+    overflow ``L * C``) is an error naming ``what`` (``"c.csv: line 2: TQQQ: creation"``)."""
+    v = number(value, what)
+    if abs(v) > MAX_AUM_USD:
+        raise InputError(f"{what} {v:.4g} USD is beyond $1T either way, more than any fund holds")
     return v
 
 
@@ -116,6 +126,12 @@ def check_move(c: Any, underlying: str, r: float, what: str) -> None:
 def check_closes(values: np.ndarray, dates: Any, columns: Any, where: str, *, allow_zero: bool = False) -> None:
     """Closes must be positive (volumes, ``allow_zero``: not negative): the first that is not is
     an error naming symbol and date."""
+    infinite = np.argwhere(np.isinf(values))
+    if len(infinite):  # an infinite close is no price, never "no return"
+        i, j = infinite[0]
+        what = "volume" if allow_zero else "close"
+        raise InputError(f"{where}: {columns[j]} has a {what} of {values[i, j]:g} on {dates[i]:%Y-%m-%d}; "
+                         f"a {what} is a finite number")
     with np.errstate(invalid="ignore"):
         bad = np.argwhere(values < 0 if allow_zero else values <= 0)
     if len(bad):
@@ -143,5 +159,5 @@ def check_return(key: str, value: Any, where: str = "returns") -> float:
     return r
 
 
-__all__ = ["check_return", "check_move", "number", "aum_findings", "return_limit", "implausible_returns", "negative_nav", "check_closes",
+__all__ = ["creation", "check_return", "check_move", "number", "aum_findings", "return_limit", "implausible_returns", "negative_nav", "check_closes",
            "nav_unit_slip", "MAX_AUM_USD", "PLAUSIBLE_AUM_USD"]

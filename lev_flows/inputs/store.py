@@ -43,6 +43,8 @@ from lev_flows.clock import system_now
 from lev_flows.errors import LevFlowsError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     import pandas as pd
 
 DB_ENV = "LEV_FLOWS_DB"
@@ -51,6 +53,8 @@ DB_ENV = "LEV_FLOWS_DB"
 LOCK_WAIT_S = 3.0
 SEED_FILE = "data/aum_observations.csv.gz"
 PRECEDENCE = {"issuer_nav": 40, "nport": 35, "holdings": 30, "user": 20, "screener": 10}
+#: the read snapshot's columns (a snapshot of another layout is rewritten, never read)
+SNAPSHOT_LAYOUT = "nav,shares_outstanding"
 #: columns of an observations frame, in order
 COLUMNS = ("ticker", "date", "aum_usd", "nav", "shares_outstanding", "timing", "source_kind", "source", "published")
 
@@ -136,9 +140,85 @@ def read_observation_csv(data: bytes, where: str) -> "pd.DataFrame":
     return validate_observations(df, where)
 
 
-def validate_observations(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
+_ISO_DATE = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$"
+_NUMERIC_DATE = r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?:[ T].*)?$"
+
+
+def parse_dates(raw: "pd.Series", where: str, *, line: "Callable[[int], str]" = lambda i: f"row {i + 1}",
+                what: str = "date", month_first: bool = False) -> "pd.Series":
+    """A column of dates (``datetime64``), read one way for the whole file: ISO ``YYYY-MM-DD``
+    as written; ``DD/MM/YYYY`` or ``MM/DD/YYYY`` (``/``, ``.`` or ``-``) by the order the file
+    itself shows, a first field over 12 (day-first) or a second over 12 (month-first). A file
+    that shows both orders is refused naming both lines; so is a date such as ``04/02/2026`` in
+    a file that shows neither, unless the format is month-first by definition (``month_first``:
+    an issuer's US NAV download), never read as 2 April by default. A date that is no date is
+    refused naming its line. Other spellings (``Feb 4, 2026``) are read by pandas."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        return pd.to_datetime(raw)
+    text = raw.map(lambda v: v.isoformat()[:10] if isinstance(v, dt.date) else str(v)).str.strip()
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    iso = text.str.extract(_ISO_DATE)
+    num = text.str.extract(_NUMERIC_DATE)
+    is_iso, is_num = iso[0].notna(), num[0].notna() & iso[0].isna()
+    if is_iso.any():
+        out[is_iso] = pd.to_datetime(iso[is_iso].agg("-".join, axis=1), format="%Y-%m-%d", errors="coerce")
+    if is_num.any():
+        out[is_num] = _numeric_dates(num[is_num], text, where, line, what, month_first)
+    rest = ~is_iso & ~is_num
+    if rest.any():
+        out[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed")
+    if out.isna().any():
+        i = int(np.flatnonzero(out.isna().to_numpy())[0])
+        raise StoreError(f"{where}: {line(i)}: {what} {raw.iloc[i]!r} is not a date")
+    return out
+
+
+def _numeric_dates(parts: "pd.DataFrame", text: "pd.Series", where: str, line, what: str, month_first: bool) -> "pd.Series":
+    """Day/month/year fields -> dates, the order told by the file (see :func:`parse_dates`)."""
+    import pandas as pd
+
+    a, b, y = (parts[k].astype(int) for k in (0, 1, 2))
+    y = y.where(y >= 100, y + 2000)
+    pos = {ix: n for n, ix in enumerate(text.index)}
+    nonsense = (a < 1) | (b < 1) | (a > 31) | (b > 31) | ((a > 12) & (b > 12))  # 13/45/2026: no order makes it a date
+    if nonsense.any():
+        i = nonsense.idxmax()
+        raise StoreError(f"{where}: {line(pos[i])}: {what} {text[i]!r} is not a date")
+    shows_day, shows_month = a > 12, b > 12  # DD/MM with DD over 12; MM/DD with DD over 12
+    if shows_day.any() and shows_month.any():
+        i, j = shows_day.idxmax(), shows_month.idxmax()
+        raise StoreError(f"{where}: {what}s are written both ways: {line(pos[i])} {text[i]!r} is day-first, "
+                         f"{line(pos[j])} {text[j]!r} month-first; write dates as YYYY-MM-DD")
+    unclear = a != b
+    if not shows_day.any() and not shows_month.any() and not month_first and unclear.any():
+        i = unclear.idxmax()
+        raise StoreError(f"{where}: {line(pos[i])}: {what} {text[i]!r} is ambiguous (day {a[i]} of month {b[i]}, or "
+                         f"month {a[i]} day {b[i]}?) and no date of the file tells; write dates as YYYY-MM-DD")
+    day, month = (a, b) if shows_day.any() else (b, a)
+    iso = y.astype(str) + "-" + month.astype(str).str.zfill(2) + "-" + day.astype(str).str.zfill(2)
+    return pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
+
+
+def latest_possible_date() -> dt.date:
+    """The last date an observation can have: today in New York by the market clock, or by the
+    machine's clock when the market clock is pinned earlier (a replay, a test: the figures of a
+    later day exist then). An observation dated after it has not happened."""
+    from zoneinfo import ZoneInfo
+
+    from lev_flows.clock import NEW_YORK, today
+
+    return max(today(), system_now().astimezone(ZoneInfo(NEW_YORK)).date())
+
+
+def validate_observations(df: "pd.DataFrame", where: str, *, not_after: dt.date | None = None) -> "pd.DataFrame":
     """Check an observations frame row by row; raise :class:`StoreError` naming the file, line and
-    field of the first bad row. Returns it with normalised types (dates as ``datetime.date``)."""
+    field of the first bad row. Returns it with normalised types (dates as ``datetime.date``).
+    Dates are read one way per file (:func:`parse_dates`: an ambiguous ``04/02/2026`` is refused);
+    ``not_after`` refuses a date after it (an import passes :func:`latest_possible_date`); net
+    assets that disagree with NAV x shares by over 1 % are refused (about 1,000x: in thousands)."""
     import numpy as np
     import pandas as pd
 
@@ -157,10 +237,7 @@ def validate_observations(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
     if blank.any():
         raise StoreError(f"{where}: row {int(np.flatnonzero(blank.to_numpy())[0]) + 1}: blank ticker")
     raw = df["date"]
-    dates = raw if isinstance(raw.dtype, pd.DatetimeTZDtype) else pd.to_datetime(raw.astype(str), errors="coerce", format="mixed")
-    if dates.isna().any():
-        i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise StoreError(f"{where}: row {i + 1} ({tick.iloc[i]}): date {raw.iloc[i]!r} is not a date")
+    dates = raw if isinstance(raw.dtype, pd.DatetimeTZDtype) else parse_dates(raw, where, line=lambda i: f"row {i + 1} ({tick.iloc[i]})")
     for col in ("aum_usd", "nav", "shares_outstanding"):
         values = pd.to_numeric(df[col], errors="coerce")
         bad = values.isna() & df[col].notna()
@@ -173,6 +250,7 @@ def validate_observations(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
                 f"{where}: row {i + 1} ({df['ticker'].iloc[i]}): {col} {df[col].iloc[i]!r} is not a non-negative number"
             )
         df[col] = values
+    _check_figures(df, dates, where, not_after)
     from lev_flows.inputs.plausibility import MAX_AUM_USD
 
     too_big = df["aum_usd"] > MAX_AUM_USD  # more than any fund holds (a unit slip)
@@ -190,13 +268,45 @@ def validate_observations(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
         raise StoreError(f"{where}: row {i + 1}: timing {df['timing'].iloc[i]!r} is not 'close' or 'open'")
     df["ticker"] = df["ticker"].str.strip().str.upper()
     df["date"] = dates.dt.date
-    df["published"] = pd.to_datetime(df["published"], errors="coerce").dt.date
-    df["published"] = df["published"].astype(object).where(df["published"].notna(), None)
+    given = df["published"].notna() & (df["published"].astype(str).str.strip() != "")
+    published = pd.Series(None, index=df.index, dtype=object)
+    if given.any():  # read as the dates are, an unreadable one refused (never blanked)
+        published[given] = parse_dates(df.loc[given, "published"], where, what="published date",
+                                       line=lambda i: f"row {int(np.flatnonzero(given.to_numpy())[i]) + 1}").dt.date
+    df["published"] = published
     key = df.duplicated(["ticker", "date", "source_kind", "source"])
     if key.any():
         i = int(np.flatnonzero(key.to_numpy())[0])
         raise StoreError(f"{where}: row {i + 1} ({df['ticker'].iloc[i]}): {df['date'].iloc[i]} appears twice for the same source")
     return df[list(COLUMNS)].reset_index(drop=True)
+
+
+#: net assets may differ from NAV x shares by this much (rounded shares, a NAV to the cent)
+NAV_SHARES_TOLERANCE = 0.01
+#: a figure this many times off another source's (either way), within UNIT_SLIP_DAYS, is a unit slip
+UNIT_SLIP = (300, 3000)
+UNIT_SLIP_DAYS = 7
+
+
+def _check_figures(df: "pd.DataFrame", dates: "pd.Series", where: str, not_after: dt.date | None) -> None:
+    """No date after ``not_after``; net assets within 1 % of NAV x shares where both are given."""
+    import numpy as np
+
+    if not_after is not None:
+        late = (dates.dt.date > not_after).to_numpy()
+        if late.any():
+            i = int(np.flatnonzero(late)[0])
+            raise StoreError(f"{where}: row {i + 1} ({df['ticker'].iloc[i]}): date {dates.iloc[i].date()} is in the future "
+                             f"(after today, {not_after}); an observation of a day to come is not a figure")
+    nav, shares, aum = (df[c].to_numpy(dtype=float) for c in ("nav", "shares_outstanding", "aum_usd"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = nav * shares / aum
+        off = (nav > 0) & (shares > 0) & (aum > 0) & (np.abs(ratio - 1) > NAV_SHARES_TOLERANCE)
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        what = "net assets look given in thousands" if 500 < ratio[i] < 2000 else "net assets disagree with NAV x shares"
+        raise StoreError(f"{where}: row {i + 1} ({df['ticker'].iloc[i]}): {what}: aum_usd {aum[i]:,.0f} against "
+                         f"{nav[i]:g} x {shares[i]:,.0f} = {nav[i] * shares[i]:,.0f}")
 
 
 class _Locked(Exception):
@@ -239,6 +349,10 @@ class Store:
                 raise StoreError(f"{self.path}: cannot create its folder ({exc.strerror or exc})") from None
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, expected a store file")
+        if self.path.exists():  # a FIFO would hang DuckDB's open, /dev/zero fill the memory
+            from lev_flows.io import check_input_file
+
+            check_input_file(self.path, "store file", error=StoreError, allow_empty=True, kind="AUM store")
         from tenacity import (
             Retrying,
             retry_if_exception_type,
@@ -315,6 +429,7 @@ class Store:
         try:
             con.execute("BEGIN TRANSACTION")
             con.register("incoming", frame[cols])
+            self._check_units(source_label)
             changed = con.execute(
                 """
                 SELECT count(*) FROM incoming i LEFT JOIN aum_observations o
@@ -346,6 +461,28 @@ class Store:
                 raise
             raise StoreError(f"{self.path}: import of {source_label} failed, nothing changed ({_first_line(exc)})") from None
         return int(changed)
+
+    def _check_units(self, source_label: str) -> None:
+        """An incoming figure 300 to 3,000 times off another source's figure of the same fund within
+        a week is a unit slip (net assets in thousands, or in dollars where thousands were meant):
+        refused, naming both, before it could win on precedence. Another source only: a source
+        correcting its own figure is a restatement."""
+        hit = self._con.execute(
+            f"""
+            SELECT i.ticker, CAST(i.date AS DATE), i.aum_usd, o.date, o.aum_usd, o.source_kind, o.source
+            FROM incoming i JOIN aum_observations o
+              ON o.ticker = i.ticker AND o.source <> i.source
+             AND abs(date_diff('day', o.date, CAST(i.date AS DATE))) <= {UNIT_SLIP_DAYS}
+            WHERE i.aum_usd > 0 AND o.aum_usd > 0
+              AND greatest(i.aum_usd / o.aum_usd, o.aum_usd / i.aum_usd) BETWEEN {UNIT_SLIP[0]} AND {UNIT_SLIP[1]}
+            ORDER BY i.ticker, 2, abs(date_diff('day', o.date, CAST(i.date AS DATE))) LIMIT 1
+            """
+        ).fetchone()
+        if hit:
+            t, d, a, od, oa, kind, src = hit
+            unit = "in thousands?" if a < oa else "in dollars where thousands were meant?"
+            raise StoreError(f"{source_label}: {t} {d}: net assets {a:,.0f} are {max(a / oa, oa / a):,.0f}x the {kind} "
+                             f"figure of {od} ({oa:,.0f}, {src}): a unit slip ({unit}); nothing was imported")
 
     # ---- the intraday path -----------------------------------------------------------------
 
@@ -389,10 +526,13 @@ class Store:
 
     def best_observations(self) -> "pd.DataFrame":
         """One observation per fund and close date: the highest precedence (then the latest
-        import). ``open`` observations are moved to the previous session's close by the caller."""
+        import), with its NAV per share and shares outstanding where it has them (an issuer's
+        file: the point in time's NAV returns and creations). ``open`` observations are moved to
+        the previous session's close by the caller."""
         return self._con.execute(
             """
-            SELECT ticker, date, aum_usd, timing, source_kind, source, precedence FROM aum_observations
+            SELECT ticker, date, aum_usd, timing, source_kind, source, precedence, nav, shares_outstanding
+            FROM aum_observations
             QUALIFY row_number() OVER (PARTITION BY ticker, date, timing ORDER BY precedence DESC, imported_at DESC) = 1
             ORDER BY ticker, date
             """
@@ -419,56 +559,55 @@ def best_snapshot_path(db: Path) -> Path:
     return Path(db).with_name(Path(db).name + ".best.csv")
 
 
-def _snapshot_is_fresh(db: Path, snap: Path) -> bool:
-    """The read snapshot was written after the store's last change (no write-ahead log left)."""
+def _store_identity(db: Path) -> list[int] | None:
+    """The store file's identity (:func:`lev_flows.io.file_identity`), or None while it has a
+    write-ahead log (a change not yet in the file) or cannot be stat'ed."""
+    from lev_flows.io import file_identity
+
     try:
-        wal = db.with_name(db.name + ".wal")
-        return snap.stat().st_mtime_ns >= db.stat().st_mtime_ns and not wal.exists()
+        if db.with_name(db.name + ".wal").exists():
+            return None
+        return file_identity(db)
     except OSError:
-        return False
+        return None
 
 
 def load_best_observations(path: str | Path | None = None) -> "pd.DataFrame":
     """The best observation per fund and date from the store at ``path`` (default location),
     creating and seeding it on first use.
 
-    Reads go through a snapshot of this view written beside the store after every import
-    (``<store>.best.csv``), used only while it is newer than the store file and was made from the
-    package's current seed; otherwise the store itself is opened and the snapshot rewritten.
+    Reads go through a snapshot of this view kept beside the store (``<store>.best.csv``: a
+    checked header, then CSV), used only when its header names the store file's identity as it
+    is now (size, modification and change times, inode) and the package's current seed, and its
+    content has the SHA-256 it was written with (:func:`lev_flows.io.read_cache`): an edited
+    snapshot, or one left by a reader that raced a writer, is not taken. Otherwise the store
+    itself is opened and the snapshot rewritten (atomically), tagged with the identity the store
+    had before it was opened, and only if the store did not change while it was read.
     Opening DuckDB costs a cold command about 0.2 s, the snapshot a few milliseconds.
     """
     import pandas as pd
 
+    from lev_flows.io import read_cache, write_cache
+
     db = Path(path) if path is not None else default_path()
     snap = best_snapshot_path(db)
     digest = hashlib.sha256(_seed_bytes()).hexdigest()
-    if db.is_file() and snap.is_file() and _snapshot_is_fresh(db, snap):
+    before = _store_identity(db) if db.is_file() else None
+    meta = {"kind": "store best observations", "seed": digest, "store": before}
+    got = read_cache(snap, meta) if before is not None else None
+    if got is not None:
         try:
-            with open(snap, encoding="utf-8") as fh:
-                if fh.readline().strip() == f"# seed {digest}":
-                    frame = pd.read_csv(fh, dtype={"ticker": str, "source": str, "source_kind": str, "timing": str})
-                    frame["date"] = pd.to_datetime(frame["date"])
-                    return frame
-        except (OSError, ValueError, pd.errors.ParserError):
+            frame = pd.read_csv(io.BytesIO(got[0]), dtype={"ticker": str, "source": str, "source_kind": str, "timing": str})
+            frame["date"] = pd.to_datetime(frame["date"])
+            return frame
+        except (ValueError, KeyError, pd.errors.ParserError):
             pass  # an unreadable snapshot: read the store
     with Store(db, read_only=True) as store:
         frame = store.best_observations()
     frame["date"] = pd.to_datetime(frame["date"])
-    _write_snapshot(snap, frame, digest)
+    if before is not None and _store_identity(db) == before:  # nothing changed the store while it was read
+        write_cache(snap, frame.to_csv(index=False, lineterminator="\n").encode("utf-8"), meta)
     return frame
-
-
-def _write_snapshot(snap: Path, frame: "pd.DataFrame", digest: str) -> None:
-    import tempfile
-
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{snap.name}.", dir=snap.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(f"# seed {digest}\n")
-            frame.to_csv(fh, index=False, lineterminator="\n")
-        os.replace(tmp, snap)
-    except OSError:
-        pass  # a read snapshot that cannot be written only costs time
 
 
 __all__ = ["Store", "StoreError", "default_path", "load_best_observations", "PRECEDENCE", "validate_observations"]

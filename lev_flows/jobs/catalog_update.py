@@ -15,7 +15,7 @@ import pandas as pd
 
 from lev_flows import clock
 from lev_flows.errors import InputError
-from lev_flows.inputs.catalog import Universe, dump_yaml, parse_yaml, universe_from_data
+from lev_flows.inputs.catalog import Universe, dump_yaml, parse_yaml, read_text, universe_from_data
 from lev_flows.inputs.packaged import load_replay, load_replay_aum  # noqa: F401  (re-exported: the replay is read there, without pandas)
 from lev_flows.inputs.sources.screener import ImportResult, import_snapshot
 from lev_flows.io import atomic_write_text
@@ -76,8 +76,10 @@ def plan_import(
     if output.exists() and not fresh:
         rt = YAML()
         rt.preserve_quotes = True
+        text = read_text(output)  # a regular file within the YAML limit, or one line saying why not
+        _loads_to_refresh(text, output)
         try:
-            existing = rt.load(output.read_text("utf-8"))
+            existing = rt.load(text)
         except Exception as exc:  # ruamel raises many types; the message is what matters
             raise InputError(f"{output}: cannot refresh, invalid YAML ({str(exc).splitlines()[0]})") from None
         doc, notes = _refresh(existing, doc)
@@ -88,6 +90,17 @@ def plan_import(
     universe_from_data(parse_yaml(text, output), output)  # never write a file that will not load
     summary = result.summary() + ("\n" + "\n".join(notes) if notes else "")
     return result, text, summary
+
+
+def _loads_to_refresh(text: str, output: Path) -> None:
+    """The catalog to refresh must load as it is (safely: no alias bomb; every fund with its
+    ticker ...): a CatalogError naming the entry and field, never a KeyError half-way through."""
+    from lev_flows.errors import CatalogError
+
+    try:
+        universe_from_data(parse_yaml(text, output), output)
+    except CatalogError as exc:
+        raise CatalogError(f"{exc} (cannot refresh it: fix it, or --fresh to overwrite it)", details=exc.details) from None
 
 
 def changed_funds(before: "Universe | None", after: "Universe") -> list[str]:

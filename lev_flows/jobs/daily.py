@@ -11,8 +11,8 @@ in one round, every fund's own price (its change / L is its return), the index s
 (``^GSPC``, ``^RUT``, ``^DJI``), the tracking ETFs (QQQ, SOXX ...) and the single-stock
 underlyings. Only for a composition underlying none of those priced, a second round: its
 members. Look-through needs weights, not the stocks' prices, so on a normal day no composition
-stock is fetched (977 symbols for the shipped catalog instead of ~1,750; live, 49 requests of
-20). Symbols that fail are listed; a failure that leaves a fund without any return
+stock is fetched (977 symbols for the shipped catalog instead of ~1,750: 49 spark requests of
+20, live quotes and closes alike). Symbols that fail are listed; a failure that leaves a fund without any return
 stops the run (without ``allow_partial``) with one error naming the first symbol and URL; with
 it the run completes and the failures show as reduced coverage, never as zero returns.
 """
@@ -70,6 +70,8 @@ class DailyResult:
     history: Any = None
     liquidity: Any = None
     scorecard: Any = None
+    #: the day's $ per 1 % move and dispersion (:func:`lev_flows.analysis.whatif.sensitivity_of_day`)
+    sensitivity: Any = None
 
     def to_dict(self, top: int | None = None) -> dict[str, Any]:
         out = self.estimate.to_dict(top)
@@ -150,7 +152,8 @@ def fallback_needed(universe: Universe, plan: FetchPlan, closes: pd.DataFrame, s
 
 def _merge(a: PriceTable, b: PriceTable) -> PriceTable:
     closes = a.closes.join(b.closes[[c for c in b.closes.columns if c not in a.closes.columns]], how="outer")
-    return dataclasses.replace(a, closes=closes, failed={**a.failed, **b.failed}, missing=[*a.missing, *b.missing])
+    return dataclasses.replace(a, closes=closes, failed={**a.failed, **b.failed}, missing=[*a.missing, *b.missing],
+                               unadjusted=sorted({*a.unadjusted, *b.unadjusted}))
 
 
 def resolve_session(as_of: dt.date | None, now: pd.Timestamp | None = None) -> tuple[dt.date, bool]:
@@ -230,6 +233,7 @@ def run_daily(
     estimate.
     """
     from lev_flows.inputs.store import load_best_observations
+    from lev_flows.model.day import split_warnings
     from lev_flows.model.pointintime import point_in_time
 
     session, live = resolve_session(as_of, now)
@@ -244,23 +248,52 @@ def run_daily(
     full = getattr(source, "table", None)  # a local source: its whole table, as estimate --date reads it
     pos = closes.index.get_loc(pd.Timestamp(session))
     pit_closes = full if isinstance(full, pd.DataFrame) and not live else closes.iloc[: pos + 1]  # point_in_time puts it on the sessions
-    pit = point_in_time(universe, pit_closes, observations)
+    pit = point_in_time(universe, pit_closes, _with_catalog(universe, observations, pit_closes.index[0]) if live else observations)
     row = pit.row(session)
     basis = "close-to-close" if not live else f"{got.table.basis} vs previous close"
     returns = dataclasses.replace(pit.day_returns(universe, row, source=got.table.source), date=session, basis=basis)
     holdings, holdings_failed = _fetch_holdings(universe, holdings_source, session, progress, db)
+    if creations is None and not live:  # a past close: the day's creations from the issuers' shares, as estimate --date
+        from lev_flows.model.day import pit_creations
+
+        creations = pit_creations(pit, row)
     est = estimate(universe, returns, holdings=holdings or None, creations=creations, aum=pit.aum_day(row),
                    on_impossible="drop" if allow_partial else "raise", exclude_etns=exclude_etns)
+    suspects, contradicted = split_warnings(universe, pit, row)  # a fund's unadjusted split is said, never silent
+    est.warnings.extend(suspects)
+    est.implausible.extend(contradicted)
     missing = _fetch_warnings(est, got, holdings_failed)
-    history = liquidity = scorecard = None
+    history = liquidity = scorecard = sensitivity = None
     if note_context:
-        history, liquidity, scorecard = _note_context(universe, source, est, pit, full if isinstance(full, pd.DataFrame) else None)
+        history, liquidity, scorecard, sensitivity = _note_context(universe, source, est, pit,
+                                                                   full if isinstance(full, pd.DataFrame) else None)
     return DailyResult(
-        history=history, liquidity=liquidity, scorecard=scorecard, estimate=est, session=session,
+        history=history, liquidity=liquidity, scorecard=scorecard, sensitivity=sensitivity, estimate=est, session=session,
         mode="live" if live else "close", source=got.table.source, symbols=len(got.fetched),
         requests=None if requests_before is None else client.requests - requests_before,
         failed=got.failed, missing=missing, holdings_used=sorted(holdings), holdings_failed=holdings_failed,
     )
+
+
+def _with_catalog(universe: Universe, observations: pd.DataFrame | None, first: pd.Timestamp) -> pd.DataFrame | None:
+    """The store's observations plus, for each fund the store does not know whose catalog AUM is
+    of a close before ``first`` (the fetched table's first row), that figure as an observation at
+    the close before ``aum_as_of`` (the point in time reads a catalog figure as the start of
+    ``aum_as_of``). A live run fetches two days; a catalog AUM as of the previous session is the
+    close before those: without the observation the table would not reach back to it and the fund
+    would have no AUM (left out, where ``daily`` after the close counts it)."""
+    from lev_flows.inputs.calendar import in_range, previous_session
+
+    known = set(observations["ticker"]) if observations is not None and len(observations) else set()
+    rows = [{"ticker": f.ticker, "date": pd.Timestamp(previous_session(f.aum_as_of)), "aum_usd": float(f.aum_usd),
+             "timing": "close", "source_kind": "catalog", "source": "catalog", "precedence": 0}
+            for f in universe.funds
+            if f.ticker not in known and f.aum_usd is not None and f.aum_as_of is not None and in_range(f.aum_as_of)
+            and pd.Timestamp(previous_session(f.aum_as_of)) < first]
+    if not rows:
+        return observations
+    extra = pd.DataFrame(rows)
+    return extra if observations is None or not len(observations) else pd.concat([observations, extra], ignore_index=True)
 
 
 @dataclass(frozen=True)
@@ -358,20 +391,31 @@ def _fetch_warnings(est: FlowEstimate, got: _Fetched, holdings_failed: dict[str,
         )
     if got.failed:
         est.warnings.insert(0, f"{len(got.failed)} symbols could not be fetched and are left out: {', '.join(list(got.failed)[:12])}")
+    if got.table.unadjusted:
+        est.warnings.append(
+            f"{len(got.table.unadjusted)} symbols' closes from {source} are adjusted for splits, not dividends "
+            f"({', '.join(got.table.unadjusted[:6])}{' ...' if len(got.table.unadjusted) > 6 else ''}): "
+            "on an ex-dividend day such a fund's own return includes its dividend"
+        )
     return missing
 
 
 def _note_context(universe: Universe, source: Any, est: FlowEstimate, pit: Any, closes: pd.DataFrame | None):
-    """History, liquidity and published figures for the note, where they can be had without
-    another fetch: a local source's whole table (history and, with volume tables, liquidity);
-    the published-estimates file when it is there. Anything missing is None (the note says so)."""
+    """History, liquidity, published figures and the day's sensitivity for the note, where they
+    can be had without another fetch: a local source's whole table (history, the sensitivity and,
+    with volume tables, liquidity); the published-estimates file when it is there. Anything
+    missing is None (the note says so)."""
     from lev_flows.errors import LevFlowsError
 
-    history = liquidity = scorecard = None
+    history = liquidity = scorecard = sensitivity = None
     if closes is not None:
         from lev_flows.analysis.history import history as run_history
+        from lev_flows.analysis.whatif import sensitivity_of_day
 
-        history = run_history(universe, closes, pit=pit, top_stocks=0)
+        # up to the day only: the note ranks the day among the sessions known that evening (a price
+        # table that runs on past the day would put later days in its rank and its chart)
+        history = run_history(universe, closes, end=est.date, pit=pit, top_stocks=0)
+        sensitivity = sensitivity_of_day(est, universe, closes)
         directory = getattr(source, "directory", None)
         if directory is not None and Path(directory).is_dir():
             try:
@@ -387,7 +431,7 @@ def _note_context(universe: Universe, source: Any, est: FlowEstimate, pit: Any, 
         scorecard = published_for(est)
     except LevFlowsError:
         scorecard = None
-    return history, liquidity, scorecard
+    return history, liquidity, scorecard, sensitivity
 
 
 def report_folder(root: str | Path, session: dt.date, live: bool) -> Path:
@@ -400,14 +444,19 @@ def check_report_folder(root: str | Path, session: dt.date, live: bool, force: b
     """Before any work: the report of ``session`` can be written under ``root`` (an
     :class:`OutputError` when ``root`` is a file, or the report exists and ``force`` is not set).
     :func:`write_report` checks again under its lock."""
+    from lev_flows.io import path_problem
+
     root = Path(root)
+    why = path_problem(root)
+    if why:  # a 5,000-character folder: one line, before any work
+        raise OutputError(f"{str(root)[:60]}{'...' if len(str(root)) > 60 else ''}: {why}")
     out = report_folder(root, session, live)
     if root.exists() and not root.is_dir():
         raise OutputError(f"{root}: exists and is not a directory")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory")
     if out.exists() and any(out.iterdir()) and not force:
-        raise OutputError(f"{out}: report folder already exists; pass --force to overwrite")
+        raise OutputError(f"{out}: report folder already exists; pass force=True to overwrite")  # the CLI: --force
     index = root / "index.html"
     if index.is_symlink() or (index.exists() and not index.is_file()):
         raise OutputError(f"{index}: not a regular file (a link, FIFO or folder); the report index cannot be written")
@@ -465,9 +514,10 @@ def _write_files(result: DailyResult, folder: Path, top: int) -> None:
     est = result.estimate
     atomic_write_text(folder / "estimate.json", json.dumps(result.to_dict(), indent=2, allow_nan=False, default=str) + "\n")
     for name, frame in (("by_etf", est.by_etf), ("by_stock", est.by_stock), ("by_sector", est.by_sector), ("by_index", est.by_index)):
-        atomic_write_bytes(folder / f"{name}.csv", csv_bytes(frame))
+        atomic_write_bytes(folder / f"{name}.csv", csv_bytes(frame.reset_index()))  # the key as the first column
     atomic_write_bytes(folder / "chart.png", chart_png(est, top=top))
-    html = est.to_html(fetch=result.to_dict()["fetch"], history=result.history, liquidity=result.liquidity, scorecard=result.scorecard)
+    html = est.to_html(fetch=result.to_dict()["fetch"], history=result.history, liquidity=result.liquidity, scorecard=result.scorecard,
+                       sensitivity=result.sensitivity)
     atomic_write_text(folder / "report.html", html)
 
 

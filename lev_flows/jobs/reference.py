@@ -163,6 +163,45 @@ def write_reference(reference: dict[str, Any], path: Path = PACKAGE_DATA / "refe
 
 
 # --------------------------------------------------------------------------------------------
+# published desk figures (the scorecard's file)
+
+#: published figures the shared file does not hold, each with its public source
+PUBLISHED_ADDED = [
+    {
+        "date": "2026-02-12", "estimate_usd": -12.4e9, "scope": "us_equity", "basis": "unstated",
+        "time": "not stated (Morgan Stanley QDS, reported in an after-the-close market wrap)",
+        "source": "Morgan Stanley QDS (via the TightSpreads market wrap)",
+        "url": "https://www.zerohedge.com/news/2026-02-12/21226-market-wrap-ctas-sell-20bln-more-equities",
+        "published_scope": "levered ETF rebalancing, equity supply (~$8.5bn of it Tech/Nasdaq/Semis/single stocks)",
+    },
+]
+PUBLISHED_SHARED = "reference/published_flow_estimates.csv"
+
+
+def build_published(data_dir: str | Path) -> pd.DataFrame:
+    """The scorecard's curated file: the shared file's figures with scope and basis in our
+    vocabulary (:func:`lev_flows.analysis.scorecard.read_published`; the desk's words kept in
+    ``published_scope`` and ``time``) and :data:`PUBLISHED_ADDED`, newest first."""
+    from lev_flows.analysis.scorecard import COLUMNS, read_published
+
+    data = Path(data_dir)
+    if not data.is_dir():
+        raise InputError(f"{data}: not a directory (expected ../shared/data)")
+    shared = read_published(data / PUBLISHED_SHARED)
+    added = pd.DataFrame(PUBLISHED_ADDED)
+    added["date"] = pd.to_datetime(added["date"]).dt.date
+    out = pd.concat([shared, added[list(COLUMNS)]], ignore_index=True)
+    return out.sort_values(["date", "source", "basis"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+
+
+def write_published(frame: pd.DataFrame) -> Path:
+    """``lev_flows/data/published_flow_estimates.csv``."""
+    path = PACKAGE_DATA / "published_flow_estimates.csv"
+    atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"), force=True)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
 # AUM observations (seed of the store)
 
 OBSERVATION_FILES = {
@@ -176,6 +215,7 @@ def build_observations(data_dir: str | Path) -> tuple[pd.DataFrame, dict[str, An
     snapshot was dated (its measured lag against the issuer's net assets)."""
     from lev_flows.inputs.sources.aumfiles import (
         parse_nav_history,
+        read_bytes,
         snapshot_observations,
     )
 
@@ -184,7 +224,7 @@ def build_observations(data_dir: str | Path) -> tuple[pd.DataFrame, dict[str, An
         raise InputError(f"{data}: not a directory (expected ../shared/data)")
     frames, notes = [], {"snapshots": {}, "issuer_files": []}
     for path in sorted(data.glob(OBSERVATION_FILES["issuer_nav"])):
-        frames.append(parse_nav_history(path.read_bytes(), path.name))
+        frames.append(parse_nav_history(read_bytes(path), path.name))  # a regular file within the AUM-file limits
         notes["issuer_files"].append(path.name)
     issuer = pd.concat(frames) if frames else pd.DataFrame(columns=["date", "ticker", "aum_usd"])
     issuer_aum = issuer.pivot(index="date", columns="ticker", values="aum_usd")
@@ -195,6 +235,77 @@ def build_observations(data_dir: str | Path) -> tuple[pd.DataFrame, dict[str, An
         notes["snapshots"][path.name] = note
     out = pd.concat(frames, ignore_index=True).sort_values(["ticker", "date", "source_kind"], kind="stable")
     return out.reset_index(drop=True), notes
+
+
+def build_carry_elasticity(data_dir: str | Path, observations: pd.DataFrame) -> dict[str, Any]:
+    """The carry elasticities by kind of product and fund (:func:`lev_flows.model.carry.
+    fit_elasticity`) on the observations and the shared data's fund closes, with their source."""
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.model.carry import fit_elasticity, observation_pairs
+
+    closes = load_price_dir(Path(data_dir) / "prices")
+    best = observations.assign(precedence=observations["source_kind"].map({"issuer_nav": 40, "screener": 10}).fillna(0))
+    best = best.sort_values(["ticker", "date", "precedence"]).drop_duplicates(["ticker", "date"], keep="last")
+    table = fit_elasticity(observation_pairs(load_universe(), best, closes))
+    return {"source": "lev-flows reference build: the packaged AUM observations and prices/funds_close_*",
+            "prices_to": str(closes.index[-1].date()), **table}
+
+
+#: the gap buckets (sessions) of the AUM error bands
+BAND_GAPS = [(0, 0), (1, 5), (6, 20), (21, 60), (61, 125), (126, 250), (251, 100_000)]
+#: a (gap, method) cell with fewer fund-days than this uses its gap bucket's pooled quantiles
+MIN_BAND_DAYS = 30
+
+
+def build_error_bands(data_dir: str | Path, observations: pd.DataFrame) -> dict[str, Any]:
+    """The AUM error quantiles the bands take (:mod:`lev_flows.model.band`): the funds of the issuer
+    file modelled from every other observation (the issuer file removed), against the issuer's net
+    assets at the previous close; signed ``log(true / model)`` p10 / p90 by gap bucket and method
+    (``interpolated`` between two observations, ``carried`` beyond them), with fund-day counts."""
+    import numpy as np
+
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.model.pointintime import AUM_METHODS, point_in_time
+
+    closes = load_price_dir(Path(data_dir) / "prices")
+    issuer = observations[observations["source_kind"] == "issuer_nav"]
+    truth = issuer.pivot_table(index="date", columns="ticker", values="aum_usd")
+    truth.index = pd.to_datetime(truth.index)
+    others = observations[observations["source_kind"] != "issuer_nav"].assign(precedence=10)
+    pit = point_in_time(load_universe(), closes, others)
+    prev = truth.shift(1).reindex(pit.sessions)
+    rows = []
+    for t in truth.columns:
+        i = int(np.flatnonzero(pit.tickers == t)[0])
+        model, true = pit.aum_usd[:, i], prev[t].to_numpy(dtype=float)
+        ok = np.isfinite(model) & np.isfinite(true) & (model > 0) & (true > 0)
+        method = np.where(AUM_METHODS[pit.aum_method[:, i]] == "interpolated", "interpolated", "carried")
+        rows.append(pd.DataFrame({"gap": pit.aum_gap[ok, i], "method": method[ok], "e": np.log(true[ok] / model[ok])}))
+    df = pd.concat(rows, ignore_index=True)
+    cells: dict[str, dict[str, float]] = {}
+    for k, (lo, hi) in enumerate(BAND_GAPS):
+        bucket = df[(df["gap"] >= lo) & (df["gap"] <= hi)]
+        for name, sel in (("all", bucket), *((m, bucket[bucket["method"] == m]) for m in ("interpolated", "carried"))):
+            if len(sel) >= (1 if name == "all" else MIN_BAND_DAYS):
+                cells[f"{k}:{name}"] = {"q10": round(float(sel["e"].quantile(0.1)), 4),
+                                        "q90": round(float(sel["e"].quantile(0.9)), 4), "fund_days": int(len(sel))}
+    return {"source": "lev-flows reference build: the issuer file's funds modelled without it (screener snapshots only), "
+                      "signed log(issuer / model) at the previous close",
+            "funds": sorted(map(str, truth.columns)), "gaps": BAND_GAPS, "cells": cells}
+
+
+def write_error_bands(table: dict[str, Any]) -> Path:
+    path = PACKAGE_DATA / "aum_error_bands.json"
+    atomic_write_text(path, json.dumps(table, indent=1, sort_keys=True) + "\n", force=True)
+    return path
+
+
+def write_carry_elasticity(table: dict[str, Any]) -> Path:
+    path = PACKAGE_DATA / "carry_elasticity.json"
+    atomic_write_text(path, json.dumps(table, indent=1, sort_keys=True) + "\n", force=True)
+    return path
 
 
 def write_observations(frame: pd.DataFrame, notes: dict[str, Any]) -> Path:

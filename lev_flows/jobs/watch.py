@@ -108,7 +108,7 @@ class Refresh:
 def refresh_from(result: Any, at: pd.Timestamp) -> Refresh:
     """A :class:`Refresh` from a :class:`lev_flows.jobs.daily.DailyResult`."""
     est = result.estimate
-    by_index = {str(r.bucket): float(r.rebalance_usd) for r in est.by_index.itertuples() if r.rebalance_usd == r.rebalance_usd}
+    by_index = {str(b): float(v) for b, v in est.by_index["rebalance_usd"].dropna().items()}
     etf = est.by_etf.dropna(subset=["rebalance_usd"])
     etf = etf.reindex(etf["rebalance_usd"].abs().sort_values(ascending=False).index).head(TOP)
     stocks = est.by_stock.reindex(est.by_stock["flow_usd"].abs().sort_values(ascending=False).index).head(TOP)
@@ -116,8 +116,8 @@ def refresh_from(result: Any, at: pd.Timestamp) -> Refresh:
         session=result.session, at=at, ok=True, total_usd=float(est.total.rebalance_usd),
         gross_usd=float(est.total.gross_rebalance_usd), auction_usd=_auction(est),
         funds_priced=int(est.total.n_funds_with_flow), by_index=by_index,
-        top_funds=[(str(t), float(v)) for t, v in zip(etf["ticker"], etf["rebalance_usd"])],
-        top_stocks=[(str(t), float(v)) for t, v in zip(stocks["ticker"], stocks["flow_usd"])],
+        top_funds=[(str(t), float(v)) for t, v in etf["rebalance_usd"].items()],
+        top_stocks=[(str(t), float(v)) for t, v in stocks["flow_usd"].items()],
         basis=est.basis, source=result.source, requests=result.requests, failed=len(result.failed),
     )
 

@@ -21,10 +21,11 @@ from pydantic import BaseModel, Field
 
 from lev_flows.errors import InputError
 from lev_flows.inputs import plausibility
+from lev_flows.inputs.args import estimate_args
 from lev_flows.inputs.catalog import Universe
 from lev_flows.inputs.days import DayReturns, basis_shares
 from lev_flows.inputs.plausibility import check_return
-from lev_flows.model import formula
+from lev_flows.model import band, formula
 from lev_flows.model.lookthrough import (
     CompiledUniverse,
     compile_universe,
@@ -60,6 +61,15 @@ class FlowTotal(BaseModel):
     #: share of the gross look-through flow from funds whose execution timing is known (the
     #: rest is assumed to trade in the auctions)
     auction_timing_known: float | None = None
+    #: the p10 and p90 ends of ``rebalance_usd`` from the AUM's held-out error by gap and method
+    #: (:mod:`lev_flows.model.band`); None where an input has no interval (a caller's AUM)
+    band_p10_usd: float | None = None
+    band_p90_usd: float | None = None
+    #: the look-through flow in the closing auctions from the funds whose timing is known (their
+    #: futures part and early swap resets taken out): what is known to reach the auctions
+    auction_known_usd: float | None = None
+    #: the look-through flow of the funds whose timing is not known: assumed at the close
+    auction_assumed_usd: float | None = None
 
 
 class Coverage(BaseModel):
@@ -83,6 +93,10 @@ class Coverage(BaseModel):
     #: over 63 sessions", ...; :func:`lev_flows.inputs.days.basis_shares`); empty when the AUM
     #: was given or taken from the catalog
     aum_basis: dict[str, float] = Field(default_factory=dict)
+    #: share of the AUM (0..1) whose day's net creations were given (for a past session, the funds
+    #: with the issuer's shares outstanding on both closes); None when no creations were given.
+    #: The other funds' creations are unknown, not zero
+    aum_with_creations: float | None = None
 
     @property
     def aum_issuer_previous_close(self) -> float:
@@ -125,8 +139,13 @@ class ResultTable:
 
 
 class _TableFrame:
-    """``FlowEstimate.by_etf`` and its siblings: the table's DataFrame, built on first access and
-    kept on the instance (pandas is imported only then)."""
+    """``FlowEstimate.by_etf`` and its siblings: the table's DataFrame indexed by its natural
+    ``key`` (``by_etf.loc["TQQQ"]``), built on first access and kept on the instance (pandas is
+    imported only then). ``reset_index()`` gives the tidy table with the key as its first column,
+    as the CSV and JSON outputs carry it."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -134,7 +153,7 @@ class _TableFrame:
     def __get__(self, est: "FlowEstimate | None", owner: type | None = None):
         if est is None:
             return self
-        frame = est.tables[self.name].frame()
+        frame = est.tables[self.name].frame().set_index(self.key)
         est.__dict__[self.name] = frame  # a non-data descriptor: the instance's copy wins from now on
         return frame
 
@@ -145,16 +164,26 @@ class FlowEstimate:
 
     All amounts are USD of underlying exposure to trade at the close; positive = buy.
     ``by_etf``, ``by_stock``, ``by_sector``, ``by_index``, ``by_asset_class`` and
-    ``by_underlying`` are pandas DataFrames, built on first access from ``tables`` (the same
-    tables as numpy columns, :class:`ResultTable`).
+    ``by_underlying`` are pandas DataFrames indexed by their natural key (fund ticker, stock
+    ticker, sector, index bucket, asset class, underlying id; rows largest ``|flow|`` first),
+    built on first access from ``tables`` (the same tables as numpy columns,
+    :class:`ResultTable`); ``reset_index()`` gives the tidy table the CSV and JSON outputs carry.
 
     >>> from lev_flows import replay
     >>> est = replay()                                   # 2026-02-04, point in time
     >>> row = est.tables["by_etf"].head(1)[0]            # the largest fund flow, no pandas needed
     >>> row.ticker, round(row.rebalance_usd / 1e9, 2)
     ('SOXL', -3.14)
-    >>> est.by_etf.loc[0, "ticker"]                      # the same row in the DataFrame
+    >>> est.by_etf.index[0]                              # the same row in the DataFrame
     'SOXL'
+    >>> print(f'{est.by_etf.loc["TQQQ", "rebalance_usd"] / 1e9:.2f}B')
+    -3.04B
+    >>> print(f'{est.by_stock.loc["NVDA", "flow_usd"] / 1e9:.2f}B')
+    -1.31B
+    >>> print(f'{est.by_sector.loc["Information Technology", "flow_usd"] / 1e9:.2f}B')
+    -9.17B
+    >>> print(f'{est.by_index.loc["Nasdaq-100", "rebalance_usd"] / 1e9:.2f}B')
+    -3.93B
     """
 
     date: dt.date | None
@@ -169,16 +198,17 @@ class FlowEstimate:
 
     #: one row per fund: leverage, AUM and its provenance, return and its method, rebalance_usd,
     #: creation_usd, flow_usd, status, futures_share, swap_reset, auction_usd
-    by_etf = _TableFrame()
+    by_etf = _TableFrame("ticker")
     #: one row per stock with a flow: flow_usd, single_stock_usd, index_usd, auction_usd
-    by_stock = _TableFrame()
-    #: look-through flow per GICS sector with its share of the stock total
-    by_sector = _TableFrame()
+    by_stock = _TableFrame("ticker")
+    #: look-through flow per GICS sector, and its share of the gross sector flow (``share`` =
+    #: ``|flow| / sum |flow|``, 0..1 on buying and selling sectors alike; the sign is the flow's)
+    by_sector = _TableFrame("sector")
     #: per index bucket: funds, AUM (long / inverse), aum_with_return, rebalance, creation, flow
-    by_index = _TableFrame()
-    by_asset_class = _TableFrame()
+    by_index = _TableFrame("bucket")
+    by_asset_class = _TableFrame("asset_class")
     #: per underlying with a flow
-    by_underlying = _TableFrame()
+    by_underlying = _TableFrame("underlying")
 
     def __repr__(self) -> str:
         t = self.total
@@ -214,18 +244,27 @@ class FlowEstimate:
             f"{c.equity_aum_with_composition:.1%} of equity AUM has a composition, "
             f"{c.equity_aum_with_sector:.1%} a sector.",
         ]
-        if t.creation_usd:
-            lines.append(f"Net creations add {_bn(t.creation_usd)} of exposure (shown separately).")
+        if t.creation_usd or c.aum_with_creations:
+            known = "" if c.aum_with_creations is None else f" (known for {c.aum_with_creations:.0%} of the AUM)"
+            lines.append(f"Net creations x L add {_bn(t.creation_usd)}{known}, beside the rebalance: "
+                         f"flow net of creations {_bn(t.flow_usd)}.")
         lines.extend(f"Warning: {w}" for w in self.warnings[:5])
         return "\n".join(lines)
 
-    def plot(self, path: str | None = None, top: int = 15, *, force: bool = False, fmt: str | None = None) -> bytes:
-        """Bar charts of the top stock flows and the sector flows as PNG (or ``fmt``: svg, pdf;
-        default from ``path``'s extension) bytes; written atomically to ``path`` when given.
-        Needs matplotlib (imported only here)."""
-        from lev_flows.present.charts import chart_png, save_chart
+    def plot(self, path: str | None = None, top: int = 15, *, force: bool = False, fmt: str | None = None) -> Any:
+        """Bar charts of the top ``top`` stock flows and the sector flows (USD billions) as a
+        matplotlib Figure; written atomically to ``path`` when given, as PNG, SVG or PDF (from
+        the extension, or ``fmt``; an existing file needs ``force=True``). Needs matplotlib
+        (imported only here).
 
-        return save_chart(lambda f: chart_png(self, top=top, fmt=f), path, fmt, force=force)
+        >>> from lev_flows import replay
+        >>> fig = replay().plot()
+        >>> [ax.get_title() for ax in fig.axes]
+        ['Top 15 stocks', 'GICS sectors']
+        """
+        from lev_flows.present.charts import chart_figure, save_figure
+
+        return save_figure(chart_figure(self, top=top), path, fmt, force=force)
 
     def to_html(self, **context: Any) -> str:
         """The estimate as a self-contained HTML desk note (inline SVG charts, sortable tables,
@@ -239,31 +278,31 @@ class FlowEstimate:
         """All levels in one tidy frame: columns ``level``, ``key``, ``flow_usd``."""
         import pandas as pd
 
-        parts = [
-            pd.DataFrame({"level": "etf", "key": self.by_etf["ticker"], "flow_usd": self.by_etf["flow_usd"]}),
-            pd.DataFrame({"level": "stock", "key": self.by_stock["ticker"], "flow_usd": self.by_stock["flow_usd"]}),
-            pd.DataFrame({"level": "sector", "key": self.by_sector["sector"], "flow_usd": self.by_sector["flow_usd"]}),
-            pd.DataFrame({"level": "index", "key": self.by_index["bucket"], "flow_usd": self.by_index["flow_usd"]}),
-            pd.DataFrame(
-                {
-                    "level": "asset_class",
-                    "key": self.by_asset_class["asset_class"],
-                    "flow_usd": self.by_asset_class["flow_usd"],
-                }
-            ),
-            pd.DataFrame({"level": ["total"], "key": ["total"], "flow_usd": [self.total.flow_usd]}),
-        ]
+        levels = (("etf", self.by_etf), ("stock", self.by_stock), ("sector", self.by_sector), ("index", self.by_index),
+                  ("asset_class", self.by_asset_class))
+        parts = [pd.DataFrame({"level": level, "key": frame.index.to_numpy(), "flow_usd": frame["flow_usd"].to_numpy()})
+                 for level, frame in levels]
+        parts.append(pd.DataFrame({"level": ["total"], "key": ["total"], "flow_usd": [self.total.flow_usd]}))
         return pd.concat(parts, ignore_index=True)
 
+    def scope_totals(self) -> "pd.DataFrame":
+        """The total of every scope (US equity funds, all funds, equity, index, single-stock,
+        crypto, volatility, commodities, rates): :func:`lev_flows.model.scope.scope_frame`."""
+        from lev_flows.model.scope import scope_frame
+
+        return scope_frame(self.tables["by_etf"].columns)
+
     def to_dict(self, top: int | None = None) -> dict[str, Any]:
-        def records(df: "pd.DataFrame") -> list[dict[str, Any]]:
+        def records(df: "pd.DataFrame", indexed: bool = True) -> list[dict[str, Any]]:
             df = df if top is None else df.head(top)
+            df = df.reset_index() if indexed else df  # the key is the first field of each record
             return json.loads(df.to_json(orient="records", date_format="iso"))
 
         return {
             "date": self.date.isoformat() if self.date else None,
             "basis": self.basis,
             "total": self.total.model_dump(),
+            "by_scope": records(self.scope_totals(), indexed=False),
             "coverage": self.coverage.model_dump(),
             "as_of": self.as_of,
             "warnings": self.warnings,
@@ -342,16 +381,28 @@ def fund_underlying_returns(
     return r_fund, source, unused
 
 
+def _edits(a: str, b: str) -> int:
+    """The Levenshtein distance between two short keys (insertions, deletions, substitutions)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
 def unknown_keys_message(universe: Universe, keys: list[str], where: str = "returns") -> str:
     """``returns: unknown key ndx (not an underlying id or fund ticker; did you mean NDX?)``."""
     from difflib import get_close_matches
 
     c = compiled(universe)
-    known = [str(u) for u in c.underlying_ids] + [str(t) for t in c.tickers]
-    upper = {k.upper(): k for k in known}
+    ids, tickers = [str(u) for u in c.underlying_ids], [str(t) for t in c.tickers]
+    upper = {k.upper(): k for k in ids + tickers}
     parts = []
-    for key in keys[:3]:
-        near = [upper[key.upper()]] if key.upper() in upper else get_close_matches(key, known, n=2)
+    for key in keys[:3]:  # the fewest edits first, an underlying id before a fund ticker (NDQ: NDX, not SNDQ)
+        cands = {k: k in upper and k in ids for k in get_close_matches(key.upper(), ids, n=4) + get_close_matches(key.upper(), tickers, n=4)}
+        near = ([upper[key.upper()]] if key.upper() in upper
+                else sorted(cands, key=lambda k: (_edits(key.upper(), k), not cands[k]))[:2])
         parts.append(key + (f" (did you mean {' or '.join(near)}?)" if near else ""))
     more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
     return f"{where}: unknown key{'s' if len(keys) > 1 else ''} {', '.join(parts)}{more}: not an underlying id or fund ticker of the universe"
@@ -420,8 +471,12 @@ def estimate(
     >>> est.total.rebalance_usd < 0
     True
     """
+    universe, returns, date, creations, holdings, aum = estimate_args(universe, returns, date, creations, holdings, aum,
+                                                                      ignore_unknown, exclude_etns)
     day = _day_returns(returns, date)
     date = day.date
+    if date is not None:
+        universe = universe.on(date)  # the facts in force that day (a fund's leverage before a change)
     c = compiled(universe)
     r_fund, r_source, unused = fund_underlying_returns(universe, day.values, per_fund=day.per_fund)
     if unused and not ignore_unknown:
@@ -450,6 +505,8 @@ def estimate(
     flow = rebalance + creation
     tables, total, coverage = _results(c, day, aum_usd, r_fund, r_source, rebalance, creation, flow, issuer, provenance,
                                        resets_today, len(unused))
+    if creations is not None:  # what share of the AUM the creations cover (the rest: unknown, not zero)
+        coverage.aum_with_creations = _aum_share(aum_usd, np.isin(c.tickers, list(creations)))
     warnings = _warnings(universe, c, tables, coverage, date, aum is None, unused)
     warnings += [*issuer.warnings, *dropped, *implausible]
     _warn_gap(warnings, coverage)
@@ -475,6 +532,12 @@ def _day_returns(returns: Any, date: dt.date | str | None) -> DayReturns:
     return DayReturns(values=returns, date=date)
 
 
+def _aum_share(aum_usd: np.ndarray, mask: np.ndarray) -> float:
+    """The share of the AUM (0..1) of the funds in ``mask``; 0 when there is no AUM."""
+    aum = np.nan_to_num(aum_usd, nan=0.0)
+    return float(aum[mask].sum() / aum.sum()) if aum.sum() > 0 else 0.0
+
+
 def _creation_inputs(c: CompiledUniverse, creations: Mapping[str, float] | None) -> np.ndarray:
     """Net creations per fund (USD, universe order; 0 where none is given)."""
     creation_in = np.zeros(len(c.tickers))
@@ -483,7 +546,7 @@ def _creation_inputs(c: CompiledUniverse, creations: Mapping[str, float] | None)
         for ticker, usd in creations.items():
             if ticker not in pos:
                 raise InputError(f"creations: {ticker}: not a fund in the universe")
-            creation_in[pos[ticker]] = plausibility.number(usd, f"creations: {ticker}:")
+            creation_in[pos[ticker]] = plausibility.creation(usd, f"creations: {ticker}:")
     return creation_in
 
 
@@ -551,23 +614,31 @@ def _results(c: CompiledUniverse, day: DayReturns, aum_usd, r_fund, r_source, re
     auction = formula.auction_share(futures_share, c.fund_swap_early)
     timing_known = np.isfinite(futures_share) | c.fund_swap_early
     stock_auction = stock_flows(c, sum_by_code(c.fund_underlying, flow * auction, c.n_underlyings))
-    # gross look-through of a fund = |flow| x its underlying's total composition weight
-    looked = np.abs(np.nan_to_num(flow)) * np.bincount(c.comp_underlying, c.comp_weight, c.n_underlyings)[c.fund_underlying]
+    # look-through of a fund = flow x its underlying's total composition weight (gross: |that|)
+    through = np.nan_to_num(flow) * np.bincount(c.comp_underlying, c.comp_weight, c.n_underlyings)[c.fund_underlying]
+    looked = np.abs(through)
     known, gross = looked[timing_known].sum(), looked.sum()
     sector = sector_flows(c, stock)
     etf_columns = _etf_columns(c, aum_usd, r_fund, r_source, rebalance, creation, flow, day.methods, issuer.rebalance_method,
                                day.fund_methods, provenance, resets_today)
     etf_columns.update(futures_share=futures_share, auction_usd=flow * auction, swap_reset=c.fund_swap_reset)
+    from lev_flows.inputs.packaged import aum_error_bands
+
+    lo, hi = band.aum_factors(provenance["aum_source"], provenance["aum_gap"], provenance["aum_method"], aum_error_bands())
+    etf_columns.update(aum_p10_usd=aum_usd * lo, aum_p90_usd=aum_usd * hi, rebalance_p10_usd=np.minimum(rebalance * lo, rebalance * hi),
+                       rebalance_p90_usd=np.maximum(rebalance * lo, rebalance * hi))
+    band_p10, band_p90 = band.rebalance_band(rebalance, lo, hi)
     total_stock = stock.sum()
+    gross_sector = np.abs(sector).sum()  # a share of the gross: never negative on a buying sector
     with np.errstate(invalid="ignore", divide="ignore"):
-        sector_share = sector / total_stock if total_stock else np.full(len(sector), np.nan)
+        sector_share = np.abs(sector) / gross_sector if gross_sector else np.full(len(sector), np.nan)
     tables = {
         "by_etf": _table(etf_columns, c, _ETF_LABELS),
         "by_stock": _table({"ticker": c.stock_tickers, "name": c.stock_names, "sector": c.sectors[c.stock_sector],
                             "flow_usd": stock, "single_stock_usd": stock_single, "index_usd": stock - stock_single,
                             "auction_usd": stock_auction}, c, _STOCK_LABELS, keep=stock != 0),
         "by_sector": _table({"sector": c.sectors, "flow_usd": sector, "share": sector_share}, keep=sector != 0),
-        "by_index": _group(c, c.underlying_bucket, "bucket", aum_usd, rebalance, creation, flow, priced),
+        "by_index": _group(c, c.underlying_bucket, "bucket", aum_usd, rebalance, creation, flow, priced, band=(lo, hi)),
         "by_asset_class": _group(c, c.underlying_asset_class, "asset_class", aum_usd, rebalance, creation, flow, priced),
         "by_underlying": _table({"underlying": c.underlying_ids, "bucket": c.underlying_bucket,
                                  "asset_class": c.underlying_asset_class, "has_composition": c.has_composition,
@@ -582,6 +653,9 @@ def _results(c: CompiledUniverse, day: DayReturns, aum_usd, r_fund, r_source, re
         lookthrough_usd=float(total_stock), aum_usd=float(np.nansum(aum_usd)), n_funds=len(c.tickers),
         n_funds_with_flow=int((has_flow & (flow != 0)).sum()), auction_usd=float(stock_auction.sum()),
         auction_timing_known=float(known / gross) if gross > 0 else None,
+        auction_known_usd=float((through * auction)[timing_known].sum()), auction_assumed_usd=float(through[~timing_known].sum()),
+        band_p10_usd=None if not np.isfinite(band_p10) else float(band_p10),
+        band_p90_usd=None if not np.isfinite(band_p90) else float(band_p90),
     )
     return tables, total, coverage
 
@@ -691,7 +765,7 @@ def _aum_inputs(universe: Universe, c: CompiledUniverse, aum: Any | None) -> tup
             "aum_date": dates,
             "aum_gap": np.where(gap < 0, np.nan, gap),
             "median_gap": None if not math.isfinite(aum.median_gap) else float(aum.median_gap),
-            "label": f"{aum.label[:-1]}; AUM-weighted median gap {aum.median_gap:.0f} sessions)"
+            "label": f"{aum.label[:-1]}; AUM-weighted median gap {aum.median_gap:.0f} session{'' if round(aum.median_gap) == 1 else 's'})"
             if math.isfinite(aum.median_gap) and aum.label.endswith(")") else aum.label,
         }
     pos = {t: i for i, t in enumerate(c.tickers)}
@@ -842,12 +916,14 @@ def _labels(c: CompiledUniverse) -> "dict[str, pd.Series]":
 
 
 def _group(
-    c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, aum_usd, rebalance, creation, flow, has_flow
+    c: CompiledUniverse, label_by_underlying: np.ndarray, key: str, aum_usd, rebalance, creation, flow, has_flow,
+    band: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ResultTable:
     """Sum fund columns by a label of their underlying (bucket, asset class) with bincount.
 
     ``aum_with_return`` is the share of the group's AUM whose fund had a return; a group with
-    none gets NaN flows ("unknown"), never a zero.
+    none gets NaN flows ("unknown"), never a zero. ``band``: the funds' AUM factors (lo, hi) for
+    the group's ``rebalance_p10_usd`` / ``rebalance_p90_usd`` (:mod:`lev_flows.model.band`).
     """
     labels, und_code = np.unique(label_by_underlying.astype(str), return_inverse=True)
     code = und_code[c.fund_underlying]
@@ -870,9 +946,21 @@ def _group(
             "rebalance_usd": np.where(none, np.nan, sum_by_code(code, rebalance, n)),
             "creation_usd": sum_by_code(code, creation, n),
             "flow_usd": np.where(none, np.nan, sum_by_code(code, flow, n)),
+            **(_group_band(code, n, rebalance, band, none) if band is not None else {}),
         },
         keep=n_funds > 0,
     )
+
+
+def _group_band(code: np.ndarray, n: int, rebalance: np.ndarray, band: tuple[np.ndarray, np.ndarray], none: np.ndarray) -> dict:
+    """Each group's rebalance band: the sums with every fund at its low and at its high AUM."""
+    lo, hi = band
+    flows = np.isfinite(rebalance) & (rebalance != 0)
+    unknown = np.bincount(code, (flows & ~(np.isfinite(lo) & np.isfinite(hi))).astype(float), n) > 0
+    x = np.where(flows, rebalance, 0.0)
+    a, b = np.bincount(code, x * np.nan_to_num(lo), n), np.bincount(code, x * np.nan_to_num(hi), n)
+    off = unknown | none
+    return {"rebalance_p10_usd": np.where(off, np.nan, np.minimum(a, b)), "rebalance_p90_usd": np.where(off, np.nan, np.maximum(a, b))}
 
 
 def _coverage(c: CompiledUniverse, aum_usd, has_aum, has_flow, fund_asset, unused: int, provenance: dict[str, Any]) -> Coverage:

@@ -194,10 +194,17 @@ def compile_universe(universe: Universe) -> CompiledUniverse:
         fund_swap_reset=np.array([f.swap_reset for f in funds], dtype=object),
         fund_swap_early=np.array([f.swap_reset is not None for f in funds], dtype=bool),
         fund_underlying_ids=np.array([f.underlying for f in funds], dtype=object),
-        stock_names=np.array(
-            [universe.stocks[t].name if t in universe.stocks else None for t in stock_tickers], dtype=object
-        ),
+        stock_names=_stock_names(universe, stock_tickers),
     )
+
+
+def _stock_names(universe: Universe, stock_tickers: np.ndarray) -> np.ndarray:
+    """Each stock's company name: the reference's (``lev_flows/data/reference.json``), else the
+    catalog's name of the single-stock underlying with that ticker (IREN, ASTS, BMNR: stocks held
+    by single-stock funds only, outside every index composition); None when neither has one."""
+    single = {u.id: u.name for u in universe.underlyings if u.kind == UnderlyingKind.single_stock.value and u.name != u.id}
+    names = [(universe.stocks[t].name if t in universe.stocks else None) or single.get(t) for t in stock_tickers]
+    return np.array(names, dtype=object)
 
 
 def sum_by_code(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:

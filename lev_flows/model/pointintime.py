@@ -23,6 +23,15 @@ fund's net assets at a close. A fund's net assets ``V_c`` at the close of sessio
   funds' AUM hardly follows it at all (investors keep adding as the price decays), so each
   direction carries with its least-squares elasticity (``carried, long`` / ``carried,
   inverse``);
+* before the first observation of a fund launched inside the table, carried back as above and
+  shrunk by its age ``a`` in sessions since launch (``grown from launch``): a young fund's AUM
+  grows as ``a ** LAUNCH_GROWTH`` beyond its price, and no first session holds more than
+  ``LAUNCH_CAP_USD`` ($50M, a bound growing as ``a ** LAUNCH_GROWTH``) unless observed::
+
+      V_c = min(V_o * (P_c / P_o) ** beta * (a_c / a_o) ** 0.39,  50e6 * a_c ** 0.39)
+
+* the exponent ``beta`` by kind of product and direction, fund by fund where a fund has the
+  observations (:mod:`lev_flows.model.carry`, fitted by ``lev-flows reference build``);
 * nothing before the fund's inception (catalog ``inception_date``, or the first price of a
   fund whose prices start after the table does) and nothing from ``closed_on`` (the first
   session it no longer trades) on.
@@ -31,7 +40,8 @@ The start-of-day AUM of session ``t`` is ``V`` at the previous session's close. 
 fund's own close where it has one, else ``1 + L r`` of its underlying, else flat (counted).
 
 **Returns**, per fund and session, in order of directness: the fund's own close-to-close
-return divided by ``L`` (daily-reset funds with a price; a change that disagrees with the
+return divided by ``L`` (the issuer's NAV return where its file gives a NAV on both closes,
+else its closing price's: :mod:`lev_flows.model.issuer_nav`; daily-reset funds; a change that disagrees with the
 underlying's own price, tracking ETF or composition by more than ``FUND_MISMATCH`` is a data
 defect, such as an unadjusted reverse split, and is skipped for the return and the NAV path); else the underlying's own price (a stock, or an index level); its tracking ETF; the
 largest sibling fund's change / L; its composition (as-of date shown, look-ahead marked).
@@ -54,6 +64,12 @@ from lev_flows.inputs.catalog import Universe
 from lev_flows.inputs.days import AumDay, DayReturns, weighted_median
 from lev_flows.inputs.sources.underlyings import INDEX_PRICE_COLUMNS, TRACKING_ETFS
 from lev_flows.model.estimate import MAX_MEDIAN_GAP, compiled
+from lev_flows.model.issuer_nav import (
+    creation_usd,
+    nav_grid,
+    nav_observations,
+    nav_returns,
+)
 from lev_flows.model.returns import (
     METHOD_COMPOSITION,
     METHOD_ETF,
@@ -68,9 +84,16 @@ from lev_flows.model.returns import (
 
 #: AUM methods (codes in :attr:`PointInTime.aum_method`)
 AUM_METHODS = np.array(
-    ["none", "observed", "interpolated", "carried, long", "carried, inverse"], dtype=object
+    ["none", "observed", "interpolated", "carried, long", "carried, inverse", "grown from launch"], dtype=object
 )
-AUM_NONE, AUM_OBSERVED, AUM_INTERPOLATED, AUM_CARRIED_LONG, AUM_CARRIED_INVERSE = range(5)
+AUM_NONE, AUM_OBSERVED, AUM_INTERPOLATED, AUM_CARRIED_LONG, AUM_CARRIED_INVERSE, AUM_LAUNCH = range(6)
+#: a young fund's AUM grows as its age in sessions to this power, beyond its price: least squares
+#: on 988 pairs of snapshots of 361 funds launched inside the 2024-2026 price table
+#: (``benchmarks/validate_aum.py``, ``launch_rule``: 0.387)
+LAUNCH_GROWTH = 0.39
+#: no fund's first session holds more than this unless an observation says so (USD); the bound
+#: grows with age at LAUNCH_GROWTH
+LAUNCH_CAP_USD = 50e6
 #: elasticity of AUM to the fund's own price when carried beyond the observations, by direction
 #: (least squares on the issuer's 2024-2026 daily net assets of eight funds; see the module doc)
 CARRY_ELASTICITY = {"long": 0.75, "inverse": 0.15}
@@ -121,6 +144,14 @@ class PointInTime:
     #: (T, F) the AUM the formula takes: start of day, or at the last reset (period start)
     rebalance_aum: np.ndarray = field(repr=False, default=None)
     period_start: np.ndarray = field(repr=False, default=None)  # (T, F) row of the period's first session
+    #: (T, F) each fund's leverage in force on each session (its catalog history)
+    leverage: np.ndarray = field(repr=False, default=None)
+    #: (T, F) the fund's own return is the issuer's NAV return (else its closing price's)
+    nav_return: np.ndarray = field(repr=False, default=None)
+    #: (T, F) the day's creations as exposure, ``(S_t - S_{t-1}) * NAV_t * L`` (USD, + = buy) where
+    #: the issuer's shares outstanding are known on both closes; NaN = unknown, never 0
+    #: (:mod:`lev_flows.model.issuer_nav`)
+    creation_usd: np.ndarray = field(repr=False, default=None)
 
     def row(self, day: dt.date | str | pd.Timestamp) -> int:
         ts = pd.Timestamp(day)
@@ -173,7 +204,9 @@ class PointInTime:
             if np.isfinite(r[i]):
                 per_fund[t] = float(r[i])
             if codes[i] == RET_OWN:
-                methods[t] = f"own price ({t}) / {c.leverage[i]:g}"
+                lev = c.leverage[i] if self.leverage is None else self.leverage[row, i]
+                own = "NAV (issuer)" if self.nav_return is not None and self.nav_return[row, i] else "own price"
+                methods[t] = f"{own} ({t}) / {lev:g}"
             else:
                 methods[t] = detail.get(str(c.fund_underlying_ids[i]), "")
         if self.resets is not None:
@@ -182,7 +215,7 @@ class PointInTime:
                 resets.add(t)
                 start = self.sessions[self.period_start[row, i]].date()
                 n = row - self.period_start[row, i] + 1
-                what = f"{c.fund_resets[i]} reset: underlying return {start} .. {self.sessions[row].date()} ({n} sessions)"
+                what = f"{c.fund_resets[i]} reset: underlying return {start} .. {self.sessions[row].date()} ({n} session{'' if n == 1 else 's'})"
                 methods[t] = what + (f" via {methods[t]}" if methods.get(t) else "") + ("" if t in per_fund else ", a day unknown")
         return DayReturns(
             values={}, date=self.sessions[row].date(), basis="close-to-close", source=source,
@@ -278,12 +311,13 @@ def _launch_bounds(universe: Universe, grid: pd.DatetimeIndex, fund_closes: np.n
 
 
 def carry_aum(
-    observed: np.ndarray, log_nav: np.ndarray, leverage: np.ndarray, elasticity: dict[str, float] | None = None
+    observed: np.ndarray, log_nav: np.ndarray, leverage: np.ndarray, elasticity: dict[str, float] | np.ndarray | None = None,
+    launch: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Net assets at every close (C, F) from sparse observations (see the module doc).
 
     ``observed`` (C, F): AUM at observed closes, NaN elsewhere; ``log_nav`` (C, F): the log
-    NAV path; ``leverage`` (F,); ``elasticity``: the carry exponent by direction (default
+    NAV path; ``leverage`` (F,); ``elasticity``: the carry exponent per fund (F,), or by direction (default
     ``CARRY_ELASTICITY``; ``{"long": 1, "inverse": 1}`` holds shares constant, ``0`` dollars).
     Returns ``(value, method code, index of the observation used,
     gap in sessions)``; cells with no observation on either side are NaN / ``AUM_NONE``.
@@ -303,8 +337,11 @@ def carry_aum(
     lo_p, lo_n = log_obs[pi, cols], log_obs[ni, cols]
     lp_p, lp_n = log_nav[pi, cols], log_nav[ni, cols]
     long = (leverage > 0)[None, :]
-    el = elasticity or CARRY_ELASTICITY
-    beta = np.where(long, el["long"], el["inverse"])
+    if isinstance(elasticity, np.ndarray):
+        beta = elasticity[None, :]
+    else:
+        el = elasticity or CARRY_ELASTICITY
+        beta = np.where(long, el["long"], el["inverse"])
     # between two observations
     span = np.where(n_ok & p_ok, ni - pi, 1)
     w = np.where(span > 0, (idx - pi) / np.maximum(span, 1), 0.0)
@@ -312,10 +349,18 @@ def carry_aum(
     between = lo_p + (log_nav - lp_p) + w * rho
     after = lo_p + beta * (log_nav - lp_p)
     before = lo_n - beta * (lp_n - log_nav)
+    young = np.zeros((C, F), dtype=bool)
+    if launch is not None:  # before the first observation of a fund launched inside the grid
+        age = idx - launch[None, :] + 1
+        young = (launch[None, :] >= 0) & (age >= 1) & n_ok & ~p_ok & ~has
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ramp = LAUNCH_GROWTH * (np.log(np.maximum(age, 1)) - np.log(np.maximum(ni - launch[None, :] + 1, 1)))
+            cap = np.log(LAUNCH_CAP_USD) + LAUNCH_GROWTH * np.log(np.maximum(age, 1))
+        before = np.where(young, np.minimum(before + ramp, cap), before)
     log_v = np.where(p_ok & n_ok, between, np.where(p_ok, after, np.where(n_ok, before, np.nan)))
     method = np.select(
-        [has, p_ok & n_ok, (p_ok | n_ok) & long, p_ok | n_ok],
-        [AUM_OBSERVED, AUM_INTERPOLATED, AUM_CARRIED_LONG, AUM_CARRIED_INVERSE],
+        [has, p_ok & n_ok, young, (p_ok | n_ok) & long, p_ok | n_ok],
+        [AUM_OBSERVED, AUM_INTERPOLATED, AUM_LAUNCH, AUM_CARRIED_LONG, AUM_CARRIED_INVERSE],
         default=AUM_NONE,
     ).astype(np.int8)
     gap_p = np.where(p_ok, idx - pi, np.inf)
@@ -366,27 +411,35 @@ def reset_schedule(
     return resets, rebalance_r, rebalance_aum, start_row
 
 
-def _fund_returns(c, m, day_r: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each fund's underlying return per session (T, F): its own price's change / L for a daily
-    fund, unless it strays more than FUND_MISMATCH from a direct reference (an unadjusted split, a
-    bad print); else the underlying ladder's. Returns ``r``, the code of where each came from, and
-    the fund's own cleaned return ``R`` (NaN where not usable)."""
+def _fund_returns(c, m, day_r: pd.DataFrame, leverage: np.ndarray,
+                  nav_r: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each fund's underlying return per session (T, F): its own return / L for a daily fund, the
+    issuer's NAV return where ``nav_r`` (T, F) has one, else its closing price's change (closing
+    prices drift from NAV: 0.98-0.99x on the ProShares funds), unless it strays more than
+    FUND_MISMATCH from a direct reference (an unadjusted split, a bad print); else the underlying
+    ladder's. Returns ``r``, the code of where each came from, the fund's own cleaned return ``R``
+    (NaN where not usable) and where ``R`` is the issuer's NAV return (T, F bool)."""
     r_und = m.values[:, c.fund_underlying]  # (T, F)
     code_und = m.method[:, c.fund_underlying]
-    own = clean_fund_returns(day_r.reindex(columns=c.tickers).to_numpy(dtype=float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        own_r = own / c.leverage[None, :]
+    price = clean_fund_returns(day_r.reindex(columns=c.tickers).to_numpy(dtype=float))
     reference = np.where(np.isin(code_und, (METHOD_PRICE, METHOD_ETF, METHOD_COMPOSITION)), r_und, np.nan)
-    defect = np.isfinite(reference) & (np.abs(own_r - reference) > FUND_MISMATCH)
-    own = np.where(defect, np.nan, own)  # an unadjusted split or a bad print: not the fund's move
-    use_own = np.isfinite(own_r) & c.resets_daily[None, :] & ~defect
+
+    def usable(x):  # an unadjusted split or a bad print is not the fund's move
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.isfinite(x) & ~(np.isfinite(reference) & (np.abs(x / leverage - reference) > FUND_MISMATCH))
+
+    from_nav = usable(nav_r) if nav_r is not None else np.zeros(price.shape, dtype=bool)
+    own = np.where(from_nav, nav_r, np.where(usable(price), price, np.nan))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own_r = own / leverage  # the leverage in force on each session (T, F)
+    use_own = np.isfinite(own_r) & c.resets_daily[None, :]
     r = np.where(use_own, own_r, r_und)
     lookup = np.zeros(max(_FROM_UNDERLYING) + 1, dtype=np.int8)
     for k, v in _FROM_UNDERLYING.items():
         lookup[k] = v
     ret_code = np.where(use_own, RET_OWN, lookup[code_und])
     ret_code = np.where(np.isfinite(r), ret_code, RET_NONE).astype(np.int8)
-    return r, ret_code, own
+    return r, ret_code, own, from_nav
 
 
 def _start_of_day(alive, end, value, method, used, gap, obs_source, grid):
@@ -420,8 +473,10 @@ def point_in_time(
 
     ``closes``: a wide close table (sessions x tickers) with stocks, index levels, tracking ETFs
     and the funds' own prices. ``observations``: the store's best observations
-    (:func:`lev_flows.inputs.store.load_best_observations`); None uses the catalog AUM alone. The
-    result depends only on the whole table, never on which rows a caller asks for.
+    (:func:`lev_flows.inputs.store.load_best_observations`); None uses the catalog AUM alone. Their
+    issuer rows' ``nav`` and ``shares_outstanding`` (where the frame has those columns) give the
+    funds' NAV returns and each day's creations (``creation_usd``). The result depends only on
+    the whole table, never on which rows a caller asks for.
     """
     c = compiled(universe)
     if len(closes) < 2:
@@ -437,11 +492,13 @@ def point_in_time(
     T, F = len(day_r), len(c.tickers)
 
     m = underlying_return_matrix(universe, day_r, fund_returns=day_r, min_weight=min_weight)
-    r, ret_code, own = _fund_returns(c, m, day_r)
+    leverage = universe.leverage_matrix(day_r.index)  # (T, F): the facts in force on each session
+    nav_close, shares_close = nav_grid(c.tickers, grid, nav_observations(observations))  # (C, F) issuer NAV, shares
+    r, ret_code, own, from_nav = _fund_returns(c, m, day_r, leverage, nav_returns(nav_close))
     fund_closes = closes.reindex(columns=c.tickers).to_numpy(dtype=float)
 
     # the NAV path on the close grid: own return, else L * r, else flat
-    growth = np.where(np.isfinite(own), own, c.leverage[None, :] * np.nan_to_num(r, nan=0.0))
+    growth = np.where(np.isfinite(own), own, leverage * np.nan_to_num(r, nan=0.0))
     growth = np.clip(growth, -0.99, None)
     log_nav = np.vstack([np.zeros((1, F)), np.cumsum(np.log1p(growth), axis=0)])  # (C, F)
 
@@ -451,11 +508,19 @@ def point_in_time(
     close_idx = np.arange(len(grid))[:, None]
     alive = (close_idx >= first[None, :]) & (close_idx < end[None, :])
     observed = np.where(alive, observed, np.nan)
-    value, method, used, gap = carry_aum(observed, log_nav, c.leverage, elasticity)
+    if elasticity is None:  # by kind of product and fund, fitted on the shared data (model.carry)
+        from lev_flows.inputs.packaged import carry_elasticity_table
+        from lev_flows.model.carry import fund_elasticity
+
+        elasticity = fund_elasticity(universe, carry_elasticity_table())
+    inside = first > int(grid.searchsorted(data_start))  # launched inside the table (inception or first price)
+    inside &= np.array([f.continues is None for f in universe.funds])  # a successor did not start small
+    value, method, used, gap = carry_aum(observed, log_nav, c.leverage, elasticity, np.where(inside, first, -1))
     value = np.where(alive, value, np.nan)
     method = np.where(alive, method, AUM_NONE)
 
     trading, aum, method, src, obs_dates, gap_t, value = _start_of_day(alive, end, value, method, used, gap, obs_source, grid)
+    creations = creation_usd(shares_close, nav_close, leverage, from_nav & trading)  # (T, F), NaN = unknown
     detail = [_return_detail(universe, m, t) for t in range(T)]
     resets, rebalance_r, rebalance_aum, period_start = reset_schedule(universe, pd.DatetimeIndex(day_r.index), r, aum)
     return PointInTime(
@@ -478,6 +543,9 @@ def point_in_time(
         rebalance_return=rebalance_r,
         rebalance_aum=rebalance_aum,
         period_start=period_start,
+        leverage=leverage,
+        nav_return=from_nav,
+        creation_usd=creations,
     )
 
 

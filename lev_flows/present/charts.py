@@ -7,6 +7,8 @@ Nothing here computes flows; it draws results it is given.
 
 from __future__ import annotations
 
+import io as _io
+
 import numpy as np
 
 from lev_flows.errors import OutputError
@@ -56,6 +58,30 @@ def save_chart(draw, path=None, fmt: str | None = None, *, force: bool = False) 
     return data
 
 
+def save_figure(fig, path=None, fmt: str | None = None, *, force: bool = False):
+    """``fig`` (a matplotlib Figure), written atomically to ``path`` when given, in ``fmt``
+    (default: from ``path``'s extension; an existing file needs ``force``); returned, released
+    from pyplot (so a notebook shows it once and a loop of charts does not pile up figures)."""
+    import matplotlib.pyplot as plt
+
+    if fmt is not None and path is None:
+        plt.close(fig)
+        raise OutputError(f"chart format {fmt!r} without a path: give the file to write, e.g. plot('flows.{fmt}')")
+    try:
+        if path is not None:
+            from lev_flows.io import atomic_write_bytes
+
+            fmt = fmt or chart_format(path)
+            if fmt not in CHART_FORMATS:
+                raise OutputError(f"chart format {fmt!r}: use a .png, .svg or .pdf file")
+            buf = _io.BytesIO()
+            fig.savefig(buf, format=fmt, dpi=110)
+            atomic_write_bytes(path, buf.getvalue(), force=force)
+    finally:
+        plt.close(fig)
+    return fig
+
+
 def _png(fig, fmt: str = "png") -> bytes:
     """Render a figure to PNG (or ``fmt``: ``svg``, ``pdf``) bytes and release it."""
     import io
@@ -73,10 +99,15 @@ def _png(fig, fmt: str = "png") -> bytes:
 
 def chart_png(est: "FlowEstimate", top: int = 15, fmt: str = "png") -> bytes:
     """A PNG with the top stock flows and the sector flows of an estimate (USD billions)."""
+    return _png(chart_figure(est, top), fmt)
+
+
+def chart_figure(est: "FlowEstimate", top: int = 15):
+    """The matplotlib Figure of :func:`chart_png`."""
     _check_bars(top)
     plt = _pyplot()
-    stocks = est.by_stock.head(top).iloc[::-1]
-    sectors = est.by_sector.iloc[::-1]
+    stocks = est.by_stock.head(top).iloc[::-1].reset_index()
+    sectors = est.by_sector.iloc[::-1].reset_index()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.32 * max(top, len(sectors)) + 1.8))
     for ax, labels, values, title in (
         (ax1, stocks["ticker"], stocks["flow_usd"] / 1e9, f"Top {top} stocks"),
@@ -91,7 +122,8 @@ def chart_png(est: "FlowEstimate", top: int = 15, fmt: str = "png") -> bytes:
     fig.suptitle(
         f"Leveraged ETF rebalancing {est.date or ''} ({est.basis}): total {est.total.rebalance_usd / 1e9:+,.1f}B"
     )
-    return _png(fig, fmt)
+    fig.tight_layout()
+    return fig
 
 
 def ladder_png(table, fmt: str = "png") -> bytes:
@@ -117,6 +149,11 @@ def ladder_png(table, fmt: str = "png") -> bytes:
 def history_png(result, marked: int = 5, highlight: tuple[str, ...] = ("2026-02-04",), fmt: str = "png") -> bytes:
     """A PNG of the daily net flow (bars) with the ``marked`` largest days labelled and the
     ``highlight`` days (default: the 2026-02-04 replay) labelled in blue."""
+    return _png(history_figure(result, marked, highlight), fmt)
+
+
+def history_figure(result, marked: int = 5, highlight: tuple[str, ...] = ("2026-02-04",)):
+    """The matplotlib Figure of :func:`history_png`."""
     import pandas as pd
 
     plt = _pyplot()
@@ -141,11 +178,17 @@ def history_png(result, marked: int = 5, highlight: tuple[str, ...] = ("2026-02-
         f"(AUM point in time)"
     )
     ax.grid(axis="y", alpha=0.3)
-    return _png(fig, fmt)
+    fig.tight_layout()
+    return fig
 
 
 def montecarlo_png(result, fmt: str = "png") -> bytes:
     """A PNG histogram of the simulated total flow with its quantiles marked."""
+    return _png(montecarlo_figure(result), fmt)
+
+
+def montecarlo_figure(result):
+    """The matplotlib Figure of :func:`montecarlo_png`."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 5))
     ax.hist(result.totals / 1e9, bins=120, color="#2e86c1", alpha=0.85)
@@ -163,7 +206,8 @@ def montecarlo_png(result, fmt: str = "png") -> bytes:
     ax.set_title(f"Monte Carlo, {len(result.totals):,} scenarios ({result.method}, {vol}, demeaned; "
                  f"window {result.window[0]} .. {result.window[1]}{given})", fontsize=10)
     ax.grid(alpha=0.3)
-    return _png(fig, fmt)
+    fig.tight_layout()
+    return fig
 
 
 def intraday_chart(path, session, fmt: str = "png", buckets: int = 4) -> bytes:
@@ -220,18 +264,39 @@ def bars_png(labels: list[str], values: list[float], title: str, xlabel: str, fm
     return _png(fig, fmt)
 
 
+def scorecard_label(date, source: str, scope: str, when: str, width: int = 30) -> str:
+    """A scorecard bar's label: the date and the source wrapped at word boundaries (at most two
+    lines of ``width`` characters, never cut inside a word: a longer source ends in "..."), then
+    the scope and basis.
+
+    >>> print(scorecard_label("2026-02-04", "Morgan Stanley quantitative trading desk", "us equity", "close"))
+    2026-02-04 Morgan Stanley
+    quantitative trading desk
+    (us equity, close)
+    """
+    import textwrap
+
+    lines = textwrap.wrap(f"{date} {source}", width, max_lines=2, placeholder=" ...", break_long_words=False)
+    return "\n".join([*lines, f"({scope}, {when})"])
+
+
 def scorecard_png(table, fmt: str = "png") -> bytes:
     """Horizontal bars: each published figure and ours for the same day (USD billions)."""
     plt = _pyplot()
     when = table["published_basis"].astype(str).str.split("(").str[0].str.strip()
-    labels = [f"{d} {s[:24]}\n({w})" for d, s, w in zip(table["date"], table["source"], when)]
+    scope = table["scope"].astype(str).str.replace("_", " ") if "scope" in table else [""] * len(table)
+    labels = [scorecard_label(d, s, sc, w) for d, s, sc, w in zip(table["date"], table["source"], scope, when)]
     y = np.arange(len(table))
-    fig, ax = plt.subplots(figsize=(9, 0.8 * len(table) + 1.6))
+    fig, ax = plt.subplots(figsize=(9, 0.95 * len(table) + 1.6))
     ax.barh(y + 0.2, table["published_usd"] / 1e9, height=0.38, color="#888888", label="published")
     ours = table["ours_usd"].to_numpy(dtype=float)
-    ax.barh(y - 0.2, np.nan_to_num(ours) / 1e9, height=0.38, color="#1f77b4", label="lev_flows (close-to-close, point in time)")
+    ax.barh(y - 0.2, np.nan_to_num(ours) / 1e9, height=0.38, color="#1f77b4", label="lev_flows, same scope and basis (point in time)")
     for k in np.flatnonzero(~np.isfinite(ours)):
         ax.text(0, y[k] - 0.2, " n/a", va="center", fontsize=8)
+    if "band_p10_usd" in table:  # our p10-p90 band on the figure's scope, where there is one
+        lo, hi = table["band_p10_usd"].to_numpy(dtype=float) / 1e9, table["band_p90_usd"].to_numpy(dtype=float) / 1e9
+        has = np.isfinite(lo) & np.isfinite(hi)
+        ax.hlines(y[has] - 0.2, lo[has], hi[has], color="black", linewidth=1.4, label="our p10-p90 band")
     ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.6)

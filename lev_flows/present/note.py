@@ -91,52 +91,112 @@ def svg_bars(labels: list[str], values: list[float], *, chart_id: str, title: st
 
 
 def svg_columns(dates: list[str], values: list[float], *, highlight: str, chart_id: str, title: str, width: int = 760) -> str:
-    """Daily columns (one ``rect.bar`` a day), the ``highlight`` day in blue."""
+    """Daily columns (one ``rect.bar`` a day), the ``highlight`` day in blue, on a y-axis of round
+    USD ticks (``text.tick``, :func:`axis_ticks`) with the first and the last day under it."""
     n = max(len(values), 1)
-    height, top, bottom = 200, 12, 24
+    height, top, bottom, left = 200, 12, 24, 70
     scale = max((abs(v) for v in values if math.isfinite(v)), default=1.0) or 1.0
     mid = top + (height - top - bottom) / 2
-    bw = (width - 20) / n
+    half = (height - top - bottom) / 2
+    bw = (width - left - 10) / n
     parts = [
         f'<svg class="chart" id="{esc(chart_id)}" role="img" aria-label="{esc(title)}" viewBox="0 0 {width} {height}" '
         f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg"><title>{esc(title)}</title>',
-        f'<line x1="10" y1="{mid}" x2="{width - 10}" y2="{mid}" class="axis"/>',
     ]
+    for tick in axis_ticks(scale):
+        y = mid - tick / scale * half
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" class="gridline"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{esc(short_usd(tick))}</text>')
+    parts.append(f'<line x1="{left}" y1="{mid}" x2="{width - 10}" y2="{mid}" class="axis"/>')
     for i, (d, v) in enumerate(zip(dates, values)):
         value = v if math.isfinite(v) else 0.0
-        h = abs(value) / scale * (height - top - bottom) / 2
+        h = abs(value) / scale * half
         y = mid - h if value > 0 else mid
         cls = "hl" if d == highlight else ("neg" if value < 0 else "pos")
         parts.append(
-            f'<rect class="bar {cls}" data-value="{value:.0f}" x="{10 + i * bw:.2f}" y="{y:.1f}" width="{max(bw - 0.3, 0.3):.2f}" '
+            f'<rect class="bar {cls}" data-value="{value:.0f}" x="{left + i * bw:.2f}" y="{y:.1f}" width="{max(bw - 0.3, 0.3):.2f}" '
             f'height="{max(h, 0.3):.1f}"><title>{esc(d)}: {esc(usd(v))}</title></rect>'
         )
     if dates:
-        parts.append(f'<text x="10" y="{height - 6}" class="label">{esc(dates[0])}</text>')
-        parts.append(f'<text x="{width - 10}" y="{height - 6}" class="label" text-anchor="end">{esc(dates[-1])}</text>')
+        parts.append(f'<text x="{left}" y="{height - 6}" class="tick">{esc(dates[0])}</text>')
+        parts.append(f'<text x="{width - 10}" y="{height - 6}" class="tick" text-anchor="end">{esc(dates[-1])}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def axis_ticks(scale: float) -> list[float]:
+    """Round ticks for an axis from ``-scale`` to ``+scale``: zero and the multiples of one step
+    (1, 2, 2.5 or 5 x 10^k, the smallest of them at least half the scale) inside the range.
+
+    >>> axis_ticks(8.4e9)
+    [-5000000000.0, 0.0, 5000000000.0]
+    >>> axis_ticks(3e9)
+    [-2000000000.0, 0.0, 2000000000.0]
+    """
+    if not (math.isfinite(scale) and scale > 0):
+        return [0.0]
+    raw = scale / 2
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    k = int(scale // step)
+    return [float(i * step) for i in range(-k, k + 1)]
+
+
+def short_usd(v: float) -> str:
+    """An axis label: ``$0``, ``+$5B``, ``-$2.5B``, ``+$500M``."""
+    if v == 0:
+        return "$0"
+    sign, a = ("-" if v < 0 else "+"), abs(v)
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if a >= size:
+            return f"{sign}${a / size:g}{unit}"
+    return f"{sign}${a:g}"
 
 
 # ---- tables ---------------------------------------------------------------------------------
 
 
-def table(rows: list[list[tuple[str, Any]]], headers: list[tuple[str, str]], *, table_id: str) -> str:
-    """A sortable table: ``headers`` are (label, kind) with kind ``num`` or ``text``; each cell
-    is (shown text, sort value)."""
-    head = "".join(f'<th data-kind="{kind}" tabindex="0">{esc(label)}</th>' for label, kind in headers)
+def table(rows: list[list[tuple[str, Any]]], headers: list[tuple[str, ...]], *, table_id: str) -> str:
+    """A sortable table: ``headers`` are (label, kind) or (label, kind, classes) with kind ``num``
+    or ``text`` and classes ``wrap`` (long text wraps) and ``opt`` (a column left out at phone
+    width); each cell is (shown text, sort value)."""
+    head = "".join(f'<th data-kind="{h[1]}" tabindex="0"{_classes(h)}>{esc(h[0])}</th>' for h in headers)
     body = []
     for row in rows:
         cells = []
-        for (text, key), (_, kind) in zip(row, headers):
+        for (text, key), h in zip(row, headers):
             sort = "" if key is None or (isinstance(key, float) and not math.isfinite(key)) else key
-            cls = ' class="num"' if kind == "num" else ""
-            cells.append(f'<td{cls} data-v="{esc(sort)}">{esc(text)}</td>')
+            cells.append(f'<td{_classes(h, "num" if h[1] == "num" else "")} data-v="{esc(sort)}">{esc(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (
         f'<div class="scroll"><table class="sortable" id="{esc(table_id)}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
+
+
+def _classes(header: tuple[str, ...], *more: str) -> str:
+    """The ``class`` attribute of a header's cells: ``more`` and the header's own classes."""
+    names = " ".join(n for n in (*more, *(header[2:3] or ("",))) if n)
+    return f' class="{names}"' if names else ""
+
+
+def text_or_na(value: Any) -> str:
+    """A text cell: the value, or ``n/a`` for a missing one (None, NaN, blank: never ``nan``)."""
+    return value.strip() if isinstance(value, str) and value.strip() else "n/a"
+
+
+def method_label(method: Any, ticker: str) -> str:
+    """A fund's return method, short: the fund's own ticker left out (``own price (SOXL) / 3``
+    -> ``own price / 3``, ``NAV (issuer) (TQQQ) / 3`` -> ``NAV (issuer) / 3``); ``n/a`` for none."""
+    return text_or_na(method).replace(f" ({ticker})", "")
+
+
+def auction_flag(flow_pct_auction: Any, over_half: Any) -> str:
+    """The liquidity flag: ``over the auction`` where the flow exceeds the whole estimated closing
+    auction (|flow / auction| over 100 %), ``over half`` where it exceeds half of it, else empty."""
+    if not bool(over_half):
+        return ""
+    return "over the auction" if abs(_f(flow_pct_auction)) > 1.0 else "over half"
 
 
 def _f(v: Any) -> float:
@@ -157,11 +217,14 @@ border-bottom:1px solid var(--line)}.headline{font-size:1.6em;font-weight:600}.n
 .pos{color:var(--pos);fill:var(--pos)}.hl{fill:var(--hl)}.meta,.small{color:var(--mute);font-size:.9em}
 .grid{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:18px}section{min-width:0}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;
 font-size:.9em}th,td{padding:3px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
+th{white-space:normal;vertical-align:bottom}td.wrap{white-space:normal;min-width:9em}
 td.num{text-align:right;font-variant-numeric:tabular-nums}th{cursor:pointer;user-select:none;background:#f6f6f6}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 svg.chart{max-width:100%;height:auto}svg .label,svg .value{font-size:11px;fill:var(--ink)}svg .axis{stroke:#999;stroke-width:1}
-ul.warnings li{color:#8a5a00}@media (max-width:700px){.grid{grid-template-columns:minmax(0,1fr)}body{font-size:14px;padding:8px}
-.headline{font-size:1.3em}}@media print{th{cursor:auto}th::after{content:""!important}.scroll{overflow:visible}
+ul.warnings li{color:#8a5a00}svg .tick{font-size:11px;fill:var(--mute)}svg .gridline{stroke:#e4e4e4;stroke-width:1}
+@media (max-width:700px){.grid{grid-template-columns:minmax(0,1fr)}body{font-size:14px;padding:8px}
+.headline{font-size:1.3em}.opt{display:none}th,td{padding:3px 4px}td.wrap{min-width:6em}
+svg .label,svg .value{font-size:13px}svg .tick{font-size:20px}}@media print{th{cursor:auto}th::after{content:""!important}.scroll{overflow:visible}
 h2{break-after:avoid}table,svg{break-inside:avoid}body{max-width:none}}
 """
 
@@ -189,14 +252,18 @@ def render_note(
     history: Any | None = None,
     liquidity: pd.DataFrame | None = None,
     scorecard: pd.DataFrame | None = None,
+    sensitivity: Any | None = None,
     generated: dt.datetime | None = None,
 ) -> str:
     """The desk note for one estimate (see the module doc). ``history`` is a
     :class:`lev_flows.analysis.history.HistoryResult` containing the day; ``liquidity`` the table of
-    :func:`lev_flows.analysis.whatif.liquidity`; ``scorecard`` published figures for the day."""
+    :func:`lev_flows.analysis.whatif.liquidity`; ``scorecard`` published figures for the day
+    (:func:`lev_flows.analysis.scorecard.published_for`); ``sensitivity`` the day's
+    :class:`lev_flows.analysis.whatif.DaySensitivity`."""
     day = est.date.isoformat() if est.date else "scenario"
     out = _head(est, day, fetch, generated or system_now())
     out += _buckets(est)
+    out += _sensitivity(sensitivity)
     out += _funds_and_stocks(est)
     out += _liquidity(liquidity)
     out += _rank(est, history, day)
@@ -206,10 +273,26 @@ def render_note(
     return "\n".join(out)
 
 
+def _headline(est: Any) -> str:
+    """The headline: US equity funds first, then all funds (or the one scope the run kept)."""
+    from lev_flows.model.scope import SCOPES, scope_total
+
+    t = est.total
+    side = "buying" if t.rebalance_usd > 0 else "selling"
+    total = (f'<span id="headline-total" class="{"neg" if t.rebalance_usd < 0 else "pos"}" '
+             f'data-usd="{t.rebalance_usd:.2f}">{esc(usd(t.rebalance_usd))}</span>')
+    scope = est.as_of.get("scope") or "all"
+    if scope != "all":
+        return f'<p class="headline">{esc(SCOPES.get(scope, scope))}: {total} of {side} at the close</p>'
+    us = scope_total(est.tables["by_etf"].columns, "us_equity").rebalance_usd
+    us_side = "buying" if us > 0 else "selling"
+    return (f'<p class="headline"><span id="headline-us-equity" class="{"neg" if us < 0 else "pos"}" data-usd="{_f(us):.2f}">'
+            f'{esc(usd(us))}</span> of {us_side} at the close by US equity funds; {total} by all funds</p>')
+
+
 def _head(est: Any, day: str, fetch: dict[str, Any] | None, generated: dt.datetime) -> list[str]:
     """The page's head, title, headline and the line of inputs."""
     t = est.total
-    side = "buying" if t.rebalance_usd > 0 else "selling"
     title = f"Leveraged-ETF rebalancing {day}"
     return [
         "<!DOCTYPE html>",
@@ -220,12 +303,11 @@ def _head(est: Any, day: str, fetch: dict[str, Any] | None, generated: dt.dateti
         "script-src 'unsafe-inline'; img-src data:\">",
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
-        f'<p class="headline"><span id="headline-total" class="{"neg" if t.rebalance_usd < 0 else "pos"}" '
-        f'data-usd="{t.rebalance_usd:.2f}">{esc(usd(t.rebalance_usd))}</span> of {side} at the close</p>',
+        _headline(est),
         f'<p class="meta">{esc(est.basis)}; {t.n_funds_with_flow} of {t.n_funds} funds with a flow; gross '
         f"{esc(usd(t.gross_rebalance_usd).lstrip('+'))}; equity funds {esc(usd(t.equity_rebalance_usd))}; "
         f"looked through to stocks {esc(usd(t.lookthrough_usd))}"
-        + (f"; net creations x L {esc(usd(t.creation_usd))} (shown separately)" if t.creation_usd else "")
+        + (f"; net creations x L {esc(usd(t.creation_usd))} (beside the rebalance, netted in the flow)" if t.creation_usd else "")
         + ".</p>",
         f'<p class="meta">Session {esc(day)}; prices: {esc(est.as_of.get("returns_source"))} '
         f'({esc(est.as_of.get("returns_basis"))}); AUM: {esc(est.as_of.get("aum"))}; '
@@ -237,23 +319,25 @@ def _head(est: Any, day: str, fetch: dict[str, Any] | None, generated: dt.dateti
 def _buckets(est: Any) -> list[str]:
     """The index buckets and GICS sectors: bars and sortable tables."""
     out: list[str] = []
-    idx = est.by_index
-    sec = est.by_sector
+    idx = est.by_index.reset_index()  # the key (bucket, sector) as a column
+    sec = est.by_sector.reset_index()
     out.append('<div class="grid"><section><h2>By index</h2>')
     out.append(svg_bars(list(idx["bucket"]), [_f(v) for v in idx["rebalance_usd"]], chart_id="chart-index", title="Rebalance by index bucket"))
     out.append(table(
         [[(r.bucket, r.bucket), (str(r.n_funds), r.n_funds), (usd(r.aum_usd).lstrip("+"), r.aum_usd),
           (pct(r.aum_with_return, 0).lstrip("+") if math.isfinite(_f(r.aum_with_return)) else "n/a", _f(r.aum_with_return)),
           (usd(_f(r.rebalance_usd)), _f(r.rebalance_usd))] for r in idx.itertuples()],
-        [("bucket", "text"), ("funds", "num"), ("AUM", "num"), ("AUM priced", "num"), ("rebalance", "num")],
+        [("bucket", "text"), ("funds", "num"), ("AUM", "num"), ("AUM priced", "num", "opt"), ("rebalance", "num")],
         table_id="table-index",
     ))
     out.append('</section><section><h2>By GICS sector (look-through)</h2>')
     out.append(svg_bars(list(sec["sector"]), [_f(v) for v in sec["flow_usd"]], chart_id="chart-sector", title="Flow by GICS sector"))
     out.append(table(
         [[(r.sector, r.sector), (usd(r.flow_usd), r.flow_usd), (pct(r.share).lstrip("+"), _f(r.share))] for r in sec.itertuples()],
-        [("sector", "text"), ("flow", "num"), ("share", "num")], table_id="table-sector",
+        [("sector", "text"), ("flow", "num"), ("share of |flow|", "num")], table_id="table-sector",
     ))
+    out.append('<p class="small" id="sector-share">Share of |flow|: the sector\'s flow, buying or selling, over the sum '
+               "of every sector's |flow| (the shares add up to 100 %; the sign is the flow's).</p>")
     out.append("</section></div>")
 
     return out
@@ -262,25 +346,27 @@ def _buckets(est: Any) -> list[str]:
 def _funds_and_stocks(est: Any) -> list[str]:
     """The top funds and the top stocks of the look-through."""
     out: list[str] = []
-    etf = est.by_etf.head(TOP_ROWS)
+    etf = est.by_etf.head(TOP_ROWS).reset_index()
     out.append(f"<h2>Top {len(etf)} funds</h2>")
     out.append(table(
-        [[(fund_label(r), r.ticker), (r.name, r.name), (f"{r.leverage:+g}", r.leverage), (r.underlying, r.underlying),
-          (usd(r.aum_usd).lstrip("+"), _f(r.aum_usd)), (_aum_source(r), _f(getattr(r, "aum_gap_sessions", float("nan")))),
-          (pct(r.underlying_return, 2), _f(r.underlying_return)), (usd(_f(r.rebalance_usd)), _f(r.rebalance_usd)),
-          (r.return_method, r.return_method)] for r in etf.itertuples()],
-        [("ticker", "text"), ("name", "text"), ("L", "num"), ("underlying", "text"), ("AUM", "num"),
-         ("AUM source (sessions old)", "num"), ("return", "num"), ("rebalance", "num"), ("method", "text")],
+        [[(fund_label(r), r.ticker), (text_or_na(r.name), text_or_na(r.name)), (f"{r.leverage:+g}", r.leverage),
+          (r.underlying, r.underlying), (usd(r.aum_usd).lstrip("+"), _f(r.aum_usd)),
+          (_aum_source(r), _f(getattr(r, "aum_gap_sessions", float("nan")))), (pct(r.underlying_return, 2), _f(r.underlying_return)),
+          (usd(_f(r.rebalance_usd)), _f(r.rebalance_usd)), (method_label(r.return_method, r.ticker), r.return_method)]
+         for r in etf.itertuples()],
+        [("ticker", "text"), ("name", "text", "wrap opt"), ("L", "num"), ("underlying", "text"), ("AUM", "num"),
+         ("AUM source (sessions old)", "num", "opt"), ("return", "num"), ("rebalance", "num"), ("method", "text", "wrap opt")],
         table_id="table-funds",
     ))
-    stk = est.by_stock.head(TOP_ROWS)
+    stk = est.by_stock.head(TOP_ROWS).reset_index()
     out.append(f"<h2>Top {len(stk)} stocks (look-through)</h2>")
     top_chart = stk.head(15)
     out.append(svg_bars(list(top_chart["ticker"]), [_f(v) for v in top_chart["flow_usd"]], chart_id="chart-stocks", title="Top stock flows"))
     out.append(table(
-        [[(r.ticker, r.ticker), (r.name, r.name), (r.sector, r.sector), (usd(r.flow_usd), r.flow_usd),
+        [[(r.ticker, r.ticker), (text_or_na(r.name), text_or_na(r.name)), (r.sector, r.sector), (usd(r.flow_usd), r.flow_usd),
           (usd(r.single_stock_usd), r.single_stock_usd), (usd(r.index_usd), r.index_usd)] for r in stk.itertuples()],
-        [("ticker", "text"), ("name", "text"), ("sector", "text"), ("flow", "num"), ("single-stock funds", "num"), ("index funds", "num")],
+        [("ticker", "text"), ("name", "text", "wrap opt"), ("sector", "text", "opt"), ("flow", "num"),
+         ("single-stock funds", "num"), ("index funds", "num")],
         table_id="table-stocks",
     ))
 
@@ -295,43 +381,93 @@ def _liquidity(liquidity: pd.DataFrame | None) -> list[str]:
         out.append("<h2>Where the flow weighs most: share of ADV and of the closing auction</h2>")
         out.append(table(
             [[(r.ticker, r.ticker), (r.sector, r.sector), (usd(r.flow_usd), r.flow_usd), (usd(r.adv_usd).lstrip("+"), _f(r.adv_usd)),
-              (pct(r.flow_pct_adv), _f(r.flow_pct_adv)), (pct(r.flow_pct_auction), _f(r.flow_pct_auction))] for r in liq.itertuples()],
-            [("ticker", "text"), ("sector", "text"), ("flow", "num"), ("20-day ADV", "num"), ("flow / ADV", "num"), ("flow / auction", "num")],
+              (pct(r.flow_pct_adv), _f(r.flow_pct_adv)), (pct(_f(getattr(r, "auction_share", float("nan")))).lstrip("+"),
+                                                          _f(getattr(r, "auction_share", float("nan")))),
+              (usd(r.auction_usd).lstrip("+"), _f(r.auction_usd)), (pct(r.flow_pct_auction), _f(r.flow_pct_auction)),
+              (auction_flag(r.flow_pct_auction, getattr(r, "over_half_auction", False)),
+               int(bool(getattr(r, "over_half_auction", False))) * (1 + (abs(_f(r.flow_pct_auction)) > 1.0)))]
+             for r in liq.itertuples()],
+            [("ticker", "text"), ("sector", "text", "opt"), ("flow", "num"), ("20-day ADV", "num", "opt"), ("flow / ADV", "num"),
+             ("auction share (est.)", "num", "opt"), ("auction (est.)", "num", "opt"), ("flow / auction", "num"), ("flag", "num")],
             table_id="table-liquidity",
         ))
-        out.append('<p class="small">Closing auction assumed at 10 % of the day\'s dollar volume.</p>')
+        out.append('<p class="small">The closing auction is an estimate: its share of the day\'s dollar volume modelled from '
+                   "the stock's size, 7 % for the largest names to 10 % for the smallest (US closing auctions were about "
+                   "7-9 % of consolidated volume in 2025); flagged where the funds' flow exceeds half of it, and where it exceeds "
+                   "all of it.</p>")
 
     return out
+
+
+def _sensitivity(s: Any | None) -> list[str]:
+    """The $ per 1 % move (uniform and S&P-beta-weighted) and the day's dispersion: what an S&P
+    rule predicts against what the funds trade, by index bucket."""
+    if s is None:
+        return []
+    out = ["<h2>Sensitivity and the day's dispersion</h2>"]
+    out.append(
+        f'<p id="sensitivity">{"Equity funds" if s.scope in ("all", "equity") else esc(s.scope.replace("_", " ")) + " funds"}: '
+        f"{esc(usd(s.usd_per_1pct))} per 1 % move of every "
+        f"underlying; {esc(usd(s.usd_per_1pct_beta))} per 1 % move of the S&amp;P 500, each underlying by its beta "
+        f"({s.beta_coverage:.0%} of the sensitivity has a beta). The S&amp;P 500 moved {esc(pct(s.market_return, 2))}: "
+        f"an S&amp;P rule predicts {esc(usd(s.rule_usd))}, the funds trade {esc(usd(s.actual_usd))}; "
+        f"{esc(usd(s.dispersion_usd))} is dispersion, underlyings moving apart from their beta.</p>"
+    )
+    rows = s.by_bucket.head(8)
+    out.append(table(
+        [[(r.bucket, r.bucket), (usd(r.actual_usd), r.actual_usd), (usd(r.rule_usd), r.rule_usd),
+          (usd(r.dispersion_usd), r.dispersion_usd)] for r in rows.itertuples()],
+        [("bucket", "text"), ("the funds trade", "num"), ("S&P rule (beta)", "num"), ("dispersion", "num")],
+        table_id="table-sensitivity",
+    ))
+    return out
+
+
+#: sessions in the note's history chart (the last ones up to the note's day)
+HISTORY_BARS = 260
 
 
 def _rank(est: Any, history: Any | None, day: str) -> list[str]:
-    """Where the day ranks in the history that contains it."""
-    out: list[str] = []
-    if history is not None and est.date is not None and pd.Timestamp(est.date) in history.daily.index:
-        so = history.stand_out(est.date)
-        series = history.daily["rebalance_usd"].iloc[-260:]
-        out.append("<h2>Where the day ranks</h2>")
-        out.append(
-            f'<p id="rank">{esc(usd(so["rebalance_usd"]))}: rank {so["abs_rank"]} of {so["days"]} days by size '
-            f'(top {so["abs_percentile"]:.0%}), rank {so["same_side_rank"]} among {"selling" if so["rebalance_usd"] < 0 else "buying"} '
-            f'days, z = {so["z"]:+.1f}.</p>'
-        )
-        out.append(svg_columns([d.date().isoformat() for d in series.index], [float(v) for v in series], highlight=day,
-                               chart_id="chart-history", title="Daily net rebalance, last 260 sessions"))
+    """Where the day ranks among the sessions of the history up to it, and the chart of the last
+    :data:`HISTORY_BARS` of them: nothing after the note's day (a note of 2026-02-04 shows what
+    was known that evening, even when the history runs on)."""
+    if history is None or est.date is None or pd.Timestamp(est.date) not in history.daily.index:
+        return []
+    from dataclasses import replace
 
-    return out
+    known = replace(history, daily=history.daily.loc[: pd.Timestamp(est.date)])
+    so = known.stand_out(est.date)
+    series = known.daily["rebalance_usd"].iloc[-HISTORY_BARS:]
+    side = "selling" if so["rebalance_usd"] < 0 else "buying"
+    z = f'{so["z"]:+.1f}' if math.isfinite(so["z"]) else "n/a (one value)"
+    return [
+        "<h2>Where the day ranks</h2>",
+        f'<p id="rank">{esc(usd(so["rebalance_usd"]))}: rank {so["abs_rank"]} by size of the {plural(so["days"], "session")} '
+        f'to {esc(day)} (top {so["abs_percentile"]:.0%}), rank {so["same_side_rank"]} among the {side} ones, z = {z}.</p>',
+        svg_columns([d.date().isoformat() for d in series.index], [float(v) for v in series], highlight=day,
+                    chart_id="chart-history", title=f"Daily net rebalance (USD), the {plural(len(series), 'session')} to {day}"),
+    ]
+
+
+def plural(n: int, word: str) -> str:
+    """``1 session``, ``2 sessions``, ``0 sessions``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _published(scorecard: pd.DataFrame | None) -> list[str]:
     """The published estimates of the day beside ours."""
     out: list[str] = []
     if scorecard is not None and len(scorecard):
-        out.append("<h2>Against published estimates</h2>")
+        out.append("<h2>Against published estimates (same scope and basis)</h2>")
         out.append(table(
-            [[(r.source, r.source), (r.published_basis, r.published_basis), (usd(r.published_usd), r.published_usd),
-              (usd(_f(r.ours_usd)), _f(r.ours_usd)), (f"{_f(r.ratio):.2f}" if math.isfinite(_f(r.ratio)) else "n/a", _f(r.ratio))]
+            [[(r.source, r.source), (r.scope_label, r.scope_label), (r.published_basis, r.published_basis),
+              (usd(r.published_usd), r.published_usd), (usd(_f(r.ours_usd)), _f(r.ours_usd)),
+              (usd(_f(r.ours_beside_usd)), _f(r.ours_beside_usd)),
+              (f"{_f(r.ratio):.2f}" if math.isfinite(_f(r.ratio)) else "n/a", _f(r.ratio)),
+              ("yes" if r.comparable else f"no: {r.not_comparable}", int(bool(r.comparable)))]
              for r in scorecard.itertuples()],
-            [("source", "text"), ("published when", "text"), ("published", "num"), ("ours", "num"), ("ours / published", "num")],
+            [("source", "text", "wrap"), ("scope", "text", "opt"), ("basis", "text", "opt"), ("published", "num"), ("ours, same scope", "num"),
+             ("ours, all funds", "num", "opt"), ("ours / published", "num"), ("like with like", "num", "wrap")],
             table_id="table-scorecard",
         ))
 
@@ -346,7 +482,8 @@ def _caveats(est: Any, history: Any | None, liquidity: pd.DataFrame | None, fetc
     out.append(f"<li>AUM with a return: {c.aum_with_return:.1%} of {esc(usd(c.aum_usd).lstrip('+'))}; "
                f"funds without AUM: {c.n_funds_without_aum}; not launched yet: {c.n_funds_not_launched}; closed: {c.n_funds_closed}; ETNs excluded: {c.n_funds_excluded}.</li>")
     if c.aum_median_gap_sessions is not None:
-        out.append(f"<li>AUM rests on observations an AUM-weighted median of {c.aum_median_gap_sessions:.0f} sessions old.</li>")
+        out.append(f"<li>AUM rests on observations an AUM-weighted median of "
+                   f"{plural(round(c.aum_median_gap_sessions), 'session')} old.</li>")
     if c.aum_basis:
         parts = "; ".join(f"{k} {v:.0%}" for k, v in c.aum_basis.items() if v >= 0.005)
         out.append(f"<li>AUM by source and age: {esc(parts)}.</li>")
@@ -356,7 +493,13 @@ def _caveats(est: Any, history: Any | None, liquidity: pd.DataFrame | None, fetc
         out.append("<li>Where the day ranks: not in this note (it needs the price tables: <code>daily --prices DIR</code>).</li>")
     if liquidity is None:
         out.append("<li>Flow against ADV and the closing auction: not in this note (it needs local volume tables).</li>")
-    out.append("<li>Rebalance = A·L·(L−1)·r per daily fund; fees, financing and swaps resetting before 16:00 are ignored.</li></ul>")
+    t = est.total
+    if t.auction_known_usd is not None and t.auction_assumed_usd is not None:
+        known = "n/a" if t.auction_timing_known is None else f"{t.auction_timing_known:.1%}"
+        out.append(f"<li id=\"timing\">Execution timing is known for {known} of the look-through flow: "
+                   f"{esc(usd(t.auction_known_usd))} of it in the stocks' closing auctions; the rest, "
+                   f"{esc(usd(t.auction_assumed_usd))}, is assumed at the close.</li>")
+    out.append("<li>Rebalance = A·L·(L−1)·r per daily fund; fees and financing are ignored.</li></ul>")
     warnings = list(est.warnings) + [f"fetch: {w}" for w in (fetch or {}).get("failed", {}).values()]
     out.append(f'<h2>Warnings ({len(warnings)})</h2><ul class="warnings" id="warnings">')
     out.extend(f"<li>{esc(w)}</li>" for w in warnings)

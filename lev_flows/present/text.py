@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: control characters, bidirectional overrides, and the lone surrogates a file name that is not
+#: UTF-8 decodes to (``caf\udce9``: no terminal or file can take them as they are)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def visible(value: Any) -> str:

@@ -27,9 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lev_flows.inputs.store import StoreError, validate_observations
+from lev_flows.inputs.store import (
+    StoreError,
+    latest_possible_date,
+    parse_dates,
+    validate_observations,
+)
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024  # = lev_flows.io.INPUT_LIMITS["AUM file"].max_bytes
 
 #: issuer NAV-history header aliases -> our names
 NAV_COLUMNS = {
@@ -53,16 +58,12 @@ def _number(series: pd.Series) -> pd.Series:
 
 
 def read_bytes(path: str | Path) -> bytes:
-    """A file's bytes with a size bound and clear errors."""
+    """A file's bytes (unpacked when gzipped) with the AUM-file limits and clear errors
+    (:func:`lev_flows.io.read_input_bytes`: a regular file, ``MAX_FILE_BYTES``, rows and columns)."""
+    from lev_flows.io import read_input_bytes
+
     path = Path(path)
-    if not path.exists():
-        raise StoreError(f"{path}: file not found")
-    if not path.is_file():
-        raise StoreError(f"{path}: not a regular file")
-    with open(path, "rb") as fh:
-        data = fh.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise StoreError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB")
+    data = read_input_bytes(path, "AUM file", kind="AUM file", error=StoreError, allow_empty=True)
     if not data.strip():
         raise StoreError(f"{path}: empty file")
     return data
@@ -71,10 +72,11 @@ def read_bytes(path: str | Path) -> bytes:
 def _csv(data: bytes, where: str) -> pd.DataFrame:
     if data[:2] == b"\x1f\x8b":
         import gzip
+        import zlib
 
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise StoreError(f"{where}: corrupt gzip ({exc})") from None
     if data.lstrip()[:1] == b"<":
         raise StoreError(f"{where}: an HTML page, not a CSV file")
@@ -82,10 +84,23 @@ def _csv(data: bytes, where: str) -> pd.DataFrame:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
+    _header_once(text, where)
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise StoreError(f"{where}: cannot parse CSV ({str(exc).splitlines()[0]})") from None
+
+
+def _header_once(text: str, where: str) -> None:
+    """Each column once in the header (case and spaces aside): a second ``aum_usd``, or
+    ``Ticker`` beside ``ticker``, is refused; the CSV reader would keep one silently."""
+    import csv
+
+    header = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]), [])
+    names = [h.strip().lower() for h in header]
+    twice = next((h for h, n in zip(header, names) if n and names.count(n) > 1), None)
+    if twice is not None:
+        raise StoreError(f"{where}: column {twice.strip()!r} appears twice in the header; give each column once")
 
 
 def parse_nav_history(data: bytes, where: str, *, ticker: str | None = None) -> pd.DataFrame:
@@ -109,10 +124,7 @@ def parse_nav_history(data: bytes, where: str, *, ticker: str | None = None) -> 
         )
     if df.empty:
         raise StoreError(f"{where}: header only, no rows")
-    dates = pd.to_datetime(df["date"].str.strip(), errors="coerce", format="mixed")
-    if dates.isna().any():
-        i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise StoreError(f"{where}: line {i + 2}: date {df['date'].iloc[i]!r} is not a date")
+    dates = parse_dates(df["date"], where, line=lambda i: f"line {i + 2}", month_first=True)  # one order per file
     out = pd.DataFrame(
         {
             "ticker": df["ticker"].str.strip().str.upper(),
@@ -269,11 +281,13 @@ def read_aum_file(path: str | Path, issuer_aum: pd.DataFrame | None = None) -> t
     path = Path(path)
     data = read_bytes(path)
     kind = detect_kind(data, str(path))
+    latest = latest_possible_date()  # a figure dated after today has not happened
     if kind == "issuer_nav":
-        return parse_nav_history(data, path.name), kind, {}
+        frame = parse_nav_history(data, path.name)
+        return validate_observations(frame, path.name, not_after=latest), kind, {}
     if kind == "screener":
         frame, note = snapshot_observations(path, issuer_aum, data=data)
-        return frame, kind, note
+        return validate_observations(frame, str(path), not_after=latest), kind, note
     frame = _csv(data, str(path))
     frame.columns = [c.strip().lower() for c in frame.columns]
     if "source_kind" not in frame.columns:
@@ -285,7 +299,7 @@ def read_aum_file(path: str | Path, issuer_aum: pd.DataFrame | None = None) -> t
     for col in ("nav", "shares_outstanding", "published"):
         if col in frame.columns:
             frame[col] = frame[col].replace("", None)
-    return validate_observations(frame, str(path)), kind, {}
+    return validate_observations(frame, str(path), not_after=latest), kind, {}
 
 
 __all__ = [

@@ -55,7 +55,8 @@ class PriceTable:
     previous close and the last price (dated the current session). ``failed`` maps a symbol
     to why its fetch failed (with the URL for online sources); ``missing`` lists symbols the
     source simply does not carry (a local table without that column), which reduce coverage
-    but are not errors. ``basis`` says what the last row is.
+    but are not errors. ``basis`` says what the last row is. ``unadjusted`` lists symbols whose
+    closes are adjusted for splits but not dividends (the source had no adjusted closes for them).
     """
 
     closes: pd.DataFrame
@@ -63,6 +64,7 @@ class PriceTable:
     missing: list[str] = field(default_factory=list)
     source: str = ""
     basis: str = "close"
+    unadjusted: list[str] = field(default_factory=list)
 
 
 class PriceSource(Protocol):

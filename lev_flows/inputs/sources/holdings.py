@@ -50,10 +50,11 @@ def _normalize(df: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path, **kw) -> pd.DataFrame:
+    from lev_flows.io import read_input_bytes
+
+    raw = read_input_bytes(path, "holdings file", kind="holdings file")  # regular, within the limits
     try:
-        return pd.read_csv(path, **kw)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
+        return pd.read_csv(io.BytesIO(raw), **kw)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot parse CSV ({str(exc).splitlines()[0]})") from None
 
@@ -87,11 +88,14 @@ def read_sector_holdings(path: str | Path) -> pd.DataFrame:
 
 def read_ishares_holdings(path: str | Path) -> tuple[pd.DataFrame, str | None]:
     """An iShares holdings CSV as published (preamble, then the table) -> (frame, as-of text)."""
+    from lev_flows.io import read_input_bytes
+
     path = Path(path)
+    raw = read_input_bytes(path, "holdings file", kind="holdings file", table=False)  # a preamble before the table
     try:
-        text = path.read_text("utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not valid UTF-8 at byte {exc.start}") from None
     lines = text.splitlines()
     header = next((i for i, line in enumerate(lines) if line.startswith("Ticker,")), None)
     if header is None:

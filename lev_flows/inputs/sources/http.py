@@ -23,8 +23,10 @@ from __future__ import annotations
 import email.utils
 import functools
 import hashlib
+import ipaddress
 import json
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -57,13 +59,14 @@ USER_AGENT = "lev_flows/0.2 (+https://github.com/lev-flows; leveraged ETF rebala
 class HttpSettings(BaseModel):
     """Network behaviour of the shared client (seconds, counts, bytes)."""
 
-    timeout_s: float = Field(10.0, gt=0, description="connect / read timeout per request")
+    timeout_s: float = Field(10.0, gt=0, description="connect / read timeout, and the most the response headers may take")
     deadline_s: float = Field(30.0, gt=0, description="longest a single response may take in total")
     attempts: int = Field(4, ge=1, le=10, description="tries per URL, the first included")
     backoff_s: float = Field(0.5, ge=0, description="first backoff; doubles each retry, with jitter")
     max_backoff_s: float = Field(8.0, ge=0)
     max_retry_after_s: float = Field(30.0, ge=0, description="cap on a server's Retry-After (also never past deadline_s)")
-    run_deadline_s: float = Field(300.0, gt=0, description="the whole run's budget: requests not started by then fail")
+    run_deadline_s: float = Field(300.0, gt=0, description="the whole run's budget: requests not started by then fail, "
+                                  "one in flight is cut off")
     concurrency: int = Field(4, ge=1, le=32, description="requests in flight at once")
     max_bytes: int = Field(20 * 2**20, gt=0)
     cache_dir: Path | None = None
@@ -104,6 +107,32 @@ def _left(timeout: float | None, error: type[Exception]) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
+def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    """``host``'s addresses, the lookup bounded by ``timeout`` (``getaddrinfo`` itself has no
+    timeout: it runs in a daemon thread, left to finish on its own when it is too slow)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return [host]
+    except ValueError:
+        pass
+    answer: list = []
+
+    def lookup() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            answer.append(exc)
+
+    worker = threading.Thread(target=lookup, name=f"dns {host}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not answer:
+        raise httpcore.ConnectTimeout(f"looking up {host} took over {timeout:.2g} s")
+    if isinstance(answer[0], OSError):
+        raise httpcore.ConnectError(f"{host}: {answer[0]}")
+    return list(dict.fromkeys(info[4][0] for info in answer[0]))
+
+
 class _BoundedStream(httpcore.NetworkStream):
     """A network stream whose every read, write and TLS handshake ends by the request's budget."""
 
@@ -134,8 +163,15 @@ class _BoundedBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Any = None) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(host, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options)
-        return _BoundedStream(stream)
+        error: Exception | None = None
+        for address in _resolve(host, port, _left(timeout, httpcore.ConnectTimeout)):
+            try:
+                stream = self._inner.connect_tcp(address, port, _left(timeout, httpcore.ConnectTimeout), local_address,
+                                                 socket_options)
+                return _BoundedStream(stream)
+            except httpcore.ConnectError as exc:  # the next address, as socket.create_connection does
+                error = exc
+        raise error or httpcore.ConnectError(f"{host}: no address")
 
     def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
         return _BoundedStream(self._inner.connect_unix_socket(path, _left(timeout, httpcore.ConnectTimeout), socket_options))
@@ -297,8 +333,13 @@ class HttpClient:
                 phase = "body"
                 _BUDGET.until = start + phases[phase]
                 return self._read_body(resp, max_bytes, deadline_s, start)
-        except httpx.TimeoutException:
-            raise Transient(self._slow(phase, phases[phase], deadline_s, run_left, time.monotonic() - start)) from None
+        except httpx.TimeoutException as exc:
+            took = time.monotonic() - start
+            if str(exc).startswith("looking up "):  # the name lookup took the budget (see _resolve)
+                raise Transient(str(exc)) from None
+            if phases[phase] >= run_left and took >= phases[phase] - 0.05:  # the run's budget, not this request's
+                raise RunDeadline(f"cut off mid-request: the run's deadline of {s.run_deadline_s:g} s has passed") from None
+            raise Transient(self._slow(phase, phases[phase], deadline_s, took)) from None
         except httpx.RemoteProtocolError as exc:
             raise Transient(f"connection closed mid-response, body truncated ({exc})") from None
         except httpx.TooManyRedirects:
@@ -310,13 +351,11 @@ class HttpClient:
         finally:
             _BUDGET.until = None
 
-    def _slow(self, phase: str, budget: float, deadline_s: float, run_left: float, took: float) -> str:
-        """Why a request timed out: a socket's own timeout, or the budget of its phase or of the run."""
+    def _slow(self, phase: str, budget: float, deadline_s: float, took: float) -> str:
+        """Why a request timed out: a socket's own timeout, or the budget of its phase."""
         s = self.settings
         if took < budget - 0.05:  # a single connect / read waited its whole timeout_s
             return f"timed out after {s.timeout_s:g} s"
-        if budget >= run_left:
-            return f"cut off mid-request by the run's deadline of {s.run_deadline_s:g} s"
         if phase == "headers" and budget < deadline_s:
             return f"no complete response headers within {budget:g} s (--timeout; too slow)"
         return f"response still arriving after {deadline_s:g} s (too slow)"

@@ -20,7 +20,9 @@ class LocalPrices:
     name = "local"
 
     def __init__(self, directory: str | Path):
-        self.directory = Path(directory)
+        from lev_flows.inputs.args import path_arg
+
+        self.directory = path_arg(directory, "--prices")  # a path the system takes, or one line why not
         self._table: pd.DataFrame | None = None
 
     @property

@@ -18,17 +18,22 @@ from typing import Any
 import pandas as pd
 
 from lev_flows.errors import InputError
+from lev_flows.inputs.catalog import normalize_issuer
 from lev_flows.inputs.sources.holdings import canonical_ticker
 from lev_flows.inputs.sources.underlyings import (
     COMMOD,
     COMPANY_TICKERS,
+    CONTINUES,
     CRYPTO,
     CURATED_FUNDS,
     EXCLUDE,
     EXCLUDE_NAME_RULES,
     FIXED,
+    HISTORY_SOURCE,
+    LEVERAGE_HISTORY,
     LEVERAGE_OVERRIDES,
     MULTI,
+    NAME_OVERRIDES,
     NAME_RULES,
     OTHER_EQ,
     PROXY_TICKERS,
@@ -113,13 +118,16 @@ class ImportResult:
 
 def read_snapshot(path: str | Path) -> pd.DataFrame:
     """Read a screener CSV with clear errors for a missing file or missing columns."""
-    from lev_flows.io import check_input_file
+    import io
 
-    path = check_input_file(Path(path), "screener snapshot")
+    from lev_flows.io import read_input_bytes
+
+    path = Path(path)
+    raw = read_input_bytes(path, "screener snapshot", kind="screener snapshot")  # regular, within the limits
     try:
-        df = pd.read_csv(path, dtype={"ticker": str, "underlying_ticker": str}, encoding="utf-8-sig")
+        df = pd.read_csv(io.BytesIO(raw), dtype={"ticker": str, "underlying_ticker": str}, encoding="utf-8-sig")
     except UnicodeDecodeError:
-        df = pd.read_csv(path, dtype={"ticker": str, "underlying_ticker": str}, encoding="latin-1")
+        df = pd.read_csv(io.BytesIO(raw), dtype={"ticker": str, "underlying_ticker": str}, encoding="latin-1")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{path}: cannot parse CSV ({str(exc).splitlines()[0]})") from None
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
@@ -307,7 +315,7 @@ def _fund_entry(row, ticker, name, leverage, uid, asset_class, aum, as_of) -> di
     fund: dict[str, Any] = {
         "ticker": ticker,
         "name": name,
-        "issuer": issuer if isinstance(issuer, str) and issuer.strip() else None,
+        "issuer": normalize_issuer(issuer) if isinstance(issuer, str) and issuer.strip() else None,
         "leverage": leverage,
         "underlying": uid,
         "asset_class": asset_class,
@@ -319,8 +327,15 @@ def _fund_entry(row, ticker, name, leverage, uid, asset_class, aum, as_of) -> di
     }
     if ticker in LEVERAGE_OVERRIDES:
         fund["leverage"], fund["notes"] = LEVERAGE_OVERRIDES[ticker]
+    if ticker in CONTINUES:
+        fund["continues"] = CONTINUES[ticker]
+    if ticker in LEVERAGE_HISTORY:
+        fund["history"] = [{"until": dt.date.fromisoformat(until), "leverage": lev, "source": HISTORY_SOURCE}
+                           for until, lev in LEVERAGE_HISTORY[ticker]]
     if ticker in TICKER_OVERRIDES:
         fund["notes"] = TICKER_OVERRIDES[ticker][1]
+    if ticker in NAME_OVERRIDES:
+        fund["name"] = NAME_OVERRIDES[ticker][0]
     if ticker in VERIFY_NOTES:
         fund["verify_note"] = VERIFY_NOTES[ticker]
     if aum is None:

@@ -229,6 +229,24 @@ LEVERAGE_OVERRIDES: dict[str, tuple[float, str]] = {
     "BRZU": (2.0, "BRZU targets 2x daily (regresses at beta 1.98 on EWZ, correlation 0.998); the screener reads 3x"),
 }
 
+#: fund ticker -> its leverage before each change, oldest first: (until, leverage). Found by
+#: `lev-flows universe verify` on the funds' own prices 2024-2026 (`analysis.verify.
+#: leverage_changes`: the split that fits R = L r best); `until` is the first session at the next
+#: leverage. Direxion's 1.5x single-stock funds went to 2x in April 2024; Tradr's TSLQ and NVDS
+#: and GraniteShares' CONI moved to 2x / 1.5x short.
+LEVERAGE_HISTORY: dict[str, list[tuple[str, float]]] = {
+    "TSLL": [("2024-04-02", 1.5)], "NVDU": [("2024-04-02", 1.5)], "AAPU": [("2024-04-02", 1.5)],
+    "AMZU": [("2024-04-03", 1.5)], "GGLL": [("2024-04-02", 1.5)], "MSFU": [("2024-04-02", 1.5)],
+    "TSLQ": [("2024-07-16", -1.0)], "NVDS": [("2024-07-16", -1.25)], "CONI": [("2025-05-05", -1.0)],
+}
+HISTORY_SOURCE = "universe verify: R / r on the fund's own prices, 2024-2026"
+#: fund ticker -> the product whose holders it took over at its inception (not a new fund: its
+#: AUM before the first observation is carried, not grown from launch)
+CONTINUES: dict[str, str] = {
+    "FNGU": "the earlier FNGU (MicroSectors FANG+ 3X ETN, 2018-2025), whose holders moved to it in February 2025; "
+            "the price table holds the new series only (from 2025-02-20)",
+}
+
 #: funds the screener snapshots do not list, added by every import: (entry, why)
 CURATED_FUNDS: list[dict[str, object]] = [
     {"ticker": "UVXY", "name": "ProShares Ultra VIX Short-Term Futures ETF", "issuer": "ProShares", "leverage": 1.5,
@@ -261,6 +279,15 @@ TICKER_OVERRIDES: dict[str, tuple[str, str]] = {
     "MUD": ("MU", "1x inverse Micron"),
     "MSFU": ("MSFT", "screener name reads 'MSCI Consumer Discretionary'; the fund is 2x Microsoft"),
     "TSMZ": ("TSM", "screener underlying_ticker is 'T' (AT&T); the fund tracks Taiwan Semiconductor"),
+}
+
+#: fund ticker -> (its name, why), where the screener's name is wrong: each found by
+#: `lev-flows universe verify` (:func:`lev_flows.analysis.verify.name_flags`: a name mentioning
+#: another asset than the fund's underlying)
+NAME_OVERRIDES: dict[str, tuple[str, str]] = {
+    "MUU": ("Direxion Daily MU Bull 2X Shares", "the screener names it 'Dx Daily Muni Bond Bull 2x Shares'; it is 2x Micron"),
+    "MSFU": ("Direxion Daily MSFT Bull 2X Shares",
+             "the screener names it 'Direxion Daily MSCI Consumer Discretionary Bull 2x Fund'; it is 2x Microsoft"),
 }
 
 #: company names (lower case, as they start in the screener text) -> stock ticker, for rows
