@@ -10,10 +10,16 @@ installed (no lxml / bs4): the standard library's :class:`html.parser.HTMLParser
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from html.parser import HTMLParser
+from typing import ClassVar
 
 from lev_flows.inputs.sources.http import BadResponse
-from lev_flows.inputs.sources.issuer_aum.base import number
+from lev_flows.inputs.sources.issuer_aum.base import (
+    IssuerAumProvider,
+    Observation,
+    number,
+)
 
 #: a dollar figure on a page: "$13,078,800.00", "$ 24.23", "-0.65"
 MONEY = r"\$?\s*(-?[\d,]+(?:\.\d+)?)"
@@ -67,4 +73,24 @@ def dollars(amount: str, suffix: str | None, where: str) -> float:
     return round(value * SCALE[(suffix or "").lower()], 2)
 
 
-__all__ = ["DATE", "MONEY", "SCALE", "dollars", "page_text"]
+class FundPageProvider(IssuerAumProvider):
+    """An issuer that publishes each fund's figures on the fund's own HTML page: one request per
+    fund at ``page`` (a path with ``{ticker}``, lower case, or ``{TICKER}``), its visible text
+    read by ``read_page(text, ticker, where) -> Observation``; ``label`` names the issuer's
+    pages in errors ("not a REX fund page")."""
+
+    page: ClassVar[str]
+    label: ClassVar[str]
+    read_page: ClassVar[Callable[[str, str, str], Observation]]
+
+    def url(self, ticker: str) -> str:
+        return self.base_url + self.page.format(ticker=ticker.lower(), TICKER=ticker.upper())
+
+    def requests(self, tickers: Sequence[str]) -> list[tuple[str, str]]:
+        return [(t, self.url(t)) for t in tickers]
+
+    def parse(self, key: str, status: int, body: bytes, url: str) -> list[Observation]:
+        return [type(self).read_page(page_text(body, self.label), key.upper(), key.upper())]
+
+
+__all__ = ["DATE", "MONEY", "SCALE", "FundPageProvider", "dollars", "page_text"]

@@ -39,11 +39,11 @@ import pandas as pd
 from lev_flows.clock import system_now, today
 from lev_flows.inputs.sources.base import Progress
 from lev_flows.inputs.sources.http import BadResponse, HttpClient
-from lev_flows.inputs.store import COLUMNS
+from lev_flows.inputs.store import (  # one tolerance for every reader
+    COLUMNS,
+    NAV_SHARES_TOLERANCE,
+)
 
-#: |shares x NAV / net assets - 1| above this and the row is refused (1 %: rounding of the
-#: published NAV and of shares in thousands stays far below it)
-NAV_SHARES_TOLERANCE = 0.01
 #: issuer files are published once a day after the close: cached this long (seconds)
 ISSUER_TTL_S = 6 * 3600.0
 

@@ -42,17 +42,15 @@ Base URL: ``$LEV_FLOWS_DEFIANCE_URL`` or the constructor.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from lev_flows.inputs.sources.http import BadResponse
 from lev_flows.inputs.sources.issuer_aum._pagetext import (
     DATE,
     MONEY,
+    FundPageProvider,
     dollars,
-    page_text,
 )
 from lev_flows.inputs.sources.issuer_aum.base import (
-    IssuerAumProvider,
     Observation,
     number,
     us_date,
@@ -98,22 +96,16 @@ def parse_fund_page(text: str, ticker: str, where: str) -> Observation:
     )
 
 
-class DefianceProvider(IssuerAumProvider):
+class DefianceProvider(FundPageProvider):
     """Net assets, NAV and shares of Defiance funds, one fund page per fund."""
 
     issuer = "Defiance"
     name = "Defiance fund pages"
     url_env = "LEV_FLOWS_DEFIANCE_URL"
     default_url = "https://www.defianceetfs.com"
-
-    def url(self, ticker: str) -> str:
-        return f"{self.base_url}/{ticker.lower()}/"
-
-    def requests(self, tickers: Sequence[str]) -> list[tuple[str, str]]:
-        return [(t, self.url(t)) for t in tickers]
-
-    def parse(self, key: str, status: int, body: bytes, url: str) -> list[Observation]:
-        return [parse_fund_page(page_text(body, "Defiance"), key.upper(), key.upper())]
+    page = "/{ticker}/"
+    label = "Defiance"
+    read_page = staticmethod(parse_fund_page)
 
 
 PROVIDER = DefianceProvider

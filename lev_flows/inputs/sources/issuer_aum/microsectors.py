@@ -45,13 +45,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
 
 from lev_flows.inputs.sources.http import BadResponse
 from lev_flows.inputs.sources.issuer_aum._pagetext import MONEY as _MONEY
-from lev_flows.inputs.sources.issuer_aum._pagetext import page_text
+from lev_flows.inputs.sources.issuer_aum._pagetext import FundPageProvider, page_text
 from lev_flows.inputs.sources.issuer_aum.base import (
-    IssuerAumProvider,
     Observation,
     number,
     us_date,
@@ -102,22 +100,16 @@ def parse_note_page(text: str, ticker: str, where: str) -> Observation:
                        nav=nav, shares_outstanding=count)
 
 
-class MicroSectorsProvider(IssuerAumProvider):
+class MicroSectorsProvider(FundPageProvider):
     """Notes outstanding x closing indicative value of MicroSectors ETNs, one BMO page per note."""
 
     issuer = "MicroSectors"
     name = "MicroSectors ETN pages (BMO)"
     url_env = "LEV_FLOWS_MICROSECTORS_URL"
     default_url = "https://www.bmoetns.com"
-
-    def url(self, ticker: str) -> str:
-        return f"{self.base_url}/ETN/{ticker.upper()}.P/"
-
-    def requests(self, tickers: Sequence[str]) -> list[tuple[str, str]]:
-        return [(t, self.url(t)) for t in tickers]
-
-    def parse(self, key: str, status: int, body: bytes, url: str) -> list[Observation]:
-        return [parse_note_page(page_text(body, "BMO ETN"), key.upper(), key.upper())]
+    page = "/ETN/{TICKER}.P/"
+    label = "BMO ETN"
+    read_page = staticmethod(parse_note_page)
 
 
 PROVIDER = MicroSectorsProvider

@@ -48,17 +48,15 @@ Base URL: ``$LEV_FLOWS_REX_URL`` or the constructor.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from lev_flows.inputs.sources.http import BadResponse
 from lev_flows.inputs.sources.issuer_aum._pagetext import (
     DATE,
     MONEY,
+    FundPageProvider,
     dollars,
-    page_text,
 )
 from lev_flows.inputs.sources.issuer_aum.base import (
-    IssuerAumProvider,
     Observation,
     number,
     us_date,
@@ -120,22 +118,16 @@ def parse_fund_page(text: str, ticker: str, where: str) -> Observation:
                        shares_outstanding=shares)
 
 
-class RexProvider(IssuerAumProvider):
+class RexProvider(FundPageProvider):
     """Net assets, NAV and shares of REX / T-REX funds, one fund page per fund."""
 
     issuer = "REX"
     name = "REX fund pages"
     url_env = "LEV_FLOWS_REX_URL"
     default_url = "https://www.rexshares.com"
-
-    def url(self, ticker: str) -> str:
-        return f"{self.base_url}/{ticker.lower()}/"
-
-    def requests(self, tickers: Sequence[str]) -> list[tuple[str, str]]:
-        return [(t, self.url(t)) for t in tickers]
-
-    def parse(self, key: str, status: int, body: bytes, url: str) -> list[Observation]:
-        return [parse_fund_page(page_text(body, "REX"), key.upper(), key.upper())]
+    page = "/{ticker}/"
+    label = "REX"
+    read_page = staticmethod(parse_fund_page)
 
 
 PROVIDER = RexProvider

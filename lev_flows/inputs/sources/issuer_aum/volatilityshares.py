@@ -45,13 +45,15 @@ Base URL: ``$LEV_FLOWS_VOLATILITYSHARES_URL`` or the constructor.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from lev_flows.inputs.sources.http import BadResponse
 from lev_flows.inputs.sources.issuer_aum._pagetext import MONEY as _MONEY
-from lev_flows.inputs.sources.issuer_aum._pagetext import SCALE, page_text
+from lev_flows.inputs.sources.issuer_aum._pagetext import (
+    SCALE,
+    FundPageProvider,
+    page_text,
+)
 from lev_flows.inputs.sources.issuer_aum.base import (
-    IssuerAumProvider,
     Observation,
     number,
     us_date,
@@ -100,22 +102,16 @@ def parse_fund_page(text: str, ticker: str, where: str) -> Observation:
     )
 
 
-class VolatilitySharesProvider(IssuerAumProvider):
+class VolatilitySharesProvider(FundPageProvider):
     """Net assets, NAV and shares of Volatility Shares funds, one fund page per fund."""
 
     issuer = "Volatility Shares"
     name = "Volatility Shares fund pages"
     url_env = "LEV_FLOWS_VOLATILITYSHARES_URL"
     default_url = "https://www.volatilityshares.com"
-
-    def url(self, ticker: str) -> str:
-        return f"{self.base_url}/{ticker.lower()}"
-
-    def requests(self, tickers: Sequence[str]) -> list[tuple[str, str]]:
-        return [(t, self.url(t)) for t in tickers]
-
-    def parse(self, key: str, status: int, body: bytes, url: str) -> list[Observation]:
-        return [parse_fund_page(page_text(body, "Volatility Shares"), key.upper(), key.upper())]
+    page = "/{ticker}"
+    label = "Volatility Shares"
+    read_page = staticmethod(parse_fund_page)
 
 
 PROVIDER = VolatilitySharesProvider
