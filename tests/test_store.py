@@ -275,6 +275,12 @@ def test_aum_update_fetches_every_proshares_fund_in_one_request(server, db, tmp_
     assert show.returncode == 0, show.stderr
     rows = pd.read_csv(__import__("io").StringIO(show.stdout)).set_index("session")
     assert rows.loc["2026-02-04", "aum_usd"] == pytest.approx(6.0e8) and rows.loc["2026-02-04", "method"] == "observed"
+    # and it is in the day's estimate: its return from the VIX futures ETF, its AUM the issuer's
+    from lev_flows import estimate_day
+
+    uvxy = estimate_day("2026-02-04", prices=shared / "prices", db=db).by_etf.loc["UVXY"]
+    assert uvxy["aum_usd"] == pytest.approx(6.0e8) and uvxy["return_method"] == "tracking ETF (VIXY)"
+    assert uvxy["rebalance_usd"] == pytest.approx(6.0e8 * 1.5 * 0.5 * uvxy["underlying_return"])
 
 
 def test_cli_aum_update_against_the_loopback_server(server, tmp_path):
