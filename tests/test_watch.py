@@ -239,3 +239,23 @@ def test_a_store_locked_by_another_process_does_not_end_the_watch(live, small_un
     assert [r.ok for r in refreshes] == [True, True, True]
     assert refreshes[1].error.startswith("not recorded: ") and "locked by another" in refreshes[1].error
     assert len(intraday_path(dt.date(2026, 2, 4), db)) == 2  # the first and the third
+
+
+def test_a_scoped_watch_records_its_scope_and_replays_apart(live, small_universe, tmp_path):
+    """``watch --scope``: the refreshes of one scope are recorded as that scope's and read back
+    apart from the all-funds path of the same afternoon."""
+    from lev_flows.errors import InputError
+    from lev_flows.model.scope import in_scope
+
+    fake, source = live
+    db = tmp_path / "store.duckdb"
+    watch(small_universe, source, clock=FakeClock("2026-02-04 15:58:30", fake), db=db, interval_s=60, count=1)
+    equity = in_scope(small_universe, "equity")  # DDD (gold) is out
+    scoped = watch(equity, source, clock=FakeClock("2026-02-04 15:59:00", fake), db=db, interval_s=60, count=1,
+                   scope="equity")
+    assert scoped[0].total_usd == pytest.approx(SMALL_TOTAL - 1e8 * 2 * 1 * 0.01, abs=1e-3)  # without DDD's +2M
+    everything, only = intraday_path(dt.date(2026, 2, 4), db), intraday_path(dt.date(2026, 2, 4), db, "equity")
+    assert len(everything) == 1 and everything["total_usd"].iloc[0] == pytest.approx(SMALL_TOTAL, abs=1e-3)
+    assert len(only) == 1 and only["total_usd"].iloc[0] == pytest.approx(scoped[0].total_usd)
+    with pytest.raises(InputError, match="no watch refreshes recorded for 2026-02-04 on scope crypto"):
+        intraday_path(dt.date(2026, 2, 4), db, "crypto")

@@ -20,6 +20,7 @@ from lev_flows.cli.common import (
     OUTPUT,
     PRICE_CONCURRENCY,
     RETRIES,
+    SCOPE,
     TIMEOUT,
     UNIVERSE,
     Format,
@@ -33,6 +34,7 @@ from lev_flows.cli.common import (
     parse_now,
     parse_time,
     prepare_outputs,
+    scoped_universe,
     top_option,
     write_chart,
 )
@@ -62,6 +64,7 @@ def watch(
     chart: Optional[Path] = chart_option("(with --replay) the path of the estimate through the afternoon"),
     force: bool = FORCE,
     now: Optional[str] = NOW,
+    scope: str = SCOPE,
 ) -> None:
     """Refresh the live estimate every --interval seconds from --start (15:00 New York) to the
     close, showing total, index buckets, top funds and stocks and the change since the last
@@ -72,16 +75,15 @@ def watch(
     if replay is None and (fmt is not None or output is not None or chart is not None):
         raise InputError("--format, --output and --chart read a recorded afternoon; give --replay DATE")
     if replay is not None:
-        _replay(parse_date(replay, "--replay"), db, fmt, output, chart, force)
+        _replay(parse_date(replay, "--replay"), db, fmt, output, chart, force, (scope or "all"))
         return
     start_t, until_t = parse_time(start, "--start"), parse_time(until, "--until")
-    from lev_flows.inputs.catalog import load_universe
     from lev_flows.inputs.sources.http import HttpClient
     from lev_flows.inputs.sources.yahoo import YahooChart
     from lev_flows.jobs.watch import MarketClosed, SystemClock
     from lev_flows.jobs.watch import watch as run_watch
 
-    uni = load_universe(universe)
+    uni = scoped_universe(universe, scope)
     parse_now(now)  # pins the one clock (--now over $LEV_FLOWS_NOW)
     clock = SystemClock()
     client = HttpClient(http_settings(timeout, retries, True, concurrency=concurrency))  # quotes: never from a cache
@@ -90,7 +92,7 @@ def watch(
     try:
         with view:
             run_watch(uni, source, start=start_t, until=until_t, interval_s=interval, count=count, clock=clock, db=db,
-                      exclude_etns=exclude_etns, on_refresh=view.update, on_wait=view.waiting)
+                      exclude_etns=exclude_etns, on_refresh=view.update, on_wait=view.waiting, scope=(scope or "all"))
     except MarketClosed as exc:
         echo(f"lev-flows: {exc}")
         return
@@ -102,11 +104,11 @@ def watch(
     view.summary()
 
 
-def _replay(day: dt.date, db, fmt, output, chart, force) -> None:
+def _replay(day: dt.date, db, fmt, output, chart, force, scope: str = "all") -> None:
     from lev_flows.jobs.watch import intraday_path
 
     fmt = prepare_outputs(fmt, output, chart, force=force, db=db)
-    path = intraday_path(day, db)
+    path = intraday_path(day, db, scope)
     if chart is not None:
         from lev_flows.present.charts import intraday_chart
 

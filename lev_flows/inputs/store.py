@@ -103,7 +103,8 @@ CREATE TABLE IF NOT EXISTS imports (
 
 
 #: a store made before a column existed gains it (NULL in its old rows)
-_MIGRATE = "ALTER TABLE aum_observations ADD COLUMN IF NOT EXISTS fetched_at TIMESTAMP;"
+_MIGRATE = ("ALTER TABLE aum_observations ADD COLUMN IF NOT EXISTS fetched_at TIMESTAMP;"
+            "ALTER TABLE intraday_estimates ADD COLUMN IF NOT EXISTS scope VARCHAR;")
 
 
 class StoreError(LevFlowsError):
@@ -489,7 +490,7 @@ class Store:
     #: columns of a refresh row (``refreshed_at`` is New York wall time, naive; the JSON columns hold
     #: ``{bucket: usd}`` and ``[[ticker, usd], ...]``)
     REFRESH_COLUMNS = ("session", "refreshed_at", "ok", "total_usd", "gross_usd", "auction_usd", "funds_priced", "by_index",
-                       "top_funds", "top_stocks", "basis", "source", "requests", "error")
+                       "top_funds", "top_stocks", "basis", "source", "requests", "error", "scope")
 
     def add_refresh(self, row: dict) -> None:
         """Append one refresh of the live estimate (replacing one at the same instant), committed
@@ -503,10 +504,12 @@ class Store:
         except Exception as exc:  # noqa: BLE001
             raise StoreError(f"{self.path}: cannot record the refresh ({_first_line(exc)})") from None
 
-    def intraday(self, session: dt.date) -> "pd.DataFrame":
-        """Every recorded refresh of ``session``, in time order."""
+    def intraday(self, session: dt.date, scope: str = "all") -> "pd.DataFrame":
+        """Every recorded refresh of ``session`` on ``scope``, in time order (a row recorded before
+        watches had a scope is of all funds)."""
         return self._con.execute(
-            f"SELECT {', '.join(self.REFRESH_COLUMNS)} FROM intraday_estimates WHERE session = ? ORDER BY refreshed_at", [session]
+            f"SELECT {', '.join(self.REFRESH_COLUMNS)} FROM intraday_estimates WHERE session = ? AND coalesce(scope, 'all') = ? "
+            "ORDER BY refreshed_at", [session, scope]
         ).df()
 
     def intraday_sessions(self) -> list[dt.date]:

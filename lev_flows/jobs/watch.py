@@ -162,12 +162,15 @@ def watch(
     exclude_etns: bool = False,
     on_refresh: Callable[[Refresh, list[Refresh]], None] | None = None,
     on_wait: Callable[[pd.Timestamp], None] | None = None,
+    scope: str = "all",
 ) -> list[Refresh]:
     """Refresh the live estimate every ``interval_s`` seconds from ``start`` to the close (or
     ``until``, or ``count`` refreshes), recording each in the store at ``db``; returns the
     refreshes. ``on_refresh(refresh, all so far)`` is called after each (the live view),
     ``on_wait(first)`` once when the watch waits for its start. Raises :class:`MarketClosed`
-    outside a session. The observations (AUM) are read once, at the start."""
+    outside a session. The observations (AUM) are read once, at the start. ``scope`` names the
+    funds of ``universe`` (:func:`lev_flows.model.scope.in_scope`) in each recorded row, so that a
+    replay reads one scope's path back."""
     from lev_flows.inputs.store import load_best_observations
 
     if interval_s <= 0:
@@ -183,7 +186,7 @@ def watch(
         observations = load_best_observations(db)
     with _interrupt_flag() as interrupted:
         return _refresh_loop(universe, source, clock, session, end, interval_s, count, observations, db, exclude_etns,
-                             on_refresh, interrupted)
+                             on_refresh, interrupted, scope)
 
 
 @contextlib.contextmanager
@@ -209,7 +212,7 @@ def _interrupt_flag():
 
 
 def _refresh_loop(universe, source, clock, session, end, interval_s, count, observations, db, exclude_etns,
-                  on_refresh, interrupted) -> list[Refresh]:
+                  on_refresh, interrupted, scope="all") -> list[Refresh]:
     """The refreshes of :func:`watch` from its first one to ``end`` (or ``count``)."""
     from lev_flows.jobs.daily import run_daily
 
@@ -228,7 +231,7 @@ def _refresh_loop(universe, source, clock, session, end, interval_s, count, obse
             last_ok = refresh
         except DataSourceError as exc:
             refresh = _stale(session, at, last_ok, str(exc))
-        refresh = _record(refresh, db)
+        refresh = _record(refresh, db, scope)
         refreshes.append(refresh)
         if on_refresh is not None:
             on_refresh(refresh, refreshes)
@@ -243,7 +246,7 @@ def _refresh_loop(universe, source, clock, session, end, interval_s, count, obse
     return refreshes
 
 
-def _record(refresh: Refresh, db: str | Path | None) -> Refresh:
+def _record(refresh: Refresh, db: str | Path | None, scope: str = "all") -> Refresh:
     """Commit one refresh to the store. Another lev-flows process may hold the store for a
     moment (DuckDB has one writer; opening it waits up to ``store.LOCK_WAIT_S``); if it stays
     locked, keep watching with the refresh marked as not recorded, rather than ending the
@@ -254,7 +257,7 @@ def _record(refresh: Refresh, db: str | Path | None) -> Refresh:
 
     try:
         with Store(db) as store:
-            store.add_refresh(refresh.row())
+            store.add_refresh({**refresh.row(), "scope": scope})
         return refresh
     except StoreError as exc:
         note = f"not recorded: {exc}"
@@ -270,7 +273,7 @@ def _stale(session: dt.date, at: pd.Timestamp, last_ok: Refresh | None, error: s
     return Refresh(session=session, at=at, ok=False, error=error, stale_since=last_ok.at, **keep)
 
 
-def intraday_path(session: dt.date, db: str | Path | None = None) -> pd.DataFrame:
+def intraday_path(session: dt.date, db: str | Path | None = None, scope: str = "all") -> pd.DataFrame:
     """The recorded refreshes of ``session``: ``at`` (New York), ``ok``, ``total_usd``,
     ``change_usd`` (since the previous good refresh), ``gross_usd``, ``auction_usd``,
     ``funds_priced``, ``requests``, ``error``, and one ``index: <bucket>`` column per index
@@ -278,11 +281,12 @@ def intraday_path(session: dt.date, db: str | Path | None = None) -> pd.DataFram
     from lev_flows.inputs.store import Store
 
     with Store(db) as store:
-        frame = store.intraday(session).rename(columns={"refreshed_at": "at"})
+        frame = store.intraday(session, scope).rename(columns={"refreshed_at": "at"})
         sessions = store.intraday_sessions()
     if frame.empty:
         known = ", ".join(str(d) for d in sessions[-5:]) or "none yet"
-        raise InputError(f"no watch refreshes recorded for {session} in {db or 'the default store'} "
+        raise InputError(f"no watch refreshes recorded for {session}" + ("" if scope == "all" else f" on scope {scope}")
+                         + f" in {db or 'the default store'} "
                          f"(sessions recorded: {known}); run lev-flows watch during that session")
     good = frame["ok"].astype(bool)
     prev_total = frame["total_usd"].where(good).ffill().shift()
