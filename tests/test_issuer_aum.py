@@ -196,7 +196,8 @@ def test_an_online_estimate_updates_issuer_aum_first(server, tmp_path, small_yam
     etf = {r["ticker"]: r for r in doc["by_etf"]}
     assert etf["AAA"]["aum_usd"] == pytest.approx(1.2e9) and etf["BBB"]["aum_usd"] == pytest.approx(6.0e8)
     assert doc["coverage"]["aum_basis"]["issuer, previous close"] == pytest.approx(1.8e9 / (1.8e9 + 5e8))
-    assert off.returncode == 0 and "issuer AUM not fetched first" in off.stderr  # $LEV_FLOWS_AUM_UPDATE=off, said
+    assert off.returncode == 0 and "issuer AUM" not in off.stderr  # $LEV_FLOWS_AUM_UPDATE=off: not fetched
+    assert "issuer, previous close" not in json.loads(off.stdout)["coverage"]["aum_basis"]  # and the estimate says so
 
 
 def test_nport_month_ends_anchor_the_history(tmp_path, shared):

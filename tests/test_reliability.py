@@ -582,7 +582,7 @@ def test_impossible_inputs_are_one_line(tmp_path, small_yaml):
     damaged = tmp_path / "damaged.csv.gz"
     damaged.write_bytes(packed[:12] + b"\xff" * 30 + packed[42:])  # the header intact, the deflate stream not
     res = run_cli("estimate", "-u", small_yaml, "--prices", damaged, "--date", "2026-02-04")
-    assert res.returncode == 2 and "damaged.csv.gz: corrupt gzip (Error -3 while decompressing data" in res.stderr, res.stderr
+    assert res.returncode == 2 and "damaged.csv.gz: cannot read the price table (corrupt gzip: Error -3 while decompressing data" in res.stderr, res.stderr
     bomb = "a: &a [" + ",".join(["x"] * 10) + "]\n" + "".join(
         f"b{i}: &b{i} [" + ",".join([f"*{'a' if i == 1 else f'b{i - 1}'}"] * 10) + "]\n" for i in range(1, 25))
     t0 = time.monotonic()

@@ -12,7 +12,6 @@ import typer
 from lev_flows.cli.common import (
     ALLOW_PARTIAL,
     AUM_UPDATE,
-    AUM_UPDATE_ENV,
     DB,
     DEADLINE,
     EXCLUDE_ETNS,
@@ -180,10 +179,8 @@ def _run_daily(universe, source, *, date, allow_partial, holdings, force_live, c
     from lev_flows.jobs.daily import run_daily
 
     if client is not None:
-        if aum_update_wanted(aum_update):
-            _update_aum(universe, client, db)
-        else:
-            warn([f"issuer AUM not fetched first (--no-aum-update or ${AUM_UPDATE_ENV}=off): the store's figures are used"])
+        if aum_update_wanted(aum_update):  # skipped by choice (flag or $LEV_FLOWS_AUM_UPDATE=off): the
+            _update_aum(universe, client, db)  # estimate's coverage still says what its AUM rests on
 
     holdings_source = None
     if holdings:
