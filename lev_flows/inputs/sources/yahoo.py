@@ -398,9 +398,10 @@ def _whole(answer: SparkAnswer) -> bool:
 
 
 def _close_frame(charts: dict[str, Chart], query: PriceQuery) -> pd.DataFrame:
-    """The charts' closes as one table (sorted dates x symbols, in the charts' order) cut to the
-    query's span; where a chart has a date twice, its last close. Built as one array: the
-    symbols share a few date lists, each mapped to rows once."""
+    """The charts' closes as one table (sorted dates x symbols, in the query's order, whatever
+    order the answers came in) cut to the query's span; where a chart has a date twice, its last
+    close. Built as one array: the symbols share a few date lists, each mapped to rows once."""
+    charts = {s: charts[s] for s in query.symbols if s in charts}
     days = sorted({d for ch in charts.values() for d in ch.dates})
     row = {d: i for i, d in enumerate(days)}
     values = np.full((len(days), len(charts)), np.nan)
