@@ -260,14 +260,19 @@ def test_monte_carlo_real_no_look_ahead_and_ci(inputs):
 
 
 def test_the_cached_sessions_answer_as_exchange_calendars(tmp_path, monkeypatch):
-    """Every calendar question is answered from the kept XNYS sessions; over the calendar's whole
-    range they give exchange-calendars' own answers (sessions, the session at or before / after
-    a day, opens and closes with early closes), built fresh and read back from the copy."""
+    """Every calendar question is answered from the XNYS sessions; over the calendar's whole
+    range the packaged copy, the copy kept in the cache and a fresh build all give
+    exchange-calendars' own answers (sessions, the session at or before / after a day, opens and
+    closes with early closes)."""
     import pandas as pd
 
     from lev_flows.inputs import calendar
 
     monkeypatch.setenv("LEV_FLOWS_CACHE", str(tmp_path / "cache"))
+    calendar.sessions.cache_clear()
+    packaged = calendar.sessions()  # today + a year is before 2028-12-31: the package's copy
+    assert not (tmp_path / "cache" / "calendar").exists()
+    monkeypatch.setattr(calendar, "_packaged_sessions", lambda last: None)  # as if another version
     calendar.sessions.cache_clear()
     built = calendar.sessions()
     (kept,) = (tmp_path / "cache" / "calendar").glob("xnys-*.npz")
@@ -275,7 +280,8 @@ def test_the_cached_sessions_answer_as_exchange_calendars(tmp_path, monkeypatch)
     read = calendar.sessions()
     calendar.sessions.cache_clear()
     cal = calendar.nyse()
-    for s in (built, read):
+    assert cal.first_session == pd.Timestamp("2000-01-03") and cal.last_session == pd.Timestamp("2028-12-29")
+    for s in (packaged, built, read):
         assert s.days.equals(cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions)
         assert (s.opens == cal.opens.to_numpy()).all() and (s.closes == cal.closes.to_numpy()).all()
         assert str(s.closes.tz) == "UTC"
@@ -287,6 +293,30 @@ def test_the_cached_sessions_answer_as_exchange_calendars(tmp_path, monkeypatch)
         assert read.at_or_after(day) == cal.date_to_session(ts, direction="next").date()
     assert read.close(dt.date(2025, 11, 28)).tz_convert("America/New_York").hour == 13  # the day after Thanksgiving
     assert read.before(dt.date(2026, 2, 4)) == dt.date(2026, 2, 3) and read.after(dt.date(2026, 2, 6)) == dt.date(2026, 2, 9)
+    assert not read.is_session(dt.date(2025, 1, 9))  # the national day of mourning for President Carter
     kept.write_bytes(b"damaged")  # a damaged copy is built again
     assert calendar.sessions().days.equals(read.days)
     calendar.sessions.cache_clear()
+
+
+def test_the_packaged_sessions_are_used_only_for_their_version_and_range(tmp_path, monkeypatch):
+    """The package's copy of the sessions names the exchange-calendars that wrote it: another
+    version, or a range the copy does not cover (a year ahead passing 2028-12-31), asks the
+    library itself; the copy written again by `reference build` is the one in the package."""
+    from pathlib import Path
+
+    from lev_flows.inputs import calendar
+
+    assert calendar._packaged_sessions(calendar.PACKAGED_LAST) is not None
+    assert calendar._packaged_sessions(dt.date(2029, 6, 1)) is None
+    assert calendar.last_day(dt.date(2026, 12, 2)) == calendar.PACKAGED_LAST
+    assert calendar.last_day(dt.date(2028, 6, 1)) == dt.date(2029, 6, 2)
+    installed = calendar.packaged_meta()
+    monkeypatch.setattr(calendar, "packaged_meta", lambda: {**installed, "exchange_calendars": "0.0"})
+    assert calendar._packaged_sessions(calendar.PACKAGED_LAST) is None
+    monkeypatch.undo()
+    written = calendar.write_packaged_sessions(tmp_path / "xnys_sessions.npz")
+    with np.load(written) as new, np.load(Path(calendar.__file__).parents[1] / calendar.PACKAGED) as shipped:
+        assert sorted(new.files) == sorted(shipped.files) == ["closes", "days", "meta", "opens"]
+        for name in new.files:
+            assert np.array_equal(new[name], shipped[name]), f"{name}: run `lev-flows reference build`"

@@ -1,10 +1,20 @@
 """The NYSE calendar (exchange-calendars): trading days, the close time, and the session a
 daily estimate is about. No hand-written holiday lists.
 
-Every question here is answered from :class:`Sessions`: exchange-calendars' XNYS sessions with
-their open and close times, kept in ``$LEV_FLOWS_CACHE/calendar`` (keyed by the library's
-version and the day, since its range runs from 20 years back to a year ahead of today), so a
-command does not spend 0.7 s importing and building the calendar each time.
+Every question here is answered from :class:`Sessions`: exchange-calendars' XNYS sessions from
+:data:`FIRST_DAY` to :func:`last_day` (:data:`PACKAGED_LAST`, or a year ahead of today once that
+is nearer than a year away) with their open and close times. Importing exchange-calendars and
+building the calendar takes 0.3-0.7 s, so the sessions come, in this order, from
+
+1. the package's own copy, ``lev_flows/data/xnys_sessions.npz``, written by ``lev-flows reference
+   build`` from exchange-calendars and used only when the installed exchange-calendars is the
+   version that wrote it and the range it covers is the range asked for (a test checks it
+   against the installed library); a newer exchange-calendars, which may know a holiday declared
+   since, is always asked itself;
+2. the copy kept in ``$LEV_FLOWS_CACHE/calendar`` (keyed by the library's version and the range);
+3. exchange-calendars, building the calendar (and keeping the copy of 2.).
+
+All three give the same sessions: one answer whichever path.
 """
 
 from __future__ import annotations
@@ -23,18 +33,99 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 
-@lru_cache(maxsize=1)
-def nyse():
-    """The XNYS calendar (built once; it takes a few hundred milliseconds)."""
+FIRST_DAY = dt.date(2000, 1, 1)
+"""The calendar's first day (its first session is 2000-01-03)."""
+PACKAGED_LAST = dt.date(2028, 12, 31)
+"""The last day of the packaged sessions (``lev_flows/data/xnys_sessions.npz``)."""
+PACKAGED = "data/xnys_sessions.npz"
+_NS_PER = {"days": 86_400 * 10**9, "opens": 60 * 10**9, "closes": 60 * 10**9}
+
+
+def last_day(today: dt.date) -> dt.date:
+    """The calendar's last day: :data:`PACKAGED_LAST`, or a year ahead of ``today`` once that is
+    later (the calendar always reaches at least a year ahead, as exchange-calendars' own does)."""
+    return max(PACKAGED_LAST, today + dt.timedelta(days=366))
+
+
+@lru_cache(maxsize=4)
+def nyse(first: dt.date = FIRST_DAY, last: dt.date | None = None):
+    """The XNYS calendar from ``first`` to ``last`` (default :func:`last_day` of the system
+    clock's today), built once (it takes a few hundred milliseconds)."""
     import warnings
 
     import exchange_calendars as xcals
 
+    from lev_flows.clock import system_now
+
+    last = last or last_day(system_now().date())
     with warnings.catch_warnings():  # its own pandas deprecation notices, not ours to fix
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*Series.values.*")
-        return xcals.get_calendar("XNYS")
+        return xcals.get_calendar("XNYS", start=first.isoformat(), end=last.isoformat())
+
+
+def session_arrays(cal) -> dict[str, "np.ndarray"]:
+    """A calendar's sessions as int64 nanoseconds: ``days`` (naive midnights), ``opens`` and
+    ``closes`` (UTC)."""
+    import pandas as pd
+
+    naive = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
+    opens, closes = (pd.DatetimeIndex(t).tz_convert("UTC").as_unit("ns").asi8 for t in (cal.opens, cal.closes))
+    return {"days": naive.as_unit("ns").asi8, "opens": opens, "closes": closes}
+
+
+def packaged_meta() -> dict[str, str]:
+    """What the packaged sessions must say of themselves: the library and version that built
+    them and the range (:data:`FIRST_DAY` .. :data:`PACKAGED_LAST`)."""
+    from importlib.metadata import version
+
+    return {"kind": "XNYS sessions", "exchange_calendars": version("exchange-calendars"),
+            "first": FIRST_DAY.isoformat(), "last": PACKAGED_LAST.isoformat()}
+
+
+def write_packaged_sessions(path=None):
+    """Write the packaged sessions (``lev-flows reference build``) from the installed
+    exchange-calendars over :data:`FIRST_DAY` .. :data:`PACKAGED_LAST`; returns the path."""
+    import json
+    from importlib import resources
+    from pathlib import Path
+
+    import numpy as np
+
+    path = Path(path) if path is not None else Path(str(resources.files("lev_flows").joinpath(PACKAGED)))
+    arrays = session_arrays(nyse(FIRST_DAY, PACKAGED_LAST))
+    # compact: days as int32 days since the epoch, opens and closes as int32 minutes
+    small = {"days": arrays["days"] // _NS_PER["days"], "opens": arrays["opens"] // _NS_PER["opens"],
+             "closes": arrays["closes"] // _NS_PER["closes"]}
+    for name, values in small.items():
+        if not (values * _NS_PER[name] == arrays[name]).all():  # pragma: no cover - a session at a second
+            raise ValueError(f"XNYS {name}: not whole {'days' if name == 'days' else 'minutes'}")
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez_compressed(fh, meta=np.array(json.dumps(packaged_meta(), sort_keys=True)),
+                            **{k: v.astype(np.int32) for k, v in small.items()})
+    tmp.replace(path)
+    return path
+
+
+def _packaged_sessions(last: dt.date):
+    """The packaged sessions' arrays if they cover exactly ``FIRST_DAY .. last`` and were built by
+    the installed exchange-calendars, else None."""
+    import json
+    from importlib import resources
+
+    import numpy as np
+
+    if last != PACKAGED_LAST:
+        return None
+    try:
+        with resources.files("lev_flows").joinpath(PACKAGED).open("rb") as fh, np.load(fh) as kept:
+            if json.loads(str(kept["meta"])) != packaged_meta():
+                return None
+            return tuple(kept[k].astype(np.int64) * _NS_PER[k] for k in ("days", "opens", "closes"))
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -92,37 +183,49 @@ class Sessions:
 
 @lru_cache(maxsize=1)
 def sessions() -> Sessions:
-    """The XNYS sessions, from the cached copy when there is one for today and this version of
-    exchange-calendars (its header says so and its content has the SHA-256 it was written with:
+    """The XNYS sessions from :data:`FIRST_DAY` to :func:`last_day`: the packaged copy when the
+    installed exchange-calendars built it and it covers that range, else the copy kept for this
+    version and range (its header says so and its content has the SHA-256 it was written with:
     :func:`lev_flows.io.read_cache`), else built (and kept) from :func:`nyse`."""
-    import io
     from importlib.metadata import version
 
     import numpy as np
     import pandas as pd
 
     from lev_flows.clock import system_now
-    from lev_flows.io import default_cache_dir, prune_cache, read_cache, write_cache
 
-    today = system_now().date().isoformat()
-    path = default_cache_dir() / "calendar" / f"xnys-{version('exchange-calendars')}-{today}.npz"
-    meta = {"kind": "XNYS sessions", "exchange_calendars": version("exchange-calendars"), "day": today}
-    try:
-        payload, _ = read_cache(path, meta)
-        with np.load(io.BytesIO(payload)) as kept:
-            days, opens, closes = kept["days"], kept["opens"], kept["closes"]
-    except Exception:  # noqa: BLE001 - a missing, edited or damaged copy: built again
-        cal = nyse()
-        naive = cal.sessions.tz_localize(None) if cal.sessions.tz is not None else cal.sessions
-        days = naive.as_unit("ns").asi8  # nanoseconds since the epoch (UTC for opens and closes)
-        opens, closes = (pd.DatetimeIndex(t).tz_convert("UTC").as_unit("ns").asi8 for t in (cal.opens, cal.closes))
-        buf = io.BytesIO()
-        np.savez(buf, days=days, opens=opens, closes=closes)
-        if write_cache(path, buf.getvalue(), meta):  # a cache that cannot be written is no error
-            prune_cache(path.parent, "xnys-*.npz", keep=2)  # one a day: today's and yesterday's
+    last = last_day(system_now().date())
+    got = _packaged_sessions(last)
+    if got is None:
+        got = _kept_sessions(last, version("exchange-calendars"))
+    days, opens, closes = got
     return Sessions(days=pd.DatetimeIndex(np.asarray(days, dtype="datetime64[ns]")),
                     opens=pd.DatetimeIndex(np.asarray(opens, dtype="datetime64[ns]")).tz_localize("UTC"),
                     closes=pd.DatetimeIndex(np.asarray(closes, dtype="datetime64[ns]")).tz_localize("UTC"))
+
+
+def _kept_sessions(last: dt.date, xcals_version: str):
+    """The sessions from the copy in ``$LEV_FLOWS_CACHE/calendar``, else built and kept."""
+    import io
+
+    import numpy as np
+
+    from lev_flows.io import default_cache_dir, prune_cache, read_cache, write_cache
+
+    span = f"{FIRST_DAY.isoformat()}-{last.isoformat()}"
+    path = default_cache_dir() / "calendar" / f"xnys-{xcals_version}-{span}.npz"
+    meta = {"kind": "XNYS sessions", "exchange_calendars": xcals_version, "range": span}
+    try:
+        payload, _ = read_cache(path, meta)
+        with np.load(io.BytesIO(payload)) as kept:
+            return kept["days"], kept["opens"], kept["closes"]
+    except Exception:  # noqa: BLE001 - a missing, edited or damaged copy: built again
+        arrays = session_arrays(nyse(FIRST_DAY, last))
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        if write_cache(path, buf.getvalue(), meta):  # a cache that cannot be written is no error
+            prune_cache(path.parent, "xnys-*.npz", keep=2)
+        return arrays["days"], arrays["opens"], arrays["closes"]
 
 
 def in_range(day: dt.date) -> bool:
