@@ -162,3 +162,19 @@ def test_catalog_shapes_refused_with_the_field(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(CatalogError, match=match):
         load_universe(path)
+
+
+def test_the_packaged_catalog_parsed_copy_is_its_yaml():
+    """The package ships its catalog as parsed (``etf_universe.parsed.json``, read by a cold
+    command instead of the YAML): it must be what the YAML parses to, and is used only for the
+    very text it records (an edited YAML is parsed)."""
+    from importlib import resources
+
+    from lev_flows.inputs.catalog import _packaged_parsed, parse_yaml
+
+    text = resources.files("lev_flows").joinpath("data/etf_universe.yaml").read_text("utf-8")
+    kept = _packaged_parsed(text)
+    assert kept is not None, "etf_universe.parsed.json is older than the YAML: run `lev-flows reference build`"
+    assert kept == parse_yaml(text, "etf_universe.yaml")
+    assert _packaged_parsed(text.replace("TQQQ", "TQQX", 1)) is None
+    assert _packaged_parsed(text + "\n") is None

@@ -168,7 +168,11 @@ def reference_build(
     data: Path = typer.Option(Path("../shared/data"), "--data", help="The shared raw data folder."),
 ) -> None:
     """Rebuild lev_flows/data/reference.json (compositions, sectors), the AUM observations that seed the store, the
-    carry elasticities fitted on them and the published desk figures of the scorecard."""
+    carry elasticities fitted on them, the published desk figures of the scorecard and the NYSE sessions
+    (from the installed exchange-calendars, so a cold command need not build its calendar) and the packaged
+    catalog as parsed (so it need not parse its YAML)."""
+    from lev_flows.inputs.calendar import FIRST_DAY, PACKAGED_LAST, write_packaged_sessions
+    from lev_flows.inputs.catalog import write_packaged_parsed
     from lev_flows.jobs.reference import (
         build_carry_elasticity,
         build_error_bands,
@@ -198,6 +202,10 @@ def reference_build(
     published = build_published(data)
     path = write_published(published)
     echo(f"wrote {path}: {len(published)} published figures ({', '.join(f'{k} {v}' for k, v in published['scope'].value_counts().items())})")
+    path = write_packaged_sessions()
+    echo(f"wrote {path}: the XNYS sessions {FIRST_DAY} .. {PACKAGED_LAST}")
+    path = write_packaged_parsed()
+    echo(f"wrote {path}: the packaged catalog as parsed (read instead of its YAML while they match)")
 
 
 @reference_app.command("replay")
