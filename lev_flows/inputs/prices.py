@@ -63,7 +63,7 @@ def read_close_table(path: str | Path, kind: str = "close") -> pd.DataFrame:
     from lev_flows.inputs.plausibility import check_closes
 
     floats = values.to_numpy(dtype=float)
-    check_closes(floats, list(dates), list(values.columns), str(path), allow_zero=kind == "volume")
+    check_closes(floats, dates.array, list(values.columns), str(path), allow_zero=kind == "volume")
     index = pd.DatetimeIndex(dates, name="date")
     columns = _unique_tickers(list(values.columns), path)
     if all(t == np.float64 for t in values.dtypes):  # one block, not one per column: the joins are 10x faster
