@@ -53,6 +53,7 @@ def world(tmp_path_factory):
     from werkzeug import Response
 
     from lev_flows.inputs.prices import load_price_dir
+    from lev_flows.inputs.sources.issuer_aum import provider_classes
     from tests.servers import FakeYahoo
     from tests.test_store import nav_file
 
@@ -99,6 +100,9 @@ def world(tmp_path_factory):
         "LEV_FLOWS_YAHOO_URL": url,
         "LEV_FLOWS_PROSHARES_URL": url,
         "LEV_FLOWS_DIREXION_URL": url,
+        # every other issuer's site is this server too (its files answer 404 here): a command's
+        # issuer update fails at once, as it would offline, instead of waiting on real addresses
+        **{cls.url_env: url for cls in provider_classes().values()},
         "LEV_FLOWS_NOW": "2026-02-04T17:00",  # after that close: `daily` fetches the session's closes
         "COLUMNS": "160",
         "PYTHONUNBUFFERED": "1",  # stdout and stderr interleave as a terminal shows them
