@@ -218,3 +218,21 @@ def test_funds_without_aum_are_named_in_the_warning():
     status = est.by_etf["status"]
     assert len(named) == 8 and all(status[t] == "no AUM" for t in named)
     assert (status == "no AUM").sum() == est.coverage.n_funds_without_aum
+
+
+def test_compositions_dated_after_the_day_are_named():
+    """One dated composition per index: an estimate of an earlier day splits its flows with
+    weights known only later, and says which (JSON, terminal coverage and the note)."""
+    from lev_flows import replay
+    from lev_flows.present.note import render_note
+    from lev_flows.present.tables import _composition_dates
+
+    est = replay()
+    assert est.as_of["compositions"]["SOX"] == "2026-08-03" and est.as_of["compositions"]["NDX"] == "2025-10-04"
+    assert est.as_of["compositions_after_date"] == ["DJUSSC", "SOX"]  # NDX's weights predate the day
+    assert "2 dated after the day (DJUSSC, SOX: weights known only later)" in _composition_dates(est)
+    assert "SOX (2026-08-03)" in render_note(est)
+    from lev_flows import load_universe
+
+    undated = estimate(load_universe(), {"NDX": -0.02, "SOX": -0.05})
+    assert undated.as_of["compositions_after_date"] == []

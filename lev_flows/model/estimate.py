@@ -512,9 +512,20 @@ def estimate(
     _warn_gap(warnings, coverage)
     as_of = dict(universe.as_of_dates())
     as_of["aum"] = provenance["label"]
+    as_of["compositions_after_date"] = _compositions_after(c, as_of["compositions"], date, flow)
     as_of.update({"returns": date.isoformat() if date else None, "returns_basis": day.basis, "returns_source": day.source})
     return FlowEstimate(date=date, basis=day.basis, tables=tables, total=total, coverage=coverage, as_of=as_of,
                         warnings=warnings, implausible=implausible)
+
+
+def _compositions_after(c, dates: dict[str, str], date: dt.date | None, flow: np.ndarray) -> list[str]:
+    """The compositions that carry some of the day's flow to stocks but are dated after ``date``
+    (their weights were known only later: a look-ahead the estimate says, since no earlier
+    holdings are at hand), sorted; none for an estimate without a date."""
+    if date is None:
+        return []
+    moving = {c.fund_underlying_ids[i] for i in np.flatnonzero(np.isfinite(flow) & (flow != 0))}
+    return sorted(u for u, d in dates.items() if u in moving and d > date.isoformat())
 
 
 def _day_returns(returns: Any, date: dt.date | str | None) -> DayReturns:

@@ -489,6 +489,12 @@ def _caveats(est: Any, history: Any | None, liquidity: pd.DataFrame | None, fetc
         out.append(f"<li>AUM by source and age: {esc(parts)}.</li>")
     out.append(f"<li>Equity AUM with a composition {c.equity_aum_with_composition:.1%}, with a GICS sector "
                f"{c.equity_aum_with_sector:.1%}.</li>")
+    later = est.as_of.get("compositions_after_date") or []
+    if later:
+        dates = est.as_of.get("compositions", {})
+        named = ", ".join(f"{u} ({dates[u]})" if u in dates else u for u in later)
+        out.append("<li>Compositions dated after the day (their weights were known only later; no earlier holdings "
+                   f"are at hand): {esc(named)}.</li>")
     if history is None:
         out.append("<li>Where the day ranks: not in this note (it needs the price tables: <code>daily --prices DIR</code>).</li>")
     if liquidity is None:

@@ -519,7 +519,11 @@ def _composition_dates(est: "FlowEstimate") -> str:
     dates = sorted(set(est.as_of.get("compositions", {}).values()))
     if not dates:
         return "n/a"
-    return dates[0] if len(dates) == 1 else f"{dates[0]} .. {dates[-1]}"
+    span = dates[0] if len(dates) == 1 else f"{dates[0]} .. {dates[-1]}"
+    later = est.as_of.get("compositions_after_date") or []
+    if later:
+        span += f"; {len(later)} dated after the day ({', '.join(later[:4])}{' ...' if len(later) > 4 else ''}: weights known only later)"
+    return span
 
 
 # --------------------------------------------------------------------------------------------
