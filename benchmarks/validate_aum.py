@@ -8,8 +8,8 @@
    least-squares ``beta`` per direction is fitted leaving each fund out in turn (the error of a
    fund is measured with the ``beta`` of the other three of its direction).
 2. **Held out.** The ProShares file is removed from the observations: those eight funds' AUM is
-   modelled from the screener snapshots alone (the packaged observations minus ``issuer_nav``)
-   and compared with the issuer's net assets at the previous close, by distance (sessions) to
+   modelled from the screener snapshots alone (the packaged observations minus ``issuer_nav``,
+   the carry elasticities fitted on those alone) and compared with the issuer's net assets at the previous close, by distance (sessions) to
    the nearest snapshot observation, median and 90th percentile of the absolute error.
 3. **Month-end anchors.** The issuer file thinned to each fund's last session of every month (what
    an SEC N-PORT filing gives): the eight funds modelled from those anchors alone, interpolated
@@ -84,11 +84,12 @@ def carry_rule_errors(closes: pd.DataFrame, net: pd.DataFrame, step: int = 10) -
 
 
 def held_out_errors(closes: pd.DataFrame, net: pd.DataFrame) -> pd.DataFrame:
-    """Model the eight funds from the screener snapshots only; error by gap bucket."""
-    uni = load_universe()
-    obs = packaged_observations()
-    obs = obs[obs["source_kind"] != "issuer_nav"]
-    pit = point_in_time(uni, closes, obs)
+    """Model the eight funds from the screener snapshots only; error by gap bucket. Held out all
+    the way: the carry elasticities too are fitted without the issuer file (the shipped ones rest
+    on it)."""
+    from lev_flows.jobs.reference import issuer_held_out
+
+    pit = issuer_held_out(SHARED, packaged_observations(), closes)
     truth = net.shift(1).reindex(pit.sessions)  # net assets at the previous close
     rows = []
     for t in FUNDS:

@@ -202,7 +202,7 @@ def test_history_from_python_is_point_in_time_as_the_cli(shared):
         assert py.daily.loc[day, "rebalance_usd"] == pytest.approx(usd, rel=1e-12), day
     assert round(cli[DAY] / 1e9, 2) == -13.14
     catalog = history(lev_flows.load_universe(), closes, start=DAY, end=DAY, observations=None)
-    assert round(catalog.daily.loc[DAY, "rebalance_usd"] / 1e9, 2) == -12.76  # not the default any more
+    assert round(catalog.daily.loc[DAY, "rebalance_usd"] / 1e9, 2) == -12.60  # not the default any more
     with pytest.raises(InputError, match="observations must be 'store', None"):
         history(lev_flows.load_universe(), closes, observations="catalog")
     with pytest.raises(InputError, match="db names the store"):

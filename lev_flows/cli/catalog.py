@@ -195,7 +195,7 @@ def reference_build(
                f"({', '.join(f'{k} {v}' for k, v in obs['source_kind'].value_counts().items())})")
     carry = build_carry_elasticity(data, obs)
     path = write_carry_elasticity(carry)
-    echo(f"wrote {path}: carry elasticities of {len(carry['kinds'])} kinds of product and {len(carry['funds'])} funds")
+    echo(f"wrote {path}: carry elasticities of {len(carry['kinds'])} kinds of product and direction")
     bands = build_error_bands(data, obs)
     path = write_error_bands(bands)
     echo(f"wrote {path}: AUM error quantiles in {len(bands['cells'])} cells of gap and method")

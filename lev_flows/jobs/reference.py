@@ -258,6 +258,20 @@ BAND_GAPS = [(0, 0), (1, 5), (6, 20), (21, 60), (61, 125), (126, 250), (251, 100
 MIN_BAND_DAYS = 30
 
 
+def issuer_held_out(data_dir: str | Path, observations: pd.DataFrame, closes: pd.DataFrame):
+    """The point in time of every fund with the issuer file held out: modelled from the other
+    observations (the screener snapshots) alone, with carry elasticities fitted on those alone
+    too (the shipped ones rest on the issuer file). What the error bands and the held-out tables
+    of ``benchmarks.validate_aum`` measure the issuer's funds against."""
+    from lev_flows.inputs.catalog import load_universe
+    from lev_flows.model.carry import fund_elasticity
+    from lev_flows.model.pointintime import point_in_time
+
+    others = observations[observations["source_kind"] != "issuer_nav"].assign(precedence=10)
+    universe = load_universe()
+    return point_in_time(universe, closes, others, elasticity=fund_elasticity(universe, build_carry_elasticity(data_dir, others)))
+
+
 def build_error_bands(data_dir: str | Path, observations: pd.DataFrame) -> dict[str, Any]:
     """The AUM error quantiles the bands take (:mod:`lev_flows.model.band`): the funds of the issuer
     file modelled from every other observation (the issuer file removed), against the issuer's net
@@ -265,16 +279,14 @@ def build_error_bands(data_dir: str | Path, observations: pd.DataFrame) -> dict[
     (``interpolated`` between two observations, ``carried`` beyond them), with fund-day counts."""
     import numpy as np
 
-    from lev_flows.inputs.catalog import load_universe
     from lev_flows.inputs.prices import load_price_dir
-    from lev_flows.model.pointintime import AUM_METHODS, point_in_time
+    from lev_flows.model.pointintime import AUM_METHODS
 
     closes = load_price_dir(Path(data_dir) / "prices")
     issuer = observations[observations["source_kind"] == "issuer_nav"]
     truth = issuer.pivot_table(index="date", columns="ticker", values="aum_usd")
     truth.index = pd.to_datetime(truth.index)
-    others = observations[observations["source_kind"] != "issuer_nav"].assign(precedence=10)
-    pit = point_in_time(load_universe(), closes, others)
+    pit = issuer_held_out(data_dir, observations, closes)
     prev = truth.shift(1).reindex(pit.sessions)
     rows = []
     for t in truth.columns:
@@ -291,8 +303,8 @@ def build_error_bands(data_dir: str | Path, observations: pd.DataFrame) -> dict[
             if len(sel) >= (1 if name == "all" else MIN_BAND_DAYS):
                 cells[f"{k}:{name}"] = {"q10": round(float(sel["e"].quantile(0.1)), 4),
                                         "q90": round(float(sel["e"].quantile(0.9)), 4), "fund_days": int(len(sel))}
-    return {"source": "lev-flows reference build: the issuer file's funds modelled without it (screener snapshots only), "
-                      "signed log(issuer / model) at the previous close",
+    return {"source": "lev-flows reference build: the issuer file's funds modelled without it (screener snapshots only, "
+                      "carry elasticities fitted on them alone), signed log(issuer / model) at the previous close",
             "funds": sorted(map(str, truth.columns)), "gaps": BAND_GAPS, "cells": cells}
 
 

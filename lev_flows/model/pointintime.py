@@ -30,8 +30,8 @@ fund's net assets at a close. A fund's net assets ``V_c`` at the close of sessio
 
       V_c = min(V_o * (P_c / P_o) ** beta * (a_c / a_o) ** 0.39,  50e6 * a_c ** 0.39)
 
-* the exponent ``beta`` by kind of product and direction, fund by fund where a fund has the
-  observations (:mod:`lev_flows.model.carry`, fitted by ``lev-flows reference build``);
+* the exponent ``beta`` by kind of product and direction
+  (:mod:`lev_flows.model.carry`, fitted by ``lev-flows reference build``);
 * nothing before the fund's inception (catalog ``inception_date``, or the first price of a
   fund whose prices start after the table does) and nothing from ``closed_on`` (the first
   session it no longer trades) on.
