@@ -178,3 +178,20 @@ def test_the_packaged_catalog_parsed_copy_is_its_yaml():
     assert kept == parse_yaml(text, "etf_universe.yaml")
     assert _packaged_parsed(text.replace("TQQQ", "TQQX", 1)) is None
     assert _packaged_parsed(text + "\n") is None
+
+
+def test_the_screener_s_debt_notes_on_equity_indexes_are_equity_and_names_are_repaired():
+    """UBS ETRACS notes on equity indexes (HDLB, USML, IWFL, MTUL ...) are filed as debt by the
+    screener (a note is debt; what it tracks is not): the catalog files them as equity, so they
+    fall in the equity scopes, not in rates; a trademark sign decoded as Latin-1 is repaired."""
+    from lev_flows.inputs.sources.screener import fix_mojibake
+
+    u = load_universe()
+    for ticker in ("HDLB", "USML", "IWFL", "MTUL"):
+        fund = u[ticker]
+        assert fund.asset_class == "equity" and u.underlying_by_id[fund.underlying].bucket == "Other equity", ticker
+    assert u["TMF"].asset_class == "fixed_income"  # Treasuries stay rates
+    assert u["OOQB"].name == "One+One™ Nasdaq-100 and Bitcoin ETF"
+    assert not [f.ticker for f in u.funds if "â" in f.name or "Â" in f.name]
+    assert fix_mojibake("One+Oneâ\x84¢ S&P 500Â®") == "One+One™ S&P 500®"
+    assert fix_mojibake("Château Fund") == "Château Fund"  # not damage: it does not decode as UTF-8

@@ -58,10 +58,11 @@ _BUCKET = {"equity": OTHER_EQ, "fixed_income": FIXED, "commodity": COMMOD, "cryp
 
 
 def fix_mojibake(text: Any) -> str | None:
-    """Repair UTF-8 text that was decoded as Latin-1 (``S&P 500Â®`` -> ``S&P 500®``)."""
+    """Repair UTF-8 text that was decoded as Latin-1 (``S&P 500Â®`` -> ``S&P 500®``,
+    ``One+Oneâ\x84¢`` -> ``One+One™``); text that is not such damage (it does not decode) stays."""
     if not isinstance(text, str) or not text.strip():
         return None
-    if "Ã" in text or "Â" in text:
+    if "Ã" in text or "Â" in text or "â" in text:
         try:
             text = text.encode("latin-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
