@@ -261,3 +261,24 @@ def serve_text(text: str | bytes, status: int = 200, content_type: str = "text/c
 
 if __name__ == "__main__":
     main()
+
+
+# ---- issuer providers' tests: one client and one row shape for every issuer --------------------------
+
+
+def issuer_client(attempts: int = 1, concurrency: int = 2):
+    """The HTTP client an issuer provider's test uses: no cache, no waiting between attempts,
+    2 s a request and 5 s a run (a loopback server answers in milliseconds)."""
+    from lev_flows.inputs.sources.http import HttpClient, HttpSettings
+
+    settings = HttpSettings(attempts=attempts, backoff_s=0, timeout_s=2.0, deadline_s=5.0, concurrency=concurrency, cache_dir=None)
+    return HttpClient(settings, sleep=lambda _s: None)
+
+
+def observation_rows(frame: pd.DataFrame, ticker: str | None = None) -> list[tuple]:
+    """A provider's observations as ``(ticker, date, aum_usd, nav, shares_outstanding)`` tuples,
+    by ticker then date (only ``ticker``'s when given)."""
+    if ticker is not None:
+        frame = frame[frame["ticker"] == ticker]
+    frame = frame.sort_values(["ticker", "date"], kind="stable")
+    return list(zip(frame["ticker"], frame["date"], frame["aum_usd"], frame["nav"], frame["shares_outstanding"]))

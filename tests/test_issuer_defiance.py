@@ -8,8 +8,9 @@ from pathlib import Path
 
 from werkzeug import Request, Response
 
-from lev_flows.inputs.sources.http import HttpClient, HttpSettings
+from lev_flows.inputs.sources.http import HttpClient
 from lev_flows.inputs.sources.issuer_aum.defiance import DefianceProvider
+from tests.servers import issuer_client, observation_rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "issuers" / "defiance"
 PAGES = {t: (FIXTURES / f"{t.lower()}.html").read_text() for t in ("RKLX", "IONX", "ORCX", "MSTX")}
@@ -29,8 +30,7 @@ CHALLENGE = """<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</
 
 
 def client(attempts: int = 1) -> HttpClient:
-    return HttpClient(HttpSettings(attempts=attempts, backoff_s=0.0, timeout_s=2.0, deadline_s=5.0, cache_dir=None),
-                      sleep=lambda _s: None)
+    return issuer_client(attempts)
 
 
 def provider(server, attempts: int = 1) -> DefianceProvider:
@@ -41,16 +41,11 @@ def page(server, ticker: str, body: str, status: int = 200, content_type: str = 
     server.expect_request(f"/{ticker.lower()}/").respond_with_data(body, status=status, content_type=content_type)
 
 
-def rows(frame) -> list[tuple]:
-    frame = frame.sort_values("ticker")
-    return list(zip(frame["ticker"], frame["date"], frame["aum_usd"], frame["nav"], frame["shares_outstanding"]))
-
-
 def test_good_pages_give_exact_observations(server):
     for ticker, body in PAGES.items():
         page(server, ticker, body)
     got = provider(server).fetch(["RKLX", "ionx", "ORCX", "MSTX"])
-    assert rows(got.observations) == [EXPECTED[t] for t in ("IONX", "MSTX", "ORCX", "RKLX")]
+    assert observation_rows(got.observations) == [EXPECTED[t] for t in ("IONX", "MSTX", "ORCX", "RKLX")]
     assert got.failed == {}
     assert sorted(req.path for req, _ in server.log) == ["/ionx/", "/mstx/", "/orcx/", "/rklx/"]
     sources = dict(zip(got.observations["ticker"], got.observations["source"]))
@@ -73,7 +68,7 @@ def test_http_500_then_success_is_retried(server):
 
     server.expect_request("/orcx/").respond_with_handler(handler)
     got = provider(server, attempts=2).fetch(["ORCX"])
-    assert rows(got.observations) == [EXPECTED["ORCX"]]
+    assert observation_rows(got.observations) == [EXPECTED["ORCX"]]
     assert got.failed == {}
     assert [req.path for req, _ in server.log] == ["/orcx/", "/orcx/"]
 
@@ -82,7 +77,7 @@ def test_404_for_one_fund_keeps_the_others(server):
     page(server, "RKLX", PAGES["RKLX"])
     page(server, "IONX", "<html><body><h1>Page not found</h1></body></html>", status=404)
     got = provider(server).fetch(["RKLX", "IONX"])
-    assert rows(got.observations) == [EXPECTED["RKLX"]]
+    assert observation_rows(got.observations) == [EXPECTED["RKLX"]]
     assert got.failed == {"IONX": f"IONX: not found (HTTP 404) ({server.url_for('/ionx/')})"}
 
 
@@ -90,7 +85,7 @@ def test_html_page_instead_of_the_fund_page(server):
     page(server, "MSTX", CHALLENGE)
     page(server, "ORCX", PAGES["ORCX"])
     got = provider(server).fetch(["MSTX", "ORCX"])
-    assert rows(got.observations) == [EXPECTED["ORCX"]]
+    assert observation_rows(got.observations) == [EXPECTED["ORCX"]]
     assert got.failed == {"MSTX": "MSTX: HTML page without fund data (no 'Fund Details'; the fund may not be listed) "
                                   f"({server.url_for('/mstx/')})"}
 
@@ -121,7 +116,7 @@ def test_fund_the_issuer_does_not_list(server):
     page(server, "ZZZX", HOME)
     page(server, "MSTX", PAGES["MSTX"])
     got = provider(server).fetch(["ZZZX", "MSTX"])
-    assert rows(got.observations) == [EXPECTED["MSTX"]]
+    assert observation_rows(got.observations) == [EXPECTED["MSTX"]]
     assert got.failed["ZZZX"].startswith("ZZZX: HTML page without fund data")
     assert server.url_for("/zzzx/") in got.failed["ZZZX"]
 
@@ -136,7 +131,7 @@ def test_net_assets_in_thousands(server):
     page(server, "RKLX", PAGES["RKLX"].replace("$198,412,336.57", "$198,412.34"))
     page(server, "IONX", PAGES["IONX"])
     got = provider(server).fetch(["RKLX", "IONX"])
-    assert rows(got.observations) == [EXPECTED["IONX"]]
+    assert observation_rows(got.observations) == [EXPECTED["IONX"]]
     assert got.failed == {"RKLX": "RKLX 2026-02-03: net assets look given in thousands NAV x shares "
                                   "(47.78 x 4,152,500 = 198,406,450 against 198,412) "
                                   f"({server.url_for('/rklx/')})"}
@@ -146,7 +141,7 @@ def test_date_in_the_future(server):
     page(server, "IONX", PAGES["IONX"].replace("Data as of 02/03/2026", "Data as of 02/05/2026"))
     page(server, "ORCX", PAGES["ORCX"])
     got = provider(server).fetch(["IONX", "ORCX"])
-    assert rows(got.observations) == [EXPECTED["ORCX"]]
+    assert observation_rows(got.observations) == [EXPECTED["ORCX"]]
     assert got.failed == {"IONX": f"IONX: date 2026-02-05 is in the future (today is 2026-02-04) ({server.url_for('/ionx/')})"}
 
 
@@ -154,7 +149,7 @@ def test_day_first_date_names_the_fund_and_url(server):
     page(server, "MSTX", PAGES["MSTX"].replace("Data as of 02/03/2026", "Data as of 13/01/2026"))
     page(server, "RKLX", PAGES["RKLX"])
     got = provider(server).fetch(["MSTX", "RKLX"])
-    assert rows(got.observations) == [EXPECTED["RKLX"]]
+    assert observation_rows(got.observations) == [EXPECTED["RKLX"]]
     assert got.failed == {"MSTX": "MSTX: MSTX Data as of: '13/01/2026' is a day-first date (expected month/day/year) "
                                   f"({server.url_for('/mstx/')})"}
 
@@ -173,5 +168,5 @@ def test_many_faults_at_once_never_drop_the_good_funds(server):
     page(server, "MSTX", PAGES["MSTX"])
     page(server, "AVGX", CHALLENGE)
     got = provider(server).fetch(["RKLX", "IONX", "ORCX", "MSTX", "AVGX"])
-    assert rows(got.observations) == [EXPECTED["MSTX"], EXPECTED["RKLX"]]
+    assert observation_rows(got.observations) == [EXPECTED["MSTX"], EXPECTED["RKLX"]]
     assert sorted(got.failed) == ["AVGX", "IONX", "ORCX"]

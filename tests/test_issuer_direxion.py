@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from lev_flows.inputs.sources.http import BadResponse, HttpClient, HttpSettings
+from lev_flows.inputs.sources.http import BadResponse, HttpClient
 from lev_flows.inputs.sources.issuer_aum.direxion import (
     PROVIDER,
     DirexionAum,
     parse_holdings,
 )
+from tests.servers import issuer_client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "issuers" / "direxion"
 SPXL = (FIXTURES / "SPXL.csv").read_text()
@@ -34,8 +35,7 @@ TNA_AUM = 7835450.00 + 20448731.92 + 1410000000.00 + 407771622.13
 
 
 def client() -> HttpClient:
-    settings = HttpSettings(attempts=3, backoff_s=0, timeout_s=2, deadline_s=5, concurrency=2, cache_dir=None)
-    return HttpClient(settings, sleep=lambda s: None)
+    return issuer_client(attempts=3)
 
 
 def path(ticker: str) -> str:

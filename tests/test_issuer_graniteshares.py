@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from lev_flows.inputs.sources.http import HttpClient, HttpSettings
+from lev_flows.inputs.sources.http import HttpClient
 from lev_flows.inputs.sources.issuer_aum.graniteshares import (
     PROVIDER,
     GraniteSharesProvider,
     product_id,
 )
+from tests.servers import issuer_client, observation_rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "issuers" / "graniteshares"
 PAGES = {t: (FIXTURES / f"etfs_{t.lower()}.html").read_text() for t in ("NVDL", "CONL", "PTIR")}
@@ -29,8 +30,7 @@ NVDL_ROW = ("NVDL", FEB3, 4102609331.56, 88.4127, None)
 
 
 def client() -> HttpClient:
-    settings = HttpSettings(attempts=2, backoff_s=0, timeout_s=2, deadline_s=5, concurrency=2, cache_dir=None)
-    return HttpClient(settings, sleep=lambda s: None)
+    return issuer_client(attempts=2)
 
 
 def page_path(ticker: str) -> str:
@@ -62,11 +62,6 @@ def fetch(server, tickers):
     return GraniteSharesProvider(client(), server.url_for("/")).fetch(tickers)
 
 
-def rows(result, ticker):
-    frame = result.observations[result.observations["ticker"] == ticker]
-    return [(r.ticker, r.date, r.aum_usd, r.nav, r.shares_outstanding) for r in frame.itertuples()]
-
-
 def patched(ticker: str, **fields) -> dict:
     return {**DATA[ticker], **fields}
 
@@ -78,9 +73,9 @@ def test_good_answers_give_nav_and_net_assets_of_each_fund(server):
     pages = {t: serve_fund(server, t) for t in IDS}
     result = fetch(server, ["nvdl", "CONL", "PTIR"])
     assert result.failed == {} and result.asked == ["CONL", "NVDL", "PTIR"]
-    assert rows(result, "NVDL") == [NVDL_ROW]
-    assert rows(result, "CONL") == [("CONL", FEB3, 708438062.41, 21.3385, None)]
-    assert rows(result, "PTIR") == [("PTIR", FEB3, 921718249.82, 45.0718, None)]
+    assert observation_rows(result.observations, "NVDL") == [NVDL_ROW]
+    assert observation_rows(result.observations, "CONL") == [("CONL", FEB3, 708438062.41, 21.3385, None)]
+    assert observation_rows(result.observations, "PTIR") == [("PTIR", FEB3, 921718249.82, 45.0718, None)]
     assert result.observations.set_index("ticker")["source"].to_dict() == pages
 
 
@@ -106,7 +101,7 @@ def test_the_product_id_is_the_funds_own_among_all_the_pages_ids():
 def test_shares_are_read_when_the_product_data_gives_them(server):
     serve_fund(server, "NVDL", patched("NVDL", SharesOutstanding=46403000))
     result = fetch(server, ["NVDL"])
-    assert result.failed == {} and rows(result, "NVDL") == [("NVDL", FEB3, 4102609331.56, 88.4127, 46403000.0)]
+    assert result.failed == {} and observation_rows(result.observations, "NVDL") == [("NVDL", FEB3, 4102609331.56, 88.4127, 46403000.0)]
 
 
 # ---- faults -------------------------------------------------------------------------------------
@@ -118,7 +113,7 @@ def test_http_500_then_success_is_retried_on_both_requests(server):
     server.expect_request(page_path("NVDL")).respond_with_handler(lambda request: next(pages))
     server.expect_request(data_path("NVDL")).respond_with_handler(lambda request: next(data))
     result = fetch(server, ["NVDL"])
-    assert result.failed == {} and rows(result, "NVDL") == [NVDL_ROW]
+    assert result.failed == {} and observation_rows(result.observations, "NVDL") == [NVDL_ROW]
     assert [req.path for req, _ in server.log] == [page_path("NVDL")] * 2 + [data_path("NVDL")] * 2
 
 
@@ -140,7 +135,7 @@ def test_a_bad_fund_page_fails_that_fund_only(server, body, status, content_type
     result = fetch(server, ["CONL", "NVDL"])
     assert list(result.failed) == ["CONL"]
     assert result.failed["CONL"].startswith(reason) and result.failed["CONL"].endswith(f"({url})")
-    assert rows(result, "NVDL") == [NVDL_ROW]
+    assert observation_rows(result.observations, "NVDL") == [NVDL_ROW]
 
 
 DATA_FAULTS = [
@@ -161,7 +156,7 @@ def test_bad_product_data_fails_that_fund_only_naming_the_data_url(server, body,
     result = fetch(server, ["PTIR", "NVDL"])
     assert list(result.failed) == ["PTIR"]
     assert result.failed["PTIR"].startswith(reason) and result.failed["PTIR"].endswith(f"({url})")
-    assert rows(result, "NVDL") == [NVDL_ROW]
+    assert observation_rows(result.observations, "NVDL") == [NVDL_ROW]
 
 
 def test_a_fund_graniteshares_does_not_list_is_failed_the_others_kept(server):
@@ -169,7 +164,7 @@ def test_a_fund_graniteshares_does_not_list_is_failed_the_others_kept(server):
     serve_fund(server, "NVDL")
     result = fetch(server, ["ZZZZ", "NVDL"])
     assert result.failed == {"ZZZZ": f"ZZZZ: not found (HTTP 404) ({server.url_for('/etfs/zzzz/')})"}
-    assert rows(result, "NVDL") == [NVDL_ROW]
+    assert observation_rows(result.observations, "NVDL") == [NVDL_ROW]
 
 
 def test_net_assets_in_thousands_fail_that_fund_only(server):
@@ -178,7 +173,7 @@ def test_net_assets_in_thousands_fail_that_fund_only(server):
     result = fetch(server, ["NVDL", "CONL"])
     assert result.failed == {"NVDL": "NVDL 2026-02-03: net assets look given in thousands NAV x shares (88.4127 x "
                                      f"46,403,000 = 4,102,614,518 against 4,102,609) ({page})"}
-    assert rows(result, "NVDL") == [] and len(rows(result, "CONL")) == 1
+    assert observation_rows(result.observations, "NVDL") == [] and len(observation_rows(result.observations, "CONL")) == 1
 
 
 def test_a_future_date_fails_that_fund_only(server):
@@ -186,7 +181,7 @@ def test_a_future_date_fails_that_fund_only(server):
     serve_fund(server, "PTIR")
     result = fetch(server, ["CONL", "PTIR"])
     assert result.failed == {"CONL": f"CONL: date 2026-02-05 is in the future (today is 2026-02-04) ({page})"}
-    assert rows(result, "PTIR") == [("PTIR", FEB3, 921718249.82, 45.0718, None)]
+    assert observation_rows(result.observations, "PTIR") == [("PTIR", FEB3, 921718249.82, 45.0718, None)]
 
 
 def test_a_day_first_date_fails_that_fund_naming_it_and_the_url(server):
@@ -196,7 +191,7 @@ def test_a_day_first_date_fails_that_fund_naming_it_and_the_url(server):
     result = fetch(server, ["PTIR", "NVDL"])
     assert result.failed == {
         "PTIR": f"PTIR: NavDate: '13/01/2026' is a day-first date (expected month/day/year) ({url})"}
-    assert rows(result, "NVDL") == [NVDL_ROW]
+    assert observation_rows(result.observations, "NVDL") == [NVDL_ROW]
 
 
 def test_a_figure_that_is_not_a_number_fails_that_fund(server):

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from lev_flows.inputs.sources.http import HttpClient, HttpSettings
+from lev_flows.inputs.sources.http import HttpClient
 from lev_flows.inputs.sources.issuer_aum.leverageshares import (
     PROVIDER,
     LeverageSharesProvider,
 )
+from tests.servers import issuer_client, observation_rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "issuers" / "leverageshares"
 FILES = {t: (FIXTURES / f"{t}_Holdings.csv").read_text() for t in ("AAOG", "SNDG", "SKHX")}
@@ -29,8 +30,7 @@ THEMES_LAYOUT = ("id,date,account,stock_ticker,cusip,security_name,shares,price,
 
 
 def client() -> HttpClient:
-    settings = HttpSettings(attempts=2, backoff_s=0, timeout_s=2, deadline_s=5, concurrency=2, cache_dir=None)
-    return HttpClient(settings, sleep=lambda s: None)
+    return issuer_client(attempts=2)
 
 
 def path(ticker: str) -> str:
@@ -47,11 +47,6 @@ def fetch(server, tickers):
     return LeverageSharesProvider(client(), server.url_for("/")).fetch(tickers)
 
 
-def rows(result, ticker):
-    frame = result.observations[result.observations["ticker"] == ticker]
-    return [(r.ticker, r.date, r.aum_usd, r.nav, r.shares_outstanding) for r in frame.itertuples()]
-
-
 def edited(ticker: str, old: str, new: str, count: int = 1) -> str:
     assert FILES[ticker].count(old) == count, old
     return FILES[ticker].replace(old, new)
@@ -64,9 +59,9 @@ def test_good_files_give_net_assets_and_shares_of_each_fund(server):
     urls = {t: serve(server, t) for t in FILES}
     result = fetch(server, ["aaog", "SNDG", "SKHX"])
     assert result.failed == {} and result.asked == ["AAOG", "SKHX", "SNDG"]
-    assert rows(result, "AAOG") == [("AAOG", FEB3, 18420615.37, None, 750000.0)]
-    assert rows(result, "SNDG") == [("SNDG", FEB3, 61284530.12, None, 1150000.0)]
-    assert rows(result, "SKHX") == [("SKHX", FEB3, 9870412.55, None, 400000.0)]
+    assert observation_rows(result.observations, "AAOG") == [("AAOG", FEB3, 18420615.37, None, 750000.0)]
+    assert observation_rows(result.observations, "SNDG") == [("SNDG", FEB3, 61284530.12, None, 1150000.0)]
+    assert observation_rows(result.observations, "SKHX") == [("SKHX", FEB3, 9870412.55, None, 400000.0)]
     frame = result.observations.set_index("ticker")
     assert frame["source"].to_dict() == urls
     assert set(frame["source_kind"]) == {"issuer_nav"} and frame["nav"].isna().all()
@@ -100,7 +95,7 @@ def test_http_500_then_success_is_retried(server):
     answers = iter([Response("busy", status=500), Response(FILES["AAOG"], content_type="text/csv")])
     server.expect_request(path("AAOG")).respond_with_handler(lambda request: next(answers))
     result = fetch(server, ["AAOG"])
-    assert result.failed == {} and rows(result, "AAOG") == [("AAOG", FEB3, 18420615.37, None, 750000.0)]
+    assert result.failed == {} and observation_rows(result.observations, "AAOG") == [("AAOG", FEB3, 18420615.37, None, 750000.0)]
     assert [req.path for req, _ in server.log] == [path("AAOG")] * 2
 
 
@@ -123,7 +118,7 @@ def test_a_bad_answer_fails_that_fund_only_with_the_reason(server, body, status,
     result = fetch(server, ["SNDG", "AAOG"])
     assert list(result.failed) == ["SNDG"]
     assert result.failed["SNDG"].startswith(reason) and result.failed["SNDG"].endswith(f"({url})")
-    assert rows(result, "AAOG") == [("AAOG", FEB3, 18420615.37, None, 750000.0)]
+    assert observation_rows(result.observations, "AAOG") == [("AAOG", FEB3, 18420615.37, None, 750000.0)]
 
 
 def test_a_fund_the_issuer_does_not_list_is_failed_the_others_kept(server):
@@ -133,7 +128,7 @@ def test_a_fund_the_issuer_does_not_list_is_failed_the_others_kept(server):
     serve(server, "SKHX")
     result = fetch(server, ["ZZZZ", "SKHX"])
     assert result.failed == {"ZZZZ": f"ZZZZ: not found (HTTP 404) ({url})"}
-    assert rows(result, "SKHX") == [("SKHX", FEB3, 9870412.55, None, 400000.0)]
+    assert observation_rows(result.observations, "SKHX") == [("SKHX", FEB3, 9870412.55, None, 400000.0)]
 
 
 def test_net_assets_in_thousands_fail_that_fund_only(server):
@@ -142,7 +137,7 @@ def test_net_assets_in_thousands_fail_that_fund_only(server):
     result = fetch(server, ["AAOG", "SKHX"])
     assert result.failed == {"AAOG": "AAOG: 2026-02-03: net assets look given in thousands (NetAssets 18,420.62 "
                                      f"against MarketValue / Weightings 18,420,392) ({url})"}
-    assert rows(result, "AAOG") == [] and len(rows(result, "SKHX")) == 1
+    assert observation_rows(result.observations, "AAOG") == [] and len(observation_rows(result.observations, "SKHX")) == 1
 
 
 def test_net_assets_that_disagree_with_the_weights_fail_that_fund(server):
@@ -165,7 +160,7 @@ def test_a_future_date_fails_that_fund_only(server):
     serve(server, "SNDG")
     result = fetch(server, ["SKHX", "SNDG"])
     assert result.failed == {"SKHX": f"SKHX: date 2026-02-05 is in the future (today is 2026-02-04) ({url})"}
-    assert rows(result, "SNDG") == [("SNDG", FEB3, 61284530.12, None, 1150000.0)]
+    assert observation_rows(result.observations, "SNDG") == [("SNDG", FEB3, 61284530.12, None, 1150000.0)]
 
 
 def test_a_day_first_date_fails_that_fund_naming_it_and_the_url(server):
@@ -174,4 +169,4 @@ def test_a_day_first_date_fails_that_fund_naming_it_and_the_url(server):
     result = fetch(server, ["SNDG", "SKHX"])
     assert result.failed == {
         "SNDG": f"SNDG: Date: '13/01/2026' is a day-first date (expected month/day/year) ({url})"}
-    assert rows(result, "SKHX") == [("SKHX", FEB3, 9870412.55, None, 400000.0)]
+    assert observation_rows(result.observations, "SKHX") == [("SKHX", FEB3, 9870412.55, None, 400000.0)]

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from werkzeug import Request, Response
 
-from lev_flows.inputs.sources.http import HttpClient, HttpSettings
+from lev_flows.inputs.sources.http import HttpClient
 from lev_flows.inputs.sources.issuer_aum.microsectors import (
     PROVIDER,
     MicroSectorsProvider,
     as_of_date,
 )
+from tests.servers import issuer_client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "issuers" / "microsectors"
 DAY = dt.date(2026, 2, 3)
@@ -33,8 +34,7 @@ def page(name: str) -> str:
 
 
 def make_client(attempts: int = 1) -> HttpClient:
-    settings = HttpSettings(attempts=attempts, backoff_s=0, timeout_s=2.0, deadline_s=5.0, cache_dir=None)
-    return HttpClient(settings, sleep=lambda s: None)
+    return issuer_client(attempts)
 
 
 def path(ticker: str) -> str:

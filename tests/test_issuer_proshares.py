@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from lev_flows.inputs.sources.http import HttpClient, HttpSettings
+from lev_flows.inputs.sources.http import HttpClient
 from lev_flows.inputs.sources.issuer_aum.base import Observation
 from lev_flows.inputs.sources.issuer_aum.proshares import PROVIDER, ProSharesAum
+from tests.servers import issuer_client, observation_rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "issuers" / "proshares"
 GOOD = (FIXTURES / "historical_nav.csv").read_text()
@@ -25,8 +26,7 @@ HOLDINGS_FILE = ("PORTFOLIO HOLDINGS INFORMATION\nAS OF 02/03/2026\n\nFund Ticke
 
 
 def client() -> HttpClient:
-    settings = HttpSettings(attempts=3, backoff_s=0, timeout_s=2, deadline_s=5, concurrency=2, cache_dir=None)
-    return HttpClient(settings, sleep=lambda s: None)
+    return issuer_client(attempts=3)
 
 
 def serve(server, text: str | bytes, status: int = 200, content_type: str = "text/csv") -> None:
@@ -35,11 +35,6 @@ def serve(server, text: str | bytes, status: int = 200, content_type: str = "tex
 
 def fetch(server, tickers):
     return ProSharesAum(client(), server.url_for("/")).fetch(tickers)
-
-
-def rows(result, ticker):
-    frame = result.observations[result.observations["ticker"] == ticker].sort_values("date")
-    return [(r.ticker, r.date, r.aum_usd, r.nav, r.shares_outstanding) for r in frame.itertuples()]
 
 
 def edited(old: str, new: str) -> str:
@@ -56,7 +51,7 @@ def test_good_file_gives_every_row_of_the_funds_asked(server):
     result = fetch(server, ["tqqq", "SQQQ", "UPRO"])
     assert result.failed == {} and result.asked == ["SQQQ", "TQQQ", "UPRO"]
     assert len(result.observations) == 19  # 7 TQQQ + 6 SQQQ + 6 UPRO; QLD is in the file, not asked
-    tqqq = [(t, d, a, nan_to_none(n), nan_to_none(s)) for t, d, a, n, s in rows(result, "TQQQ")]
+    tqqq = [(t, d, a, nan_to_none(n), nan_to_none(s)) for t, d, a, n, s in observation_rows(result.observations, "TQQQ")]
     assert tqqq == [
         # NAV restated for the 2:1 split of 2025-11-20, shares not: net assets kept, NAV and shares dropped
         ("TQQQ", dt.date(2025, 11, 19), 27900259410.0, None, None),
@@ -67,10 +62,10 @@ def test_good_file_gives_every_row_of_the_funds_asked(server):
         ("TQQQ", dt.date(2026, 2, 2), 29627579605.0, 55.1057, 537650000.0),
         ("TQQQ", dt.date(2026, 2, 3), 28567096530.0, 52.5227, 543900000.0),
     ]
-    sqqq = rows(result, "SQQQ")
+    sqqq = observation_rows(result.observations, "SQQQ")
     assert sqqq[0] == ("SQQQ", dt.date(2026, 1, 27), 2335489211.5686, 63.3762, 36851200.0)
     assert sqqq[-1] == ("SQQQ", dt.date(2026, 2, 3), 2154220378.5417, 67.9539, 31701200.0)
-    upro = rows(result, "UPRO")
+    upro = observation_rows(result.observations, "UPRO")
     assert upro[-1] == ("UPRO", dt.date(2026, 2, 3), 4678104515.0, 118.2833, 39550000.0)
     frame = result.observations
     assert set(frame["source_kind"]) == {"issuer_nav"} and set(frame["timing"]) == {"close"}
@@ -129,7 +124,7 @@ def test_a_fund_not_in_the_file_is_failed_the_others_kept(server):
     serve(server, GOOD)
     result = fetch(server, ["TQQQ", "ZZZZ"])
     assert result.failed == {"ZZZZ": f"ZZZZ: not listed by ProShares ({server.url_for(PATH)})"}
-    assert len(rows(result, "TQQQ")) == 7
+    assert len(observation_rows(result.observations, "TQQQ")) == 7
 
 
 def test_net_assets_in_thousands_fail_that_fund_only(server):
@@ -138,7 +133,7 @@ def test_net_assets_in_thousands_fail_that_fund_only(server):
     assert list(result.failed) == ["UPRO"]
     assert result.failed["UPRO"].startswith("UPRO 2026-02-03: net assets look given in thousands NAV x shares")
     assert server.url_for(PATH) in result.failed["UPRO"]
-    assert rows(result, "UPRO") == [] and len(rows(result, "TQQQ")) == 7
+    assert observation_rows(result.observations, "UPRO") == [] and len(observation_rows(result.observations, "TQQQ")) == 7
 
 
 def test_a_future_date_fails_that_fund_only(server):
@@ -146,7 +141,7 @@ def test_a_future_date_fails_that_fund_only(server):
     result = fetch(server, ["SQQQ", "TQQQ"])
     assert result.failed == {
         "SQQQ": f"SQQQ: date 2026-02-05 is in the future (today is 2026-02-04) ({server.url_for(PATH)})"}
-    assert rows(result, "SQQQ") == [] and len(rows(result, "TQQQ")) == 7
+    assert observation_rows(result.observations, "SQQQ") == [] and len(observation_rows(result.observations, "TQQQ")) == 7
 
 
 def test_a_day_first_date_fails_that_fund_naming_it_and_the_url(server):
@@ -155,8 +150,8 @@ def test_a_day_first_date_fails_that_fund_naming_it_and_the_url(server):
     assert result.failed == {
         "SQQQ": "SQQQ: line 6 Date: '30/01/2026' is a day-first date (expected month/day/year) "
                 f"({server.url_for(PATH)})"}
-    assert rows(result, "SQQQ") == []
-    assert len(rows(result, "TQQQ")) == 7 and len(rows(result, "UPRO")) == 6
+    assert observation_rows(result.observations, "SQQQ") == []
+    assert len(observation_rows(result.observations, "TQQQ")) == 7 and len(observation_rows(result.observations, "UPRO")) == 6
 
 
 def test_a_cut_row_fails_its_fund_only(server):
@@ -164,4 +159,4 @@ def test_a_cut_row_fails_its_fund_only(server):
     result = fetch(server, ["SSO", "UPRO"])
     assert result.failed == {
         "SSO": f"SSO: line 23: 4 fields, expected at least 9 (a cut row?) ({server.url_for(PATH)})"}
-    assert len(rows(result, "UPRO")) == 6
+    assert len(observation_rows(result.observations, "UPRO")) == 6

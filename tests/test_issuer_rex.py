@@ -8,8 +8,9 @@ from pathlib import Path
 
 from werkzeug import Request, Response
 
-from lev_flows.inputs.sources.http import HttpClient, HttpSettings
+from lev_flows.inputs.sources.http import HttpClient
 from lev_flows.inputs.sources.issuer_aum.rex import RexProvider
+from tests.servers import issuer_client, observation_rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "issuers" / "rex"
 PAGES = {t: (FIXTURES / f"{t.lower()}.html").read_text() for t in ("MSTU", "NVDX", "TSLT", "BMNU")}
@@ -28,8 +29,7 @@ CHALLENGE = """<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</
 
 
 def client(attempts: int = 1) -> HttpClient:
-    return HttpClient(HttpSettings(attempts=attempts, backoff_s=0.0, timeout_s=2.0, deadline_s=5.0, cache_dir=None),
-                      sleep=lambda _s: None)
+    return issuer_client(attempts)
 
 
 def provider(server, attempts: int = 1) -> RexProvider:
@@ -40,16 +40,11 @@ def page(server, ticker: str, body: str, status: int = 200, content_type: str = 
     server.expect_request(f"/{ticker.lower()}/").respond_with_data(body, status=status, content_type=content_type)
 
 
-def rows(frame) -> list[tuple]:
-    frame = frame.sort_values("ticker")
-    return list(zip(frame["ticker"], frame["date"], frame["aum_usd"], frame["nav"], frame["shares_outstanding"]))
-
-
 def test_good_pages_give_exact_observations(server):
     for ticker, body in PAGES.items():
         page(server, ticker, body)
     got = provider(server).fetch(["MSTU", "nvdx", "TSLT", "BMNU"])
-    assert rows(got.observations) == [EXPECTED[t] for t in ("BMNU", "MSTU", "NVDX", "TSLT")]
+    assert observation_rows(got.observations) == [EXPECTED[t] for t in ("BMNU", "MSTU", "NVDX", "TSLT")]
     assert got.failed == {}
     # one page per fund, lower case, with the trailing slash of the real site
     assert sorted(req.path for req, _ in server.log) == ["/bmnu/", "/mstu/", "/nvdx/", "/tslt/"]
@@ -81,7 +76,7 @@ def test_http_500_then_success_is_retried(server):
 
     server.expect_request("/nvdx/").respond_with_handler(handler)
     got = provider(server, attempts=2).fetch(["NVDX"])
-    assert rows(got.observations) == [EXPECTED["NVDX"]]
+    assert observation_rows(got.observations) == [EXPECTED["NVDX"]]
     assert got.failed == {}
     assert [req.path for req, _ in server.log] == ["/nvdx/", "/nvdx/"]
 
@@ -90,7 +85,7 @@ def test_404_for_one_fund_keeps_the_others(server):
     page(server, "MSTU", PAGES["MSTU"])
     page(server, "TSLT", "<html><body><h1>Page not found</h1></body></html>", status=404)
     got = provider(server).fetch(["MSTU", "TSLT"])
-    assert rows(got.observations) == [EXPECTED["MSTU"]]
+    assert observation_rows(got.observations) == [EXPECTED["MSTU"]]
     assert got.failed == {"TSLT": f"TSLT: not found (HTTP 404) ({server.url_for('/tslt/')})"}
 
 
@@ -98,7 +93,7 @@ def test_html_page_instead_of_the_fund_page(server):
     page(server, "MSTU", CHALLENGE)
     page(server, "NVDX", PAGES["NVDX"])
     got = provider(server).fetch(["MSTU", "NVDX"])
-    assert rows(got.observations) == [EXPECTED["NVDX"]]
+    assert observation_rows(got.observations) == [EXPECTED["NVDX"]]
     assert got.failed == {"MSTU": "MSTU: HTML page without fund data (no 'As of ... NAV'; the fund may not be listed) "
                                   f"({server.url_for('/mstu/')})"}
 
@@ -126,7 +121,7 @@ def test_fund_the_issuer_does_not_list(server):
     page(server, "ZZZU", HOME)
     page(server, "BMNU", PAGES["BMNU"])
     got = provider(server).fetch(["ZZZU", "BMNU"])
-    assert rows(got.observations) == [EXPECTED["BMNU"]]
+    assert observation_rows(got.observations) == [EXPECTED["BMNU"]]
     assert got.failed["ZZZU"].startswith("ZZZU: HTML page without fund data")
     assert server.url_for("/zzzu/") in got.failed["ZZZU"]
 
@@ -141,7 +136,7 @@ def test_fund_assets_in_thousands(server):
     page(server, "BMNU", PAGES["BMNU"].replace("$22,889,000.00", "$22,889.00"))
     page(server, "MSTU", PAGES["MSTU"])
     got = provider(server).fetch(["BMNU", "MSTU"])
-    assert rows(got.observations) == [EXPECTED["MSTU"]]
+    assert observation_rows(got.observations) == [EXPECTED["MSTU"]]
     assert got.failed == {"BMNU": "BMNU: Fund Assets $22,889.00 look given in thousands (shares x price = $22,889,000) "
                                   f"({server.url_for('/bmnu/')})"}
 
@@ -156,7 +151,7 @@ def test_date_in_the_future(server):
     page(server, "NVDX", PAGES["NVDX"].replace("As of 02/03/2026", "As of 02/05/2026"))
     page(server, "TSLT", PAGES["TSLT"])
     got = provider(server).fetch(["NVDX", "TSLT"])
-    assert rows(got.observations) == [EXPECTED["TSLT"]]
+    assert observation_rows(got.observations) == [EXPECTED["TSLT"]]
     assert got.failed == {"NVDX": f"NVDX: date 2026-02-05 is in the future (today is 2026-02-04) ({server.url_for('/nvdx/')})"}
 
 
@@ -164,7 +159,7 @@ def test_day_first_date_names_the_fund_and_url(server):
     page(server, "MSTU", PAGES["MSTU"].replace("As of 02/03/2026", "As of 13/01/2026"))
     page(server, "BMNU", PAGES["BMNU"])
     got = provider(server).fetch(["MSTU", "BMNU"])
-    assert rows(got.observations) == [EXPECTED["BMNU"]]
+    assert observation_rows(got.observations) == [EXPECTED["BMNU"]]
     assert got.failed == {"MSTU": "MSTU: MSTU NAV date: '13/01/2026' is a day-first date (expected month/day/year) "
                                   f"({server.url_for('/mstu/')})"}
 
@@ -176,5 +171,5 @@ def test_many_faults_at_once_never_drop_the_good_funds(server):
     page(server, "BMNU", PAGES["BMNU"].replace("$22,889,000.00", "$22,889.00"))
     page(server, "MSTZ", CHALLENGE)
     got = provider(server).fetch(["MSTU", "NVDX", "TSLT", "BMNU", "MSTZ"])
-    assert rows(got.observations) == [EXPECTED["MSTU"], EXPECTED["TSLT"]]
+    assert observation_rows(got.observations) == [EXPECTED["MSTU"], EXPECTED["TSLT"]]
     assert sorted(got.failed) == ["BMNU", "MSTZ", "NVDX"]

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from lev_flows.inputs.sources.http import HttpClient, HttpSettings
+from lev_flows.inputs.sources.http import HttpClient
 from lev_flows.inputs.sources.issuer_aum.roundhill import (
     DAILY_NAV_PATH,
     RoundhillProvider,
 )
+from tests.servers import issuer_client, observation_rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "issuers" / "roundhill"
 GOOD = (FIXTURES / "FilepointRoundhill.40RU.RU_DailyNAV.csv").read_bytes()
@@ -32,8 +33,7 @@ EXPECTED = [
 
 
 def client(attempts: int = 1) -> HttpClient:
-    return HttpClient(HttpSettings(attempts=attempts, backoff_s=0.0, timeout_s=2.0, deadline_s=5.0, cache_dir=None),
-                      sleep=lambda _s: None)
+    return issuer_client(attempts)
 
 
 def provider(server, attempts: int = 1) -> RoundhillProvider:
@@ -44,15 +44,10 @@ def serve(server, body: bytes | str, status: int = 200, content_type: str = "app
     server.expect_request(DAILY_NAV_PATH).respond_with_data(body, status=status, content_type=content_type)
 
 
-def rows(frame) -> list[tuple]:
-    frame = frame.sort_values("ticker")
-    return list(zip(frame["ticker"], frame["date"], frame["aum_usd"], frame["nav"], frame["shares_outstanding"]))
-
-
 def test_good_file_gives_exact_observations_from_one_request(server):
     serve(server, GOOD)
     got = provider(server).fetch(WEEKLYPAY)
-    assert rows(got.observations) == EXPECTED
+    assert observation_rows(got.observations) == EXPECTED
     assert got.failed == {}
     assert sorted(got.asked) == sorted(WEEKLYPAY)
     # one request answers every fund: the all-funds file, at its real path
@@ -78,7 +73,7 @@ def test_http_500_then_success_is_retried(server):
 
     server.expect_request(DAILY_NAV_PATH).respond_with_handler(handler)
     got = provider(server, attempts=2).fetch(["PLTW", "TSLW"])
-    assert rows(got.observations) == [EXPECTED[3], EXPECTED[4]]
+    assert observation_rows(got.observations) == [EXPECTED[3], EXPECTED[4]]
     assert got.failed == {}
     assert len(server.log) == 2
 
@@ -129,7 +124,7 @@ def test_header_only_file(server):
 def test_fund_the_issuer_does_not_list(server):
     serve(server, GOOD)
     got = provider(server).fetch(["PLTW", "ZZZW"])
-    assert rows(got.observations) == [EXPECTED[3]]
+    assert observation_rows(got.observations) == [EXPECTED[3]]
     assert got.failed == {"ZZZW": f"ZZZW: not listed by Roundhill ({server.url_for(DAILY_NAV_PATH)})"}
 
 
@@ -139,7 +134,7 @@ def test_bad_rows_fail_their_fund_alone(server):
     serve(server, FAULTY)
     got = provider(server).fetch(WEEKLYPAY)
     url = server.url_for(DAILY_NAV_PATH)
-    assert rows(got.observations) == [EXPECTED[1], EXPECTED[3]]
+    assert observation_rows(got.observations) == [EXPECTED[1], EXPECTED[3]]
     assert sorted(got.failed) == ["HOOW", "NVDW", "TSLW"]
     assert "net assets look given in thousands" in got.failed["HOOW"] and url in got.failed["HOOW"]
     assert got.failed["HOOW"].startswith("HOOW 2026-02-03: net assets look given in thousands NAV x shares "
@@ -153,5 +148,5 @@ def test_bad_rows_fail_their_fund_alone(server):
 def test_a_good_fund_of_a_faulty_file_is_exact(server, ticker):
     serve(server, FAULTY)
     got = provider(server).fetch([ticker])
-    assert rows(got.observations) == [e for e in EXPECTED if e[0] == ticker]
+    assert observation_rows(got.observations) == [e for e in EXPECTED if e[0] == ticker]
     assert got.failed == {}

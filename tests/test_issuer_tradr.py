@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from lev_flows.inputs.sources.http import HttpClient, HttpSettings
+from lev_flows.inputs.sources.http import HttpClient
 from lev_flows.inputs.sources.issuer_aum.base import Observation
 from lev_flows.inputs.sources.issuer_aum.tradr import PROVIDER, TradrProvider
+from tests.servers import issuer_client, observation_rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "issuers" / "tradr"
 FEB3 = (FIXTURES / "NSDEAXS2.02032026.csv").read_text()
@@ -27,8 +28,7 @@ FEB3_ONLY = (D(2026, 2, 3),)
 
 
 def client() -> HttpClient:
-    settings = HttpSettings(attempts=2, backoff_s=0, timeout_s=2, deadline_s=5, concurrency=2, cache_dir=None)
-    return HttpClient(settings, sleep=lambda s: None)
+    return issuer_client(attempts=2)
 
 
 def serve(server, mmddyyyy: str, text: str, status: int = 200, content_type: str = "text/csv") -> str:
@@ -39,11 +39,6 @@ def serve(server, mmddyyyy: str, text: str, status: int = 200, content_type: str
 
 def fetch(server, tickers, dates=FEB3_ONLY):
     return TradrProvider(client(), server.url_for("/"), dates=dates).fetch(tickers)
-
-
-def rows(result, ticker):
-    frame = result.observations[result.observations["ticker"] == ticker].sort_values("date")
-    return [(r.ticker, r.date, r.aum_usd, r.nav, r.shares_outstanding) for r in frame.itertuples()]
 
 
 def edited(text: str, old: str, new: str) -> str:
@@ -67,10 +62,10 @@ def test_good_file_gives_each_fund_asked_dated_by_the_file_name(server):
     result = fetch(server, ["snxx", "AAOX", "TSLQ", "NEBX"])
     assert result.failed == {} and result.asked == ["AAOX", "NEBX", "SNXX", "TSLQ"]
     assert len(result.observations) == 4  # KNO, LITX, AXTX are in the file, not asked
-    assert rows(result, "SNXX") == [("SNXX", D(2026, 2, 3), 142441193.27, 41.2873, 3450000.0)]
-    assert rows(result, "AAOX") == [("AAOX", D(2026, 2, 3), 35113524.43, 28.6641, 1225000.0)]
-    assert rows(result, "TSLQ") == [("TSLQ", D(2026, 2, 3), 260152442.35, 12.1142, 21475000.0)]
-    assert rows(result, "NEBX") == [("NEBX", D(2026, 2, 3), 55410453.05, 24.0915, 2300000.0)]
+    assert observation_rows(result.observations, "SNXX") == [("SNXX", D(2026, 2, 3), 142441193.27, 41.2873, 3450000.0)]
+    assert observation_rows(result.observations, "AAOX") == [("AAOX", D(2026, 2, 3), 35113524.43, 28.6641, 1225000.0)]
+    assert observation_rows(result.observations, "TSLQ") == [("TSLQ", D(2026, 2, 3), 260152442.35, 12.1142, 21475000.0)]
+    assert observation_rows(result.observations, "NEBX") == [("NEBX", D(2026, 2, 3), 55410453.05, 24.0915, 2300000.0)]
     frame = result.observations
     assert set(frame["source"]) == {url} and set(frame["source_kind"]) == {"issuer_nav"}
 
@@ -94,7 +89,7 @@ def test_by_default_the_last_two_sessions_are_asked_for(server):
     serve(server, "02042026", "Not Found", status=404, content_type="text/plain")  # not out yet
     result = TradrProvider(client(), server.url_for("/")).fetch(["SNXX"])
     assert result.failed == {}
-    assert rows(result, "SNXX") == [("SNXX", D(2026, 2, 3), 142441193.27, 41.2873, 3450000.0)]
+    assert observation_rows(result.observations, "SNXX") == [("SNXX", D(2026, 2, 3), 142441193.27, 41.2873, 3450000.0)]
     assert sorted(req.path for req, _ in server.log) == [PATH.format("02032026"), PATH.format("02042026")]
 
 
@@ -103,11 +98,11 @@ def test_two_past_days_are_back_filled_from_their_dated_files(server):
     url_feb2 = serve(server, "02022026", FEB2)
     result = fetch(server, ["SNXX", "LITX"], dates=[D(2026, 2, 2), D(2026, 1, 30)])
     assert result.failed == {}
-    assert rows(result, "SNXX") == [
+    assert observation_rows(result.observations, "SNXX") == [
         ("SNXX", D(2026, 1, 30), 130535464.72, 39.5562, 3300000.0),
         ("SNXX", D(2026, 2, 2), 148718717.09, 43.7408, 3400000.0),
     ]
-    assert rows(result, "LITX") == [
+    assert observation_rows(result.observations, "LITX") == [
         ("LITX", D(2026, 1, 30), 19168621.28, 31.9477, 600000.0),
         ("LITX", D(2026, 2, 2), 20755435.55, 34.0253, 610000.0),
     ]
@@ -139,7 +134,7 @@ def test_a_missing_day_fails_only_when_no_other_day_answers(server):
     serve(server, "02022026", FEB2)
     url = serve(server, "02032026", "Not Found", status=404, content_type="text/plain")
     result = fetch(server, ["SNXX", "AAOX"], dates=[D(2026, 2, 2), D(2026, 2, 3)])
-    assert result.failed == {} and [r[1] for r in rows(result, "SNXX")] == [D(2026, 2, 2)]
+    assert result.failed == {} and [r[1] for r in observation_rows(result.observations, "SNXX")] == [D(2026, 2, 2)]
     alone = fetch(server, ["SNXX", "AAOX"])
     assert alone.failed == {t: f"2026-02-03: not found (HTTP 404) ({url})" for t in ("AAOX", "SNXX")}
 
@@ -168,7 +163,7 @@ def test_a_fund_the_files_do_not_list_is_failed_the_others_kept(server):
     url = serve(server, "02032026", FEB3)
     result = fetch(server, ["SNXX", "ZZZZ"])
     assert result.failed == {"ZZZZ": f"ZZZZ: not listed by Tradr ({url})"}
-    assert rows(result, "SNXX") == [("SNXX", D(2026, 2, 3), 142441193.27, 41.2873, 3450000.0)]
+    assert observation_rows(result.observations, "SNXX") == [("SNXX", D(2026, 2, 3), 142441193.27, 41.2873, 3450000.0)]
 
 
 def test_net_assets_in_thousands_fail_that_fund_only(server):
@@ -178,14 +173,14 @@ def test_net_assets_in_thousands_fail_that_fund_only(server):
     assert result.failed["SNXX"].startswith("SNXX 2026-02-03: net assets look given in thousands NAV x shares "
                                             "(41.2873 x 3,450,000 = 142,441,185 against 142,441)")
     assert result.failed["SNXX"].endswith(f"({url})")
-    assert rows(result, "AAOX") == [("AAOX", D(2026, 2, 3), 35113524.43, 28.6641, 1225000.0)]
+    assert observation_rows(result.observations, "AAOX") == [("AAOX", D(2026, 2, 3), 35113524.43, 28.6641, 1225000.0)]
 
 
 def test_a_future_date_fails_that_fund_only(server):
     url = serve(server, "02032026", with_date_column(FEB3, {"NEBX": "02/05/2026"}, "02/03/2026"))
     result = fetch(server, ["NEBX", "SNXX"])
     assert result.failed == {"NEBX": f"NEBX: date 2026-02-05 is in the future (today is 2026-02-04) ({url})"}
-    assert rows(result, "NEBX") == [] and len(rows(result, "SNXX")) == 1
+    assert observation_rows(result.observations, "NEBX") == [] and len(observation_rows(result.observations, "SNXX")) == 1
 
 
 def test_a_day_first_date_fails_that_fund_naming_it_and_the_url(server):
@@ -193,8 +188,8 @@ def test_a_day_first_date_fails_that_fund_naming_it_and_the_url(server):
     result = fetch(server, ["AXTX", "SNXX", "TSLQ"], dates=[D(2026, 1, 13)])
     assert result.failed == {
         "AXTX": f"AXTX Date: '13/01/2026' is a day-first date (expected month/day/year) ({url})"}
-    assert rows(result, "AXTX") == []
-    assert rows(result, "TSLQ") == [("TSLQ", D(2026, 1, 13), 260152442.35, 12.1142, 21475000.0)]
+    assert observation_rows(result.observations, "AXTX") == []
+    assert observation_rows(result.observations, "TSLQ") == [("TSLQ", D(2026, 1, 13), 260152442.35, 12.1142, 21475000.0)]
 
 
 def test_a_refused_row_fails_its_fund_on_every_day(server):
@@ -202,11 +197,11 @@ def test_a_refused_row_fails_its_fund_on_every_day(server):
     url = serve(server, "02032026", edited(FEB3, "LITX,33.1508,20221986.10", "LITX,33.1508,"))
     result = fetch(server, ["LITX", "SNXX"], dates=[D(2026, 2, 2), D(2026, 2, 3)])
     assert result.failed == {"LITX": f"LITX: no net assets (Base TNA (Fund Level) is blank) ({url})"}
-    assert rows(result, "LITX") == [] and len(rows(result, "SNXX")) == 2
+    assert observation_rows(result.observations, "LITX") == [] and len(observation_rows(result.observations, "SNXX")) == 2
 
 
 def test_a_figure_that_is_not_a_number_names_fund_and_column(server):
     url = serve(server, "02032026", edited(FEB3, "AXTX,19.4467", "AXTX,n/a*"))
     result = fetch(server, ["AXTX", "KNO"])
     assert result.failed == {"AXTX": f"AXTX NAV: 'n/a*' is not a number ({url})"}
-    assert rows(result, "KNO") == [("KNO", D(2026, 2, 3), 66526322.48, 47.5188, 1400000.0)]
+    assert observation_rows(result.observations, "KNO") == [("KNO", D(2026, 2, 3), 66526322.48, 47.5188, 1400000.0)]
