@@ -148,7 +148,7 @@ def test_aum_update_runs_every_provider_and_imports_all_or_nothing(server, tmp_p
     serve_fixtures(server, fail="NVDX")
     client, _ = make_client(attempts=1)
     with pytest.raises(DataSourceError, match=r"^aum update: 1 of 7 funds failed; nothing was imported") as err:
-        update_from_issuers(uni, client, db=db, tickers=list(FILES), base_url=server.url_for("/"))
+        update_from_issuers(uni, client, db=db, tickers=list(FILES), base_urls={"*": server.url_for("/")})
     assert len(err.value.details) == 1 and err.value.details[0].startswith("NVDX (REX")
     assert "HTTP 500" in err.value.details[0]
     with Store(db) as store:
@@ -157,7 +157,7 @@ def test_aum_update_runs_every_provider_and_imports_all_or_nothing(server, tmp_p
     server.clear()
     serve_fixtures(server)
     seen: list[str] = []
-    report = update_from_issuers(uni, client, db=db, tickers=list(FILES), base_url=server.url_for("/"),
+    report = update_from_issuers(uni, client, db=db, tickers=list(FILES), base_urls={"*": server.url_for("/")},
                                  progress=lambda key, ok: seen.append(key))
     assert not report.skipped and len(report.files) == 7  # one line per provider
     with Store(db) as store:
@@ -167,7 +167,7 @@ def test_aum_update_runs_every_provider_and_imports_all_or_nothing(server, tmp_p
     assert set(mine["ticker"]) == set(FILES)
     assert mine["fetched_at"].notna().all() and (mine["source_kind"] == "issuer_nav").all()
     assert any(k.startswith("Roundhill") for k in seen)  # progress names each provider's requests
-    again = update_from_issuers(uni, client, db=db, tickers=list(FILES), base_url=server.url_for("/"))
+    again = update_from_issuers(uni, client, db=db, tickers=list(FILES), base_urls={"*": server.url_for("/")})
     assert again.changed == 0  # idempotent
 
 

@@ -254,14 +254,14 @@ def test_aum_update_fetches_every_proshares_fund_in_one_request(server, db, tmp_
     uni = load_universe()
     funds = ["TQQQ", "SQQQ", "QLD", "UVXY", "SVXY"]
     with pytest.raises(DataSourceError, match=r"^aum update: 1 of 5 funds failed; nothing was imported") as err:
-        update_from_issuers(uni, client, db=db, tickers=funds, base_url=server.url_for("/"))
+        update_from_issuers(uni, client, db=db, tickers=funds, base_urls={"*": server.url_for("/")})
     assert err.value.details == (f"QLD (ProShares historical NAV (all funds)): QLD: not listed by ProShares "
                                  f"({server.url_for('/etfdata/historical_nav.csv')})",)
     assert sleeps and len(hits) == 2  # the 503 was retried after a backoff
     with Store(db) as store:
         before = store.count()
     client, sleeps = make_client()
-    report = update_from_issuers(uni, client, db=db, tickers=funds, base_url=server.url_for("/"), allow_partial=True)
+    report = update_from_issuers(uni, client, db=db, tickers=funds, base_urls={"*": server.url_for("/")}, allow_partial=True)
     assert report.changed == 5 and list(report.skipped) == ["QLD (ProShares historical NAV (all funds))"]
     assert len(hits) == 3  # one request answered for every fund
     with Store(db) as store:

@@ -154,14 +154,14 @@ def _providers(universe: Universe, client, tickers: list[str] | None, issuers: l
 
 def update_from_issuers(
     universe: Universe, client, *, db: str | Path | None = None, tickers: list[str] | None = None,
-    issuers: list[str] | None = None, base_urls: dict[str, str] | None = None, base_url: str | None = None,
+    issuers: list[str] | None = None, base_urls: dict[str, str] | None = None,
     allow_partial: bool = False, progress=None, extra: list | None = None, issuer_files: bool = True,
 ) -> ImportReport:
     """Fetch every fund's net assets from its issuer (every provider at once) and import them.
 
     ``tickers`` / ``issuers`` narrow the run (default: every listed fund whose issuer has a
     provider). ``base_urls`` maps an issuer (or ``"*"``: all) to a base URL (a mirror, a test
-    server); ``base_url`` is ``{"*": base_url}``. ``extra``: more ``(provider, tickers)`` pairs
+    server). ``extra``: more ``(provider, tickers)`` pairs
     (the SEC N-PORT provider); ``issuer_files=False`` runs only those. Without ``allow_partial`` a fund that failed stops the update
     before anything is written (a :class:`DataSourceError` whose ``details`` list every failed
     fund); with it, the funds that answered are imported and the rest listed in ``skipped``.
@@ -172,8 +172,6 @@ def update_from_issuers(
     from lev_flows.clock import system_now, today
     from lev_flows.errors import DataSourceError
 
-    if base_url is not None:
-        base_urls = {"*": base_url, **(base_urls or {})}
     chosen, uncovered = _providers(universe, client, tickers, issuers, base_urls, today()) if issuer_files else ([], {})
     chosen += list(extra or [])
     if not chosen:
