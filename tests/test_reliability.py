@@ -474,17 +474,38 @@ SPLIT_CLOSES = """date,AAA,BBB,CCC,DDD,EEE,FFF,STK1,STK2,GLD
 
 
 def test_an_unadjusted_split_in_a_funds_own_close_is_said(small_yaml, tmp_path):
-    """AAA's own close halves while its siblings say IDX fell 0.5 %: the estimate says so (a
-    warning, an error with --strict), never a silent -1.01B."""
+    """AAA's own close halves while its two siblings say IDX fell about 0.5 %: AAA's change is
+    refused against its daily funds' median (three of them: one split cannot move it), the
+    underlying's return, which the ladder took from AAA (the largest), becomes that median, and
+    the estimate says so; never a silent -1.01B."""
     from lev_flows import estimate_day, load_universe
 
     prices = tmp_path / "closes.csv"
     prices.write_text(SPLIT_CLOSES)
     est = estimate_day("2026-02-04", universe=load_universe(small_yaml), prices=prices, db=tmp_path / "s.duckdb")
-    said = [w for w in est.warnings if w.startswith("AAA: its own close changed -50.5% on 2026-02-04, the jump of a 2:1 split")]
-    assert len(said) == 1 and "(-1.0% with it undone), while the other funds on IDX imply -1.5%" in said[0]
-    assert said == [w for w in est.implausible if w.startswith("AAA")]
+    said = [w for w in est.warnings if w.startswith("AAA: its own close changed -50.5% on 2026-02-04, -16.8% as r")]
+    assert len(said) == 1 and "while its underlying IDX moved -0.7%" in said[0] and "Not used as the day's move (r = -0.7%" in said[0]
     assert not any(w.startswith(("BBB", "EEE")) for w in est.warnings)
+    # the median of -16.8 % (AAA), -0.33 % (BBB +1 % / -3) and -0.66 % (EEE +0.66 % / -1): EEE's
+    aaa = est.by_etf.loc["AAA"]
+    r = -(30.3 / 30.1 - 1)
+    assert aaa["underlying_return"] == pytest.approx(r, rel=1e-9)
+    assert aaa["rebalance_usd"] == pytest.approx(1e9 * 3 * 2 * r, rel=1e-9)  # -39.9M, not -1.01B
+    assert aaa["return_method"].startswith("median of its daily funds' changes / L")
+    res = run_cli("estimate", "-u", small_yaml, "--prices", prices, "--date", "2026-02-04", "--strict", "--db", tmp_path / "s.duckdb")
+    assert res.returncode == 0 and "AAA: its own close changed -50.5%" in res.stderr  # handled, and said
+
+
+def test_a_split_with_one_sibling_is_said_and_strict_refuses_it(small_yaml, tmp_path):
+    """With one sibling there is no median to trust (which of the two is off?): AAA's change
+    stays the day's move, warned as a split's jump, an error with --strict."""
+    from lev_flows import estimate_day, load_universe
+
+    prices = tmp_path / "closes.csv"
+    prices.write_text(SPLIT_CLOSES.replace(",EEE,", ",XEEE,"))  # EEE unpriced: two daily funds on IDX
+    est = estimate_day("2026-02-04", universe=load_universe(small_yaml), prices=prices, db=tmp_path / "s.duckdb")
+    said = [w for w in est.warnings if w.startswith("AAA: its own close changed -50.5% on 2026-02-04, the jump of a 2:1 split")]
+    assert len(said) == 1 and said == [w for w in est.implausible if w.startswith("AAA")]
     res = run_cli("estimate", "-u", small_yaml, "--prices", prices, "--date", "2026-02-04", "--strict", "--db", tmp_path / "s.duckdb")
     assert res.returncode == 2 and "--strict: 1 implausible input; first: AAA: its own close changed -50.5%" in res.stderr
 

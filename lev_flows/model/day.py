@@ -167,7 +167,9 @@ def split_warnings(universe: Universe, pit: "PointInTime", row: int) -> tuple[li
     with ``--strict``; a fund alone on its underlying may have truly moved that much.
 
     A 3x fund whose table halves (2:1) on a day its index fell 0.5 % reads ``r = -16.8 %``; its
-    inverse sibling says ``-0.5 %``: warned."""
+    one inverse sibling says ``-0.5 %``: warned. With two siblings or more the point in time
+    already refuses such a change against their median (:func:`lev_flows.model.pointintime.
+    _fund_returns`); that refusal is warned here too, naming what replaced it."""
     import numpy as np
 
     from lev_flows.model.estimate import compiled
@@ -198,7 +200,30 @@ def split_warnings(universe: Universe, pit: "PointInTime", row: int) -> tuple[li
         out[ref is not None].append(f"{c.tickers[i]}: its own close changed {own[i]:+.1%} on {pit.sessions[row].date()}, the jump of a "
                    f"{ratio} ({move:+.1%} with it undone), while {others}: an unadjusted split in the price table? "
                    f"Its change is used as the day's move (r = {own_r[i]:+.1%}); adjust the table")
+    out[0].extend(_refused_warnings(c, pit, row, lev))
     return out[0] + out[1], out[1]
+
+
+def _refused_warnings(c, pit: "PointInTime", row: int, lev) -> list[str]:
+    """One warning per fund whose own close change on session ``row`` was there but refused as
+    the day's move (:attr:`PointInTime.refused_return`): what it was, what the reference said,
+    and that the fund's move came from elsewhere."""
+    import numpy as np
+
+    if pit.refused_return is None:
+        return []
+    refused = np.asarray(pit.refused_return[row], dtype=float)
+    reference = np.asarray(pit.refused_reference[row], dtype=float)
+    r = np.asarray(pit.underlying_return[row], dtype=float)
+    day = pit.sessions[row].date()
+    out = []
+    for i in np.flatnonzero(np.isfinite(refused)):
+        used = f"r = {r[i]:+.1%} from the rest of the ladder" if np.isfinite(r[i]) else "no return left for it"
+        out.append(f"{c.tickers[i]}: its own close changed {refused[i]:+.1%} on {day}, {refused[i] / lev[i]:+.1%} as r, "
+                   f"while its underlying {c.fund_underlying_ids[i]} moved {reference[i]:+.1%} (its price, ETF or "
+                   f"composition, else its daily funds' median): an unadjusted split or a bad print? Not used as the "
+                   f"day's move ({used}); adjust the table")
+    return out
 
 
 def _as_date(value: object) -> dt.date:

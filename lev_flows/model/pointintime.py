@@ -42,9 +42,12 @@ fund's own close where it has one, else ``1 + L r`` of its underlying, else flat
 **Returns**, per fund and session, in order of directness: the fund's own close-to-close
 return divided by ``L`` (the issuer's NAV return where its file gives a NAV on both closes,
 else its closing price's: :mod:`lev_flows.model.issuer_nav`; daily-reset funds; a change that disagrees with the
-underlying's own price, tracking ETF or composition by more than ``FUND_MISMATCH`` is a data
-defect, such as an unadjusted reverse split, and is skipped for the return and the NAV path); else the underlying's own price (a stock, or an index level); its tracking ETF; the
-largest sibling fund's change / L; its composition (as-of date shown, look-ahead marked).
+underlying's own price, tracking ETF or composition (else the median of three or more daily
+funds on it) by more than ``FUND_MISMATCH`` is a data defect, such as an unadjusted reverse
+split, and is skipped for the return and the NAV path); else the underlying's own price (a
+stock, or an index level); its tracking ETF; the largest sibling fund's change / L (the daily
+funds' median when that fund's change was skipped); its composition (as-of date shown,
+look-ahead marked).
 
 Everything is array arithmetic over (sessions x funds); :func:`point_in_time` is the one
 function that every command (``estimate --date``, ``history``, ``daily``, ``scorecard``,
@@ -54,6 +57,7 @@ function that every command (``estimate --date``, ``history``, ``daily``, ``scor
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,6 +75,8 @@ from lev_flows.model.issuer_nav import (
     nav_returns,
 )
 from lev_flows.model.returns import (
+    FUND_MEDIAN,
+    FUND_MEDIAN_LABEL,
     METHOD_COMPOSITION,
     METHOD_ETF,
     METHOD_FUND,
@@ -131,6 +137,11 @@ class PointInTime:
     return_method: np.ndarray
     return_detail: list[dict[str, str]] = field(repr=False)
     fund_return: np.ndarray = field(repr=False)
+    #: (T, F) a fund's own change that was there but refused as the day's move (it strayed more
+    #: than FUND_MISMATCH from its reference: an unadjusted split, a bad print), NaN elsewhere; and
+    #: that reference (the underlying's direct return, or its daily funds' median) as an r
+    refused_return: np.ndarray = field(repr=False, default=None)
+    refused_reference: np.ndarray = field(repr=False, default=None)
     launched: np.ndarray = field(repr=False, default=None)  # (T, F) bool: launched and not closed
     underlying_matrix: object = field(repr=False, default=None)  # the ReturnMatrix behind it (T, U)
     aum_close: np.ndarray = field(repr=False, default=None)  # (T, F) net assets at each session's close
@@ -411,25 +422,64 @@ def reset_schedule(
     return resets, rebalance_r, rebalance_aum, start_row
 
 
+def _peer_returns(c, price_r: np.ndarray, min_peers: int = 3) -> np.ndarray:
+    """Each daily fund's peers' move (T, F): the median of ``price_r`` (a fund's own change / L)
+    over the daily funds on its underlying with one that session, where at least ``min_peers``
+    have one (one fund off by a split cannot move a median of three); NaN elsewhere."""
+    peer = np.full(price_r.shape, np.nan)
+    daily = np.flatnonzero(c.resets_daily)
+    groups: dict[int, list[int]] = {}
+    for f in daily:
+        groups.setdefault(int(c.fund_underlying[f]), []).append(int(f))
+    for members in groups.values():
+        if len(members) < min_peers:
+            continue
+        block = price_r[:, members]
+        enough = np.isfinite(block).sum(axis=1) >= min_peers
+        if not enough.any():
+            continue
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: no peers that session
+            med = np.nanmedian(block, axis=1)
+        peer[:, members] = np.where(enough, med, np.nan)[:, None]
+    return peer
+
+
 def _fund_returns(c, m, day_r: pd.DataFrame, leverage: np.ndarray,
-                  nav_r: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                  nav_r: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """Each fund's underlying return per session (T, F): its own return / L for a daily fund, the
     issuer's NAV return where ``nav_r`` (T, F) has one, else its closing price's change (closing
     prices drift from NAV: 0.98-0.99x on the ProShares funds), unless it strays more than
-    FUND_MISMATCH from a direct reference (an unadjusted split, a bad print); else the underlying
-    ladder's. Returns ``r``, the code of where each came from, the fund's own cleaned return ``R``
-    (NaN where not usable) and where ``R`` is the issuer's NAV return (T, F bool)."""
-    r_und = m.values[:, c.fund_underlying]  # (T, F)
-    code_und = m.method[:, c.fund_underlying]
+    FUND_MISMATCH from a reference (an unadjusted split, a bad print); else the underlying
+    ladder's. The reference is the underlying's own price, tracking ETF or composition where the
+    ladder has one, else the median of the daily funds on the underlying (:func:`_peer_returns`,
+    three or more): a fund whose table halves on a split is not booked at its jump, and when the
+    ladder's return came from that very fund (the largest sibling), the peers' median replaces
+    it. Returns ``r``, the code of where each came from, the fund's own cleaned return ``R``
+    (NaN where not usable), where ``R`` is the issuer's NAV return (T, F bool), and the closing
+    price changes refused with their references (T, F; NaN where none was refused)."""
+    code_und = m.method[:, c.fund_underlying]  # (T, F)
     price = clean_fund_returns(day_r.reindex(columns=c.tickers).to_numpy(dtype=float))
-    reference = np.where(np.isin(code_und, (METHOD_PRICE, METHOD_ETF, METHOD_COMPOSITION)), r_und, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        peer = _peer_returns(c, price / leverage)
+    direct = np.where(np.isin(code_und, (METHOD_PRICE, METHOD_ETF, METHOD_COMPOSITION)), m.values[:, c.fund_underlying], np.nan)
+    reference = np.where(np.isfinite(direct), direct, peer)
 
     def usable(x):  # an unadjusted split or a bad print is not the fund's move
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.isfinite(x) & ~(np.isfinite(reference) & (np.abs(x / leverage - reference) > FUND_MISMATCH))
 
+    price_ok = usable(price)
+    # the ladder's sibling fund (the largest on the underlying) is itself off its peers: the
+    # underlying's return becomes the peers' median (fund_used -2 says so in the method text)
+    used = np.maximum(m.fund_used, 0)  # (T, U)
+    rows = np.arange(len(price))[:, None]
+    peer_u = peer[rows, used]
+    bad = (m.method == METHOD_FUND) & (m.fund_used >= 0) & ~price_ok[rows, used] & np.isfinite(peer_u)
+    m.values[bad], m.fund_used[bad] = peer_u[bad], FUND_MEDIAN
+    r_und = m.values[:, c.fund_underlying]
     from_nav = usable(nav_r) if nav_r is not None else np.zeros(price.shape, dtype=bool)
-    own = np.where(from_nav, nav_r, np.where(usable(price), price, np.nan))
+    own = np.where(from_nav, nav_r, np.where(price_ok, price, np.nan))
     with np.errstate(invalid="ignore", divide="ignore"):
         own_r = own / leverage  # the leverage in force on each session (T, F)
     use_own = np.isfinite(own_r) & c.resets_daily[None, :]
@@ -439,7 +489,8 @@ def _fund_returns(c, m, day_r: pd.DataFrame, leverage: np.ndarray,
         lookup[k] = v
     ret_code = np.where(use_own, RET_OWN, lookup[code_und])
     ret_code = np.where(np.isfinite(r), ret_code, RET_NONE).astype(np.int8)
-    return r, ret_code, own, from_nav
+    refused = np.isfinite(price) & ~price_ok & ~from_nav & c.resets_daily[None, :]
+    return r, ret_code, own, from_nav, np.where(refused, price, np.nan), np.where(refused, reference, np.nan)
 
 
 def _start_of_day(alive, end, value, method, used, gap, obs_source, grid):
@@ -494,7 +545,7 @@ def point_in_time(
     m = underlying_return_matrix(universe, day_r, fund_returns=day_r, min_weight=min_weight)
     leverage = universe.leverage_matrix(day_r.index)  # (T, F): the facts in force on each session
     nav_close, shares_close = nav_grid(c.tickers, grid, nav_observations(observations))  # (C, F) issuer NAV, shares
-    r, ret_code, own, from_nav = _fund_returns(c, m, day_r, leverage, nav_returns(nav_close))
+    r, ret_code, own, from_nav, refused, refused_ref = _fund_returns(c, m, day_r, leverage, nav_returns(nav_close))
     fund_closes = closes.reindex(columns=c.tickers).to_numpy(dtype=float)
 
     # the NAV path on the close grid: own return, else L * r, else flat
@@ -535,6 +586,8 @@ def point_in_time(
         return_method=ret_code,
         return_detail=detail,
         fund_return=own,
+        refused_return=refused,
+        refused_reference=refused_ref,
         launched=trading,
         underlying_matrix=m,
         aum_close=value[1:],
@@ -582,6 +635,8 @@ class _LazyDetail(dict):
                 text = f"tracking ETF ({TRACKING_ETFS[uid]})"
             elif code == METHOD_COMPOSITION:
                 text = composition_label(universe, uid, m.priced_weight[row, j], day)
+            elif m.fund_used[row, j] == FUND_MEDIAN:
+                text = FUND_MEDIAN_LABEL
             else:
                 i = m.fund_used[row, j]
                 text = f"sibling fund {c.tickers[i]} change / {c.leverage[i]:g}"

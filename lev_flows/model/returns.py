@@ -59,6 +59,11 @@ def check_previous_session(index: pd.DatetimeIndex, day: dt.date, where: str) ->
 
 #: how each underlying's return was obtained, in :func:`underlying_return_matrix`
 METHOD_NONE, METHOD_PRICE, METHOD_COMPOSITION, METHOD_FUND, METHOD_ETF = 0, 1, 2, 3, 4
+#: ``ReturnMatrix.fund_used`` of an underlying whose return is the median of its daily funds'
+#: changes / L: the point in time puts it there when the largest fund's own change strays from
+#: that median (an unadjusted split: :func:`lev_flows.model.pointintime._fund_returns`)
+FUND_MEDIAN = -2
+FUND_MEDIAN_LABEL = "median of its daily funds' changes / L (the largest fund's change strayed from it)"
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,8 @@ def day_returns_from_matrix(
             methods[uid] = f"tracking ETF ({TRACKING_ETFS[uid]})"
         elif code == METHOD_COMPOSITION:
             methods[uid] = composition_label(universe, uid, m.priced_weight[row, j], m.dates[row].date())
+        elif m.fund_used[row, j] == FUND_MEDIAN:
+            methods[uid] = FUND_MEDIAN_LABEL
         else:
             i = m.fund_used[row, j]
             methods[uid] = f"{c.tickers[i]} {fund_label} / {c.leverage[i]:g}"
