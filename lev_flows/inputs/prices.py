@@ -49,17 +49,21 @@ def read_close_table(path: str | Path, kind: str = "close") -> pd.DataFrame:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
         raise InputError(f"{path}: cannot read the price table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
-    if df.empty or len(df.columns) < 2:
+    # the first column as the index: slicing it off an 800-column frame costs more than parsing
+    first = df.index.name if df.index.name is not None else (df.columns[0] if len(df.columns) else None)
+    values_df = df if df.index.name is not None else (df.set_index(first) if first is not None else df)
+    if df.empty or len(values_df.columns) < 1:
         raise InputError(f"{path}: no price rows (expected 'date' then one column per ticker)")
-    if str(df.columns[0]).lower() != "date":
-        raise InputError(f"{path}: first column is {df.columns[0]!r}, expected 'date'")
-    dates = _session_dates(df.iloc[:, 0])
+    if str(first).lower() != "date":
+        raise InputError(f"{path}: first column is {first!r}, expected 'date'")
+    raw_dates = pd.Series(values_df.index, dtype=values_df.index.dtype)
+    dates = _session_dates(raw_dates)
     if dates.isna().any():
-        bad = df.iloc[int(np.flatnonzero(dates.isna())[0]), 0]
+        bad = raw_dates.iloc[int(np.flatnonzero(dates.isna())[0])]
         raise InputError(f"{path}: date {bad!r} is not a date")
     if dates.duplicated().any():
         raise InputError(f"{path}: duplicate date {dates[dates.duplicated()].iloc[0].date()}")
-    values = _numeric(df.iloc[:, 1:], dates, path)
+    values = _numeric(values_df.reset_index(drop=True), dates, path)
     from lev_flows.inputs.plausibility import check_closes
 
     floats = values.to_numpy(dtype=float)
@@ -81,7 +85,7 @@ def _read_csv_table(path: Path) -> pd.DataFrame:
     columns = header_columns(path, "price table", kind="price table")
     rows = min(limit.max_rows, MAX_PRICE_CELLS // max(columns, 1))
     with open_input(path, "price table", kind="price table") as fh:
-        df = pd.read_csv(fh, nrows=rows + 1, compression=_COMPRESSION.get(path.suffix.lower()))
+        df = pd.read_csv(fh, nrows=rows + 1, compression=_COMPRESSION.get(path.suffix.lower()), index_col=0)
     check_table_rows(len(df), path, f"price table of {columns:,} columns (at most {MAX_PRICE_CELLS:,} cells)",
                      kind="price table")
     return df

@@ -57,7 +57,6 @@ function that every command (``estimate --date``, ``history``, ``daily``, ``scor
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -422,26 +421,25 @@ def reset_schedule(
     return resets, rebalance_r, rebalance_aum, start_row
 
 
-def _peer_returns(c, price_r: np.ndarray, min_peers: int = 3) -> np.ndarray:
+def _peer_returns(c, price_r: np.ndarray, wanted: np.ndarray | None = None, min_peers: int = 3) -> np.ndarray:
     """Each daily fund's peers' move (T, F): the median of ``price_r`` (a fund's own change / L)
     over the daily funds on its underlying with one that session, where at least ``min_peers``
-    have one (one fund off by a split cannot move a median of three); NaN elsewhere."""
+    have one (one fund off by a split cannot move a median of three); NaN elsewhere. ``wanted``
+    (U,) bool limits the work to those underlyings (the others have a direct reference)."""
     peer = np.full(price_r.shape, np.nan)
     daily = np.flatnonzero(c.resets_daily)
     groups: dict[int, list[int]] = {}
     for f in daily:
         groups.setdefault(int(c.fund_underlying[f]), []).append(int(f))
-    for members in groups.values():
-        if len(members) < min_peers:
+    for u, members in groups.items():
+        if len(members) < min_peers or (wanted is not None and not wanted[u]):
             continue
-        block = price_r[:, members]
-        enough = np.isfinite(block).sum(axis=1) >= min_peers
-        if not enough.any():
-            continue
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: no peers that session
-            med = np.nanmedian(block, axis=1)
-        peer[:, members] = np.where(enough, med, np.nan)[:, None]
+        block = np.sort(price_r[:, members], axis=1)  # NaN sort last
+        n = np.isfinite(block).sum(axis=1)
+        lo, hi = np.maximum(n - 1, 0) // 2, n // 2
+        rows = np.arange(len(block))
+        med = 0.5 * (block[rows, lo] + block[rows, np.minimum(hi, block.shape[1] - 1)])
+        peer[:, members] = np.where(n >= min_peers, med, np.nan)[:, None]
     return peer
 
 
@@ -460,9 +458,10 @@ def _fund_returns(c, m, day_r: pd.DataFrame, leverage: np.ndarray,
     price changes refused with their references (T, F; NaN where none was refused)."""
     code_und = m.method[:, c.fund_underlying]  # (T, F)
     price = clean_fund_returns(day_r.reindex(columns=c.tickers).to_numpy(dtype=float))
+    has_direct = np.isin(m.method, (METHOD_PRICE, METHOD_ETF, METHOD_COMPOSITION))  # (T, U)
     with np.errstate(invalid="ignore", divide="ignore"):
-        peer = _peer_returns(c, price / leverage)
-    direct = np.where(np.isin(code_und, (METHOD_PRICE, METHOD_ETF, METHOD_COMPOSITION)), m.values[:, c.fund_underlying], np.nan)
+        peer = _peer_returns(c, price / leverage, wanted=~has_direct.all(axis=0))
+    direct = np.where(has_direct[:, c.fund_underlying], m.values[:, c.fund_underlying], np.nan)
     reference = np.where(np.isfinite(direct), direct, peer)
 
     def usable(x):  # an unadjusted split or a bad print is not the fund's move
