@@ -170,3 +170,17 @@ def test_a_file_missing_what_we_read_is_refused(old, new, reason):
     with pytest.raises(BadResponse) as exc:
         parse_holdings("SOXS", edited(SOXS, old, new).encode())
     assert str(exc.value) == reason
+
+
+def test_the_holdings_reader_and_the_aum_reader_are_one():
+    """The exact re-leveraging's holdings reader and the AUM provider read a Direxion file with
+    the same function: the same net assets, date and shares; the same refusals."""
+    from lev_flows.inputs.sources.issuers import parse_direxion
+
+    for ticker, text in (("SPXL", SPXL), ("SOXS", SOXS), ("TNA", TNA)):
+        obs, held = parse_holdings(ticker, text.encode()), parse_direxion(ticker, 200, text.encode())
+        assert (held.as_of, held.nav_usd, held.shares_outstanding) == (obs.date, obs.aum_usd, obs.shares_outstanding)
+    day_first = SPXL.replace("02/03/2026", "13/02/2026")
+    for read in (lambda b: parse_holdings("SPXL", b), lambda b: parse_direxion("SPXL", 200, b)):
+        with pytest.raises(BadResponse, match="day-first"):
+            read(day_first.encode())

@@ -333,7 +333,7 @@ def test_issuer_holdings_over_http_with_faults(server):
     got, errors = src.fetch({"AAA": "ProShares", "BBB": "Direxion", "EEE": "Direxion", "CCC": "ProShares", "ZZZ": "Other"})
     assert sorted(got) == ["AAA", "BBB"]
     assert got["AAA"].exposure_usd == 3.05e9 and got["AAA"].source_url.endswith("/etfdata/ByFund/AAA-psdlyhld.csv")
-    assert errors["EEE"].startswith("EEE: HTML page instead of Direxion CSV")
+    assert errors["EEE"].startswith("EEE: HTML page instead of Direxion holdings CSV")
     assert server.url_for("/holdings/EEE.csv") in errors["EEE"]
     assert errors["CCC"].startswith("CCC: empty body")
 

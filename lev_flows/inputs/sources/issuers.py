@@ -28,11 +28,13 @@ import datetime as dt
 import io
 import os
 import re
+import statistics
 
 from pydantic import BaseModel
 
 from lev_flows.inputs.sources.base import Progress
 from lev_flows.inputs.sources.http import BadResponse, HttpClient
+from lev_flows.inputs.sources.issuer_aum.base import number, us_date
 
 PROSHARES_URL_ENV = "LEV_FLOWS_PROSHARES_URL"
 DIREXION_URL_ENV = "LEV_FLOWS_DIREXION_URL"
@@ -109,13 +111,17 @@ def _date(text: str) -> dt.date | None:
         raise BadResponse(f"date {m[0]} is not a date") from None
 
 
-def _fund_rows(ticker: str, status: int, body: bytes, issuer: str, header: str, column: str) -> tuple[list[str], list[dict]]:
-    """The file's lines and its CSV rows for ``ticker``; the table starts at the line beginning
-    with ``header`` and rows belong to the fund named in ``column``."""
+def _check_status(status: int) -> None:
     if status == 404:
         raise BadResponse("unknown fund (HTTP 404)")
     if status >= 400:
         raise BadResponse(f"HTTP {status}")
+
+
+def _fund_rows(ticker: str, status: int, body: bytes, issuer: str, header: str, column: str) -> tuple[list[str], list[dict]]:
+    """The file's lines and its CSV rows for ``ticker``; the table starts at the line beginning
+    with ``header`` and rows belong to the fund named in ``column``."""
+    _check_status(status)
     lines = _text(body, issuer).splitlines()
     start = next((i for i, line in enumerate(lines) if line.lower().startswith(header.lower())), None)
     if start is None:
@@ -156,18 +162,99 @@ def parse_proshares(ticker: str, status: int, body: bytes) -> FundHoldings:
     )
 
 
+DIREXION_HEADER = ("TradeDate", "AccountTicker", "StockTicker", "SecurityDescription", "Shares", "Price", "MarketValue")
+#: the preamble is this many lines at most before the header
+DIREXION_PREAMBLE_LINES = 8
+#: median Shares x Price / MarketValue of the stock lines in this band: market values in thousands
+DIREXION_THOUSANDS_BAND = (500.0, 2000.0)
+DIREXION_SHARES_LINE = re.compile(r'^\W*shares outstanding\s*:\s*"?\s*([\d,.]+)', re.IGNORECASE)
+
+
+def direxion_table(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The preamble lines and the holdings rows; a file without the ``TradeDate,...`` header
+    (another layout) is a :class:`BadResponse`."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.replace('"', "").strip().lower().startswith("tradedate,")), None)
+    if start is None:
+        raise BadResponse(f"no '{','.join(DIREXION_HEADER[:3])},...' header: not a Direxion holdings file")
+    reader = csv.DictReader(io.StringIO("\n".join(lines[start:])))
+    missing = [c for c in DIREXION_HEADER if c not in (reader.fieldnames or [])]
+    if missing:
+        raise BadResponse(f"Direxion holdings header lacks {', '.join(missing)}")
+    rows = [r for r in reader if any((v or "").strip() for v in r.values() if isinstance(v, str))]
+    return lines[:start], rows
+
+
+def direxion_shares(preamble: list[str]) -> float:
+    """The ``Shares Outstanding: N`` preamble line as a number of shares (positive); no such line
+    is a :class:`BadResponse`."""
+    for line in preamble[:DIREXION_PREAMBLE_LINES]:
+        m = DIREXION_SHARES_LINE.match(line)
+        if m:
+            shares = number(m[1], "Shares Outstanding")
+            if not shares or shares <= 0:
+                raise BadResponse(f"shares outstanding {m[1]!r} is not a positive number")
+            return shares
+    raise BadResponse("no 'Shares Outstanding:' line in the preamble")
+
+
+def direxion_trade_date(rows: list[dict[str, str]]) -> dt.date:
+    """The one ``TradeDate`` of the file's rows (month-first; a day-first date is refused)."""
+    days = {us_date(r.get("TradeDate") or "", "TradeDate") for r in rows}
+    if len(days) != 1:
+        raise BadResponse(f"the rows carry {len(days)} trade dates ({', '.join(sorted(map(str, days)))})")
+    return days.pop()
+
+
+def direxion_market_value_units(rows: list[dict[str, str]]) -> None:
+    """Refuse a file whose market values are in thousands: on stock lines (not swaps, cash or
+    money-market funds) ``Shares x Price`` is the market value, so a median ratio near 1,000
+    says the ``MarketValue`` column is in thousands of dollars."""
+    ratios = []
+    for r in rows:
+        text = f"{r.get('SecurityDescription') or ''} {r.get('StockTicker') or ''}"
+        if "SWAP" in text.upper() or CASH_LINE.search(text):
+            continue
+        shares, price = number(r.get("Shares"), "Shares"), number(r.get("Price"), "Price")
+        value = number(r.get("MarketValue"), "MarketValue")
+        if shares and price and value:
+            ratios.append(abs(shares * price / value))
+    if ratios and DIREXION_THOUSANDS_BAND[0] < statistics.median(ratios) < DIREXION_THOUSANDS_BAND[1]:
+        raise BadResponse(f"market values look given in thousands (Shares x Price is {statistics.median(ratios):,.0f} x "
+                          f"MarketValue on {len(ratios)} stock lines)")
+
+
+def read_direxion(ticker: str, body: bytes, *, need_shares: bool = True) -> tuple[dt.date, list[dict[str, str]], float | None, float]:
+    """A Direxion daily holdings file (layout: :mod:`lev_flows.inputs.sources.issuer_aum.direxion`)
+    -> ``(trade date, the fund's rows, shares outstanding, net assets USD)``: net assets are the
+    sum of ``MarketValue`` over every line; the rows must name ``ticker``, carry one month-first
+    trade date and market values in dollars (not thousands). Without ``need_shares`` a file with
+    no shares line gives None for them. Every defect is a :class:`BadResponse`."""
+    preamble, rows = direxion_table(_text(body, "Direxion holdings"))
+    funds = sorted({(r.get("AccountTicker") or "").strip().upper() for r in rows} - {""})
+    if ticker.upper() not in funds:
+        listed = f"the file is for {', '.join(funds)}" if funds else "the file has no holdings rows"
+        raise BadResponse(f"{listed}: {ticker.upper()} is not listed by Direxion")
+    rows = [r for r in rows if (r.get("AccountTicker") or "").strip().upper() == ticker.upper()]
+    day = direxion_trade_date(rows)
+    try:
+        shares: float | None = direxion_shares(preamble)
+    except BadResponse:
+        if need_shares:
+            raise
+        shares = None
+    direxion_market_value_units(rows)
+    aum_usd = sum(number(r.get("MarketValue"), "MarketValue") or 0.0 for r in rows)
+    return day, rows, shares, aum_usd
+
+
 def parse_direxion(ticker: str, status: int, body: bytes) -> FundHoldings:
-    """N = sum of ``MarketValue``; shares from the ``Shares Outstanding:`` preamble line."""
-    lines, rows = _fund_rows(ticker, status, body, "Direxion", "TradeDate", "AccountTicker")
-    shares = next((line.split(":", 1)[1] for line in lines[:8] if line.lower().startswith("shares outstanding")), None)
-    return FundHoldings(
-        ticker=ticker.upper(),
-        issuer="Direxion",
-        as_of=_date(rows[0].get("TradeDate") or ""),
-        nav_usd=sum(_number(r.get("MarketValue")) for r in rows),
-        shares_outstanding=_number(shares) if shares else None,
-        positions=len(rows),
-    )
+    """N = the file's net assets (:func:`read_direxion`, the reader the AUM provider uses); shares
+    from the ``Shares Outstanding:`` preamble line when it has one."""
+    _check_status(status)
+    day, rows, shares, nav_usd = read_direxion(ticker, body, need_shares=False)
+    return FundHoldings(ticker=ticker.upper(), issuer="Direxion", as_of=day, nav_usd=nav_usd,
+                        shares_outstanding=shares, positions=len(rows))
 
 
 class IssuerHoldings:
@@ -205,4 +292,4 @@ class IssuerHoldings:
         return results, errors
 
 
-__all__ = ["FundHoldings", "IssuerHoldings", "parse_proshares", "parse_direxion"]
+__all__ = ["FundHoldings", "IssuerHoldings", "parse_proshares", "parse_direxion", "read_direxion"]
