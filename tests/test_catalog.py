@@ -195,3 +195,17 @@ def test_the_screener_s_debt_notes_on_equity_indexes_are_equity_and_names_are_re
     assert not [f.ticker for f in u.funds if "â" in f.name or "Â" in f.name]
     assert fix_mojibake("One+Oneâ\x84¢ S&P 500Â®") == "One+One™ S&P 500®"
     assert fix_mojibake("Château Fund") == "Château Fund"  # not damage: it does not decode as UTF-8
+
+
+def test_writing_the_packaged_catalog_writes_its_parsed_copy_again(tmp_path, monkeypatch):
+    """`universe import` / `update` into the packaged catalog itself write its parsed copy again
+    (so it never goes stale); into another file they leave it alone."""
+    from pathlib import Path
+
+    from lev_flows.inputs import catalog
+
+    written = []
+    monkeypatch.setattr(catalog, "write_packaged_parsed", lambda path=None: written.append("copy") or tmp_path / "copy.json")
+    assert catalog.refresh_packaged_parsed(tmp_path / "mine.yaml") is None and written == []
+    packaged = Path(str(catalog.resources.files("lev_flows").joinpath("data/etf_universe.yaml")))
+    assert catalog.refresh_packaged_parsed(packaged) == tmp_path / "copy.json" and written == ["copy"]

@@ -740,6 +740,18 @@ def write_packaged_parsed(path: Path | None = None) -> Path:
     return path
 
 
+def refresh_packaged_parsed(written: str | Path) -> Path | None:
+    """After a catalog file is written: when it is the packaged catalog itself (the repository's
+    ``etf_universe.yaml`` in an editable install), its parsed copy is written again; returns
+    that copy's path, else None."""
+    packaged = Path(str(resources.files("lev_flows").joinpath("data/etf_universe.yaml")))
+    try:
+        same = Path(written).resolve() == packaged.resolve()
+    except OSError:
+        return None
+    return write_packaged_parsed() if same else None
+
+
 def _packaged_parsed(text: str) -> Any:
     """The packaged catalog's parsed copy when it was made from exactly ``text`` (its recorded
     SHA-256), else None (an edited YAML is parsed; ``reference build`` writes the copy again)."""
