@@ -637,3 +637,16 @@ def test_a_live_estimate_counts_a_catalog_aum_of_the_previous_session(server, tm
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     assert doc["total"]["rebalance_usd"] == pytest.approx(SMALL_TOTAL, abs=1e-3) and "have no AUM" not in res.stderr
+
+
+def test_a_price_table_without_a_date_header_names_its_first_column(tmp_path):
+    from lev_flows.errors import InputError
+    from lev_flows.inputs.prices import read_close_table
+
+    blank, other = tmp_path / "blank.csv", tmp_path / "other.csv"
+    blank.write_text(",AAA,BBB\n2026-02-03,1,2\n")
+    other.write_text("day,AAA\n2026-02-03,1\n")
+    with pytest.raises(InputError, match=r"first column is 'Unnamed: 0', expected 'date'"):
+        read_close_table(blank)
+    with pytest.raises(InputError, match=r"first column is 'day', expected 'date'"):
+        read_close_table(other)

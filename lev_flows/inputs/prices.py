@@ -86,6 +86,8 @@ def _read_csv_table(path: Path) -> pd.DataFrame:
     rows = min(limit.max_rows, MAX_PRICE_CELLS // max(columns, 1))
     with open_input(path, "price table", kind="price table") as fh:
         df = pd.read_csv(fh, nrows=rows + 1, compression=_COMPRESSION.get(path.suffix.lower()), index_col=0)
+    if df.index.name is None:  # a blank first header cell: named as the parser names it without index_col
+        df.index.name = "Unnamed: 0"
     check_table_rows(len(df), path, f"price table of {columns:,} columns (at most {MAX_PRICE_CELLS:,} cells)",
                      kind="price table")
     return df
