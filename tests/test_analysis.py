@@ -102,3 +102,27 @@ def test_cli_ladder_and_liquidity(shared, tmp_path):
     rows = pd.read_json(__import__("io").StringIO(res.stdout))
     assert len(rows) == 5
     assert np.allclose(rows["flow_pct_adv"], rows["flow_usd"] / rows["adv_usd"])
+
+
+def test_a_what_if_on_the_aum_at_a_close_has_the_next_sessions_band(shared):
+    """The close of a session is the start of the next: the what-if's AUM at the close of
+    2026-02-03 rests on what the start of 2026-02-04 rests on (figure, method, source, date, gap,
+    daily funds), so it carries the same AUM band as that day's estimate would on the same moves."""
+    import numpy as np
+
+    from lev_flows.analysis.whatif import aum_at_close, what_if
+    from lev_flows.model.day import load_inputs
+    from lev_flows.model.estimate import compiled
+
+    inp = load_inputs(prices=shared / "prices")
+    row = inp.pit.row(dt.date(2026, 2, 3))
+    close, start = aum_at_close(inp.pit, row), inp.pit.aum_day(row + 1)
+    daily = compiled(inp.universe).resets_daily & np.isfinite(start.aum_usd)
+    assert daily.sum() > 400
+    np.testing.assert_allclose(close.aum_usd[daily], start.aum_usd[daily], rtol=1e-12)
+    for field in ("method", "source", "obs_date", "gap_sessions"):
+        assert (np.asarray(getattr(close, field))[daily] == np.asarray(getattr(start, field))[daily]).all(), field
+    assert close.median_gap == start.median_gap
+    est = what_if(inp.universe, {"NDX": -0.03}, aum=close)
+    t = est.total
+    assert t.band_p10_usd is not None and t.band_p10_usd < t.rebalance_usd < t.band_p90_usd

@@ -282,7 +282,7 @@ def test_the_what_if_table_says_its_aum_is_point_in_time():
     assert res.returncode == 0, res.stderr
     assert "AUM: point in time, at the close of 2026-08-03" in res.stderr
     aum_from = [line for line in res.stdout.splitlines() if line.strip().startswith("AUM from")]
-    assert len(aum_from) == 1 and "point in time, at the close of 2026-08-03 (store observations)" in aum_from[0]
+    assert len(aum_from) == 1 and "point in time, at the close of 2026-08-03 (store observations" in aum_from[0]
     assert "catalog" not in aum_from[0]
     tqqq = [line for line in res.stdout.splitlines() if line.strip().startswith("TQQQ ")]
     assert tqqq and "catalog" not in tqqq[0] and "2026-08-03" in tqqq[0]
@@ -297,8 +297,9 @@ def test_the_what_if_aum_at_a_close_is_that_closes_point_in_time(shared):
     tqqq = est.by_etf.loc["TQQQ"]
     assert tqqq["aum_usd"] == inp.pit.aum_close[row][list(inp.pit.tickers).index("TQQQ")]
     assert tqqq["aum_usd"] == inp.pit.aum_usd[row + 1][list(inp.pit.tickers).index("TQQQ")]  # the next start of day
-    assert (tqqq["aum_method"], tqqq["aum_date"]) == ("point in time, at the close", "2026-02-03")
-    assert est.as_of["aum"] == "point in time, at the close of 2026-02-03 (store observations)"
+    # what the figure rests on at that close: the issuer's net assets of that very close
+    assert (tqqq["aum_method"], tqqq["aum_source"], tqqq["aum_date"]) == ("observed", "issuer_nav", "2026-02-03")
+    assert est.as_of["aum"].startswith("point in time, at the close of 2026-02-03 (store observations")
     assert tqqq["rebalance_usd"] == pytest.approx(tqqq["aum_usd"] * 3 * 2 * -0.03, rel=1e-12)
 
 

@@ -162,18 +162,23 @@ def what_if(universe: Universe, moves: Mapping[str, float], *, aum: Any | None =
 def aum_at_close(pit: Any, row: int) -> AumDay:
     """The point-in-time net assets at the close of session ``row`` of a point in time ``pit``
     (:func:`lev_flows.model.pointintime.point_in_time`) as the AUM of a scenario for the next
-    session: each fund's figure dated that close, from the source of the observation it rests on,
-    labelled ``point in time, at the close of D``; no gap is claimed (so no AUM band)."""
-    from lev_flows.model.pointintime import AUM_SOURCES
+    session, with what each figure rests on at that close (method, source, observation date and
+    gap: ``PointInTime.close_provenance``), so the scenario carries the AUM's error band as a
+    day's estimate does; labelled ``point in time, at the close of D``. The close of a session is
+    the start of the next: ``aum_at_close(pit, t)`` gives the AUM, gaps and band that
+    ``pit.aum_day(t + 1)`` gives."""
+    from lev_flows.inputs.days import weighted_median
+    from lev_flows.model.pointintime import AUM_METHODS, AUM_NONE, AUM_SOURCES
 
     aum = np.asarray(pit.aum_close[row], dtype=float)
-    has = np.isfinite(aum)
+    method, source, obs_date, gap = (np.asarray(a[row]) for a in pit.close_provenance)
     day = pit.sessions[row].date()
     closed = None if pit.closed_on is None else pit.closed_on <= np.datetime64(day, "D")
-    return AumDay(aum_usd=aum, method=np.where(has, "point in time, at the close", "none").astype(object),
-                  source=np.where(has, AUM_SOURCES[pit.aum_source[row]], "none").astype(object),
-                  obs_date=np.where(has, np.datetime64(day, "D"), np.datetime64("NaT", "D")),
-                  gap_sessions=np.full(len(aum), np.nan), launched=pit.launched[row], closed=closed,
+    known = np.isfinite(aum) & (method != AUM_NONE)
+    gap = np.where(known, gap, -1)
+    return AumDay(aum_usd=aum, method=AUM_METHODS[method], source=AUM_SOURCES[source], obs_date=obs_date,
+                  gap_sessions=gap, median_gap=weighted_median(gap, np.where(known, aum, np.nan)),
+                  launched=pit.launched[row], closed=closed,
                   label=f"point in time, at the close of {day} (store observations)")
 
 

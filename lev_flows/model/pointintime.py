@@ -144,6 +144,9 @@ class PointInTime:
     launched: np.ndarray = field(repr=False, default=None)  # (T, F) bool: launched and not closed
     underlying_matrix: object = field(repr=False, default=None)  # the ReturnMatrix behind it (T, U)
     aum_close: np.ndarray = field(repr=False, default=None)  # (T, F) net assets at each session's close
+    #: (method, source, observation date, gap), each (T, F), of ``aum_close``: what each close's
+    #: figure rests on, as ``aum_method`` ... ``aum_gap`` say it of each start of day
+    close_provenance: tuple = field(repr=False, default=None)
     closed_on: np.ndarray = field(repr=False, default=None)  # (F,) datetime64[D], NaT = still listed
     #: (T, F) the fund resets at this session's close (always for daily funds; weekly, monthly
     #: and quarterly funds on the last session of their period)
@@ -496,7 +499,8 @@ def _start_of_day(alive, end, value, method, used, gap, obs_source, grid):
     """The close grid's carried AUM turned into each session's start-of-day AUM: the start of
     session t (row t of the returns, close index t + 1) is close index t, and a fund trades on
     session t only if it still exists then (t + 1 < end). Returns who trades, the AUM, its method,
-    source, observation date and gap per session (T, F), and the close grid's values."""
+    source, observation date and gap per session (T, F), the close grid's values, and the same
+    provenance of each session's close (close index t + 1: method, source, observation date, gap)."""
     close_idx = np.arange(len(grid))[:, None]
     trading = alive[:-1] & (close_idx[1:] < end[None, :])
     value = np.where(np.vstack([trading, alive[-1:]]), value, np.nan)
@@ -508,7 +512,11 @@ def _start_of_day(alive, end, value, method, used, gap, obs_source, grid):
     src = np.where(known, obs_source[used_t, cols], 0).astype(np.int8)
     obs_dates = np.where(known, grid.to_numpy("datetime64[D]")[used_t], np.datetime64("NaT"))
     gap_t = np.where(known, gap[:-1], -1)
-    return trading, value[:-1], method, src, obs_dates, gap_t, value
+    used_c, known_c = used[1:], method[1:] != AUM_NONE
+    at_close = (method[1:].astype(np.int8), np.where(known_c, obs_source[used_c, cols], 0).astype(np.int8),
+                np.where(known_c, grid.to_numpy("datetime64[D]")[used_c], np.datetime64("NaT")),
+                np.where(known_c, gap[1:], -1))
+    return trading, value[:-1], method, src, obs_dates, gap_t, value, at_close
 
 
 def point_in_time(
@@ -569,7 +577,7 @@ def point_in_time(
     value = np.where(alive, value, np.nan)
     method = np.where(alive, method, AUM_NONE)
 
-    trading, aum, method, src, obs_dates, gap_t, value = _start_of_day(alive, end, value, method, used, gap, obs_source, grid)
+    trading, aum, method, src, obs_dates, gap_t, value, at_close = _start_of_day(alive, end, value, method, used, gap, obs_source, grid)
     creations = creation_usd(shares_close, nav_close, leverage, from_nav & trading)  # (T, F), NaN = unknown
     detail = [_return_detail(universe, m, t) for t in range(T)]
     resets, rebalance_r, rebalance_aum, period_start = reset_schedule(universe, pd.DatetimeIndex(day_r.index), r, aum)
@@ -590,6 +598,7 @@ def point_in_time(
         launched=trading,
         underlying_matrix=m,
         aum_close=value[1:],
+        close_provenance=at_close,
         closed_on=np.array([np.datetime64(f.closed_on or "NaT", "D") for f in universe.funds]),
         resets=resets,
         rebalance_return=rebalance_r,
