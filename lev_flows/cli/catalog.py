@@ -133,14 +133,9 @@ def universe_import(
 
     if Path(snapshot).resolve() == Path(output).resolve():
         raise InputError(f"{output}: the snapshot and --output are the same file")
-    from lev_flows.inputs.catalog import refresh_packaged_parsed
-
     _, summary = import_universe(snapshot, output, fresh=fresh)
     echo(summary)
     echo(f"wrote {output}")
-    parsed = refresh_packaged_parsed(output)
-    if parsed is not None:
-        echo(f"wrote {parsed} (the packaged catalog as parsed)")
 
 
 @universe_app.command("update")
@@ -166,11 +161,6 @@ def universe_update(
         lines = update_universe(client, output, url=url, prices=prices, db=db, accept_flags=accept_flags)
     for line in lines:
         echo(line)
-    from lev_flows.inputs.catalog import refresh_packaged_parsed
-
-    parsed = refresh_packaged_parsed(output)
-    if parsed is not None:
-        echo(f"wrote {parsed} (the packaged catalog as parsed)")
 
 
 @reference_app.command("build")

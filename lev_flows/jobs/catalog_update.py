@@ -59,7 +59,16 @@ def import_universe(snapshot: str | Path, output: str | Path, *, fresh: bool = F
     existing entries, comments included, kept. Returns the import result and a summary."""
     result, text, summary = plan_import(snapshot, output, fresh=fresh)
     atomic_write_text(Path(output), text, force=True)
-    return result, summary
+    return result, summary + "".join(f"\nwrote {p} (the packaged catalog as parsed)" for p in _refreshed(output))
+
+
+def _refreshed(output: str | Path) -> list[Path]:
+    """The packaged catalog's parsed copy, written again when ``output`` is that catalog
+    (:func:`lev_flows.inputs.catalog.refresh_packaged_parsed`): [its path], else []."""
+    from lev_flows.inputs.catalog import refresh_packaged_parsed
+
+    parsed = refresh_packaged_parsed(output)
+    return [] if parsed is None else [parsed]
 
 
 def plan_import(
@@ -146,6 +155,7 @@ def update_universe(
         report = import_files([path], after, db=db, source=provider.url)  # one transaction; a failure writes neither
         atomic_write_text(output, text, force=True)
         lines.append(f"wrote {output}")
+        lines += [f"wrote {p} (the packaged catalog as parsed)" for p in _refreshed(output)]
         lines += [f"store: {line}" for line in report.lines()]
     return lines
 
