@@ -707,11 +707,18 @@ def universe_from_data(data: Any, path: Path | str = "<data>") -> Universe:
         raise CatalogError(validation_message(exc, data, path)) from None
 
 
+PACKAGED_YAML = "data/etf_universe.yaml"
+"""The packaged catalog (in the repository, a link to ``etf_universe.yaml`` at its root)."""
+PACKAGED_PARSED = "data/etf_universe.parsed.json"
+"""The packaged catalog as parsed (JSON), beside its YAML: a cold command reads it in 2 ms
+instead of importing PyYAML and parsing 700 funds (about 0.1 s)."""
+
+
 def load_universe(path: str | Path | None = None) -> Universe:
     """Load and validate a universe YAML file; ``None`` loads the packaged default catalog
     (the shipped ``etf_universe.yaml``: the screener snapshots of 2026-02-04 .. 2026-06-01)."""
     if path is None:
-        text = resources.files("lev_flows").joinpath("data/etf_universe.yaml").read_text("utf-8")
+        text = resources.files("lev_flows").joinpath(PACKAGED_YAML).read_text("utf-8")
         data = _packaged_parsed(text)
         return universe_from_data(_parsed(text, "etf_universe.yaml") if data is None else data, "etf_universe.yaml")
     from lev_flows.inputs.args import path_arg
@@ -720,17 +727,12 @@ def load_universe(path: str | Path | None = None) -> Universe:
     return universe_from_data(_parsed(read_text(path), path), path)
 
 
-PACKAGED_PARSED = "data/etf_universe.parsed.json"
-"""The packaged catalog as parsed (JSON), beside its YAML: a cold command reads it in 2 ms
-instead of importing PyYAML and parsing 700 funds (about 0.1 s)."""
-
-
 def write_packaged_parsed(path: Path | None = None) -> Path:
     """Write :data:`PACKAGED_PARSED` from the packaged ``etf_universe.yaml`` (``lev-flows
     reference build``): the YAML's SHA-256 and the data :func:`parse_yaml` makes of it."""
     import hashlib
 
-    text = resources.files("lev_flows").joinpath("data/etf_universe.yaml").read_text("utf-8")
+    text = resources.files("lev_flows").joinpath(PACKAGED_YAML).read_text("utf-8")
     payload = {"kind": "parsed catalog YAML", "yaml_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
                "data": parse_yaml(text, "etf_universe.yaml")}
     path = path or Path(str(resources.files("lev_flows").joinpath(PACKAGED_PARSED)))
@@ -744,7 +746,7 @@ def refresh_packaged_parsed(written: str | Path) -> Path | None:
     """After a catalog file is written: when it is the packaged catalog itself (the repository's
     ``etf_universe.yaml`` in an editable install), its parsed copy is written again; returns
     that copy's path, else None."""
-    packaged = Path(str(resources.files("lev_flows").joinpath("data/etf_universe.yaml")))
+    packaged = Path(str(resources.files("lev_flows").joinpath(PACKAGED_YAML)))
     try:
         same = Path(written).resolve() == packaged.resolve()
     except OSError:
