@@ -49,21 +49,20 @@ def read_close_table(path: str | Path, kind: str = "close") -> pd.DataFrame:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
         raise InputError(f"{path}: cannot read the price table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
-    # the first column as the index: slicing it off an 800-column frame costs more than parsing
-    first = df.index.name if df.index.name is not None else (df.columns[0] if len(df.columns) else None)
-    values_df = df if df.index.name is not None else (df.set_index(first) if first is not None else df)
-    if df.empty or len(values_df.columns) < 1:
+    # both readers give the first column as the index (slicing it off an 800-column frame costs
+    # more than the parse)
+    if df.empty or len(df.columns) < 1:
         raise InputError(f"{path}: no price rows (expected 'date' then one column per ticker)")
-    if str(first).lower() != "date":
-        raise InputError(f"{path}: first column is {first!r}, expected 'date'")
-    raw_dates = pd.Series(values_df.index, dtype=values_df.index.dtype)
+    if str(df.index.name).lower() != "date":
+        raise InputError(f"{path}: first column is {df.index.name!r}, expected 'date'")
+    raw_dates = pd.Series(df.index, dtype=df.index.dtype)
     dates = _session_dates(raw_dates)
     if dates.isna().any():
         bad = raw_dates.iloc[int(np.flatnonzero(dates.isna())[0])]
         raise InputError(f"{path}: date {bad!r} is not a date")
     if dates.duplicated().any():
         raise InputError(f"{path}: duplicate date {dates[dates.duplicated()].iloc[0].date()}")
-    values = _numeric(values_df.reset_index(drop=True), dates, path)
+    values = _numeric(df.reset_index(drop=True), dates, path)
     from lev_flows.inputs.plausibility import check_closes
 
     floats = values.to_numpy(dtype=float)
@@ -78,7 +77,8 @@ def read_close_table(path: str | Path, kind: str = "close") -> pd.DataFrame:
 
 def _read_csv_table(path: Path) -> pd.DataFrame:
     """The CSV's header counted first (a table wider than the limit is refused unparsed), then
-    at most the rows and cells the limits allow read through the bounded stream."""
+    at most the rows and cells the limits allow read through the bounded stream; the first
+    column is the index."""
     from lev_flows.io import INPUT_LIMITS, check_table_rows, header_columns, open_input
 
     limit = INPUT_LIMITS["price table"]
@@ -94,7 +94,8 @@ def _read_csv_table(path: Path) -> pd.DataFrame:
 
 
 def _read_parquet_table(path: Path) -> pd.DataFrame:
-    """A Parquet price table, its shape checked from the file's metadata before it is read."""
+    """A Parquet price table, its shape checked from the file's metadata before it is read; its
+    ``date`` index, or else its first column, is the index."""
     import pyarrow.parquet as pq
 
     from lev_flows.io import INPUT_LIMITS
@@ -105,7 +106,9 @@ def _read_parquet_table(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: {meta.num_rows:,} rows x {meta.num_columns:,} columns, over the price-table limits "
                          f"({limit.max_rows:,} rows, {limit.max_columns:,} columns, {MAX_PRICE_CELLS:,} cells)")
     df = pd.read_parquet(path)
-    return df.reset_index() if df.index.name and str(df.index.name).lower() == "date" else df
+    if df.index.name and str(df.index.name).lower() == "date":
+        return df
+    return df.set_index(df.columns[0]) if len(df.columns) else df  # the first column as the index, as the CSV reader
 
 
 def _numeric(raw: pd.DataFrame, dates: pd.Series, path: Path) -> pd.DataFrame:
