@@ -65,7 +65,6 @@ import pandas as pd
 from lev_flows.errors import InputError
 from lev_flows.inputs.catalog import Universe
 from lev_flows.inputs.days import AumDay, DayReturns, weighted_median
-from lev_flows.inputs.sources.underlyings import INDEX_PRICE_COLUMNS, TRACKING_ETFS
 from lev_flows.model.estimate import MAX_MEDIAN_GAP, compiled
 from lev_flows.model.issuer_nav import (
     creation_usd,
@@ -75,15 +74,14 @@ from lev_flows.model.issuer_nav import (
 )
 from lev_flows.model.returns import (
     FUND_MEDIAN,
-    FUND_MEDIAN_LABEL,
     METHOD_COMPOSITION,
     METHOD_ETF,
     METHOD_FUND,
     METHOD_NONE,
     METHOD_PRICE,
     clean_fund_returns,
-    composition_label,
     daily_returns,
+    method_label,
     underlying_return_matrix,
 )
 
@@ -634,21 +632,9 @@ class _LazyDetail(dict):
             return
         universe, m, row = self._args
         c = compiled(universe)
-        day = m.dates[row].date()
         for j in np.flatnonzero(m.method[row] != METHOD_NONE):
-            uid, code = str(c.underlying_ids[j]), m.method[row, j]
-            if code == METHOD_PRICE:
-                text = f"price ({INDEX_PRICE_COLUMNS.get(uid, uid)})"
-            elif code == METHOD_ETF:
-                text = f"tracking ETF ({TRACKING_ETFS[uid]})"
-            elif code == METHOD_COMPOSITION:
-                text = composition_label(universe, uid, m.priced_weight[row, j], day)
-            elif m.fund_used[row, j] == FUND_MEDIAN:
-                text = FUND_MEDIAN_LABEL
-            else:
-                i = m.fund_used[row, j]
-                text = f"sibling fund {c.tickers[i]} change / {c.leverage[i]:g}"
-            dict.__setitem__(self, uid, text)
+            text = method_label(universe, m, row, j, fund_label="sibling fund {ticker} change / {leverage}")
+            dict.__setitem__(self, str(c.underlying_ids[j]), text)
         self._done = True
 
     def get(self, key, default=None):

@@ -205,20 +205,28 @@ def day_returns_from_matrix(
     values: dict[str, float] = {}
     methods: dict[str, str] = {}
     for j in np.flatnonzero(m.method[row] != METHOD_NONE):
-        uid, code = str(c.underlying_ids[j]), m.method[row, j]
+        uid = str(c.underlying_ids[j])
         values[uid] = float(m.values[row, j])
-        if code == METHOD_PRICE:
-            methods[uid] = f"price ({INDEX_PRICE_COLUMNS.get(uid, uid)})"
-        elif code == METHOD_ETF:
-            methods[uid] = f"tracking ETF ({TRACKING_ETFS[uid]})"
-        elif code == METHOD_COMPOSITION:
-            methods[uid] = composition_label(universe, uid, m.priced_weight[row, j], m.dates[row].date())
-        elif m.fund_used[row, j] == FUND_MEDIAN:
-            methods[uid] = FUND_MEDIAN_LABEL
-        else:
-            i = m.fund_used[row, j]
-            methods[uid] = f"{c.tickers[i]} {fund_label} / {c.leverage[i]:g}"
+        methods[uid] = method_label(universe, m, row, j, fund_label=f"{{ticker}} {fund_label} / {{leverage}}")
     return DayReturns(values=values, date=m.dates[row].date(), basis="close-to-close", source=source, methods=methods)
+
+
+def method_label(universe: Universe, m: ReturnMatrix, row: int, j: int, *, fund_label: str) -> str:
+    """Where underlying ``j``'s return on ``row`` of ``m`` came from, in words: its price, its
+    tracking ETF, its composition (:func:`composition_label`), its daily funds' median, or a
+    fund's change, written by ``fund_label`` (a format of ``ticker`` and ``leverage``)."""
+    c = compiled(universe)
+    uid, code = str(c.underlying_ids[j]), m.method[row, j]
+    if code == METHOD_PRICE:
+        return f"price ({INDEX_PRICE_COLUMNS.get(uid, uid)})"
+    if code == METHOD_ETF:
+        return f"tracking ETF ({TRACKING_ETFS[uid]})"
+    if code == METHOD_COMPOSITION:
+        return composition_label(universe, uid, m.priced_weight[row, j], m.dates[row].date())
+    if m.fund_used[row, j] == FUND_MEDIAN:
+        return FUND_MEDIAN_LABEL
+    i = m.fund_used[row, j]
+    return fund_label.format(ticker=c.tickers[i], leverage=f"{c.leverage[i]:g}")
 
 
 def composition_label(universe: Universe, underlying: str, priced_weight: float, day: dt.date) -> str:
